@@ -1,0 +1,152 @@
+#include "daemon/app.hpp"
+
+#include <signal.h>
+
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "control/control_server.hpp"
+#include "control/control_thread.hpp"
+#include "daemon/gateway_methods.hpp"
+#include "daemon/notify.hpp"
+#include "metrics/metrics.hpp"
+#include "seatbridge/version.hpp"
+#include "sip/sip_server.hpp"
+#include "sip/sip_thread.hpp"
+#include "store/store.hpp"
+
+namespace sb::daemon {
+namespace {
+
+sigset_t handledSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+}  // namespace
+
+void blockSignals() {
+  const sigset_t set = handledSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client that vanishes mid-write is an error code, not a death
+}
+
+App::App(std::string configPath, config::Config config)
+    : configPath_(std::move(configPath)), config_(std::make_shared<const config::Config>(std::move(config))) {}
+
+App::~App() = default;
+
+void App::start() {
+  log::setLevel(*log::parseLevel(config_->log.level));
+  metrics_ = std::make_unique<metrics::Metrics>(kVersion);
+  store_ = store::Store::open(config_->storage.path);
+  SB_INFO("main", "store %s at schema version %d", config_->storage.path.c_str(), store_->schemaVersion());
+  sip_ = std::make_unique<sip::SipThread>(config_, *metrics_);
+  sip_->start();
+  controlThread_ = std::make_unique<control::ControlThread>();
+  control_ = std::make_unique<control::ControlServer>(*controlThread_, config_->control, *metrics_);
+  addGatewayMethods(*control_, *controlThread_, *sip_);
+  controlThread_->start([this] { control_->listen(); });
+  metrics_->serve(config_->metrics.listen.str());
+  SB_INFO("main", "metrics on http://%s/metrics", config_->metrics.listen.str().c_str());
+}
+
+int App::run() {
+  notifyReady("serving");
+  SB_INFO("main", "seatbridged %s ready", kVersion);
+  const sigset_t set = handledSignals();
+  const auto watchdog = watchdogInterval();
+  // Ping at half the interval (sd_watchdog_enabled(3)); without a watchdog, wake
+  // once a second anyway to keep the loops' heartbeats fresh.
+  const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
+                             : std::chrono::milliseconds(1000);
+  while (true) {
+    timespec timeout{static_cast<time_t>(tick.count() / 1000), static_cast<long>((tick.count() % 1000) * 1000000)};
+    const int sig = sigtimedwait(&set, nullptr, &timeout);
+    if (sig == SIGHUP) {
+      reload();
+    } else if (sig == SIGTERM || sig == SIGINT) {
+      SB_INFO("main", "%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      drainAndStop();
+      return 0;
+    }
+    pingWatchdog();
+  }
+}
+
+void App::pingWatchdog() {
+  // Only tell systemd we are alive when both loops answered their last heartbeat:
+  // a wedged SIP thread must get the daemon restarted.
+  const auto watchdog = watchdogInterval();
+  const int64_t now = monotonicNow().ms;
+  if (watchdog) {
+    const int64_t limit = std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog).count();
+    if (now - sip_->lastHeartbeatMs() < limit && now - controlThread_->lastHeartbeatMs() < limit)
+      notifyWatchdog();
+    else
+      SB_ERROR("main", "an event loop stopped answering; withholding the watchdog ping");
+  }
+  sip::SipThread* sip = sip_.get();
+  sip_->post([sip] { sip->heartbeat(); });
+  control::ControlThread* ct = controlThread_.get();
+  controlThread_->post([ct] { ct->heartbeat(); });
+}
+
+void App::reload() {
+  notifyReloading();
+  SB_INFO("main", "SIGHUP: reloading %s", configPath_.c_str());
+  config::LoadResult loaded = config::loadFile(configPath_);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) SB_ERROR("config", "%s", e.str().c_str());
+    SB_ERROR("main", "reload refused: %zu error(s); the running configuration stays in force", loaded.errors.size());
+    metrics_->configReload("error").Increment();
+    notifyReady("serving (last reload refused)");
+    return;
+  }
+  auto next = std::make_shared<const config::Config>(std::move(*loaded.config));
+  for (const auto& key : config::restartOnlyDifferences(*config_, *next))
+    SB_WARN("main", "reload: %s changed, but takes effect only after a restart", key.c_str());
+  log::setLevel(*log::parseLevel(next->log.level));
+  config_ = next;
+  sip::SipThread* sip = sip_.get();
+  sip_->post([sip, next] { sip->server().applyConfig(next); });
+  metrics_->configReload("ok").Increment();
+  SB_INFO("main", "configuration reloaded");
+  notifyReady("serving");
+}
+
+void App::drainAndStop() {
+  notifyStopping();
+  sip::SipThread* sip = sip_.get();
+  sip_->post([sip] { sip->server().startDraining(); });
+  // Live calls may finish within shutdown.drainSeconds; a second signal cuts it short.
+  const int64_t deadline = monotonicNow().ms + config_->shutdown.drainSeconds * 1000LL;
+  const sigset_t set = handledSignals();
+  while (monotonicNow().ms < deadline) {
+    std::promise<size_t> calls;
+    auto answer = calls.get_future();
+    if (!sip_->post([sip, &calls] { calls.set_value(sip->server().activeCalls()); })) break;
+    if (answer.get() == 0) break;
+    timespec pause{0, 200 * 1000000L};
+    const int sig = sigtimedwait(&set, nullptr, &pause);
+    if (sig == SIGTERM || sig == SIGINT) {
+      SB_WARN("main", "second stop signal: ending live calls now");
+      break;
+    }
+    pingWatchdog();
+  }
+  control::ControlServer* control = control_.get();
+  controlThread_->stop([control] { control->close(); });
+  control_.reset();
+  sip_->stop();
+  SB_INFO("main", "stopped");
+}
+
+}  // namespace sb::daemon

@@ -1,0 +1,53 @@
+#pragma once
+// The daemon's wiring: owns the threads and modules, runs the signal loop on the
+// main thread (signals are blocked everywhere and taken with sigtimedwait, so no
+// work ever runs in a signal handler), and drives start-up, reload and drain.
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace sb::metrics {
+class Metrics;
+}
+namespace sb::store {
+class Store;
+}
+namespace sb::sip {
+class SipThread;
+}
+namespace sb::control {
+class ControlThread;
+class ControlServer;
+}  // namespace sb::control
+
+namespace sb::daemon {
+
+class App {
+ public:
+  App(std::string configPath, config::Config config);
+  ~App();
+  // Starts everything; throws std::runtime_error with an operator-facing message.
+  void start();
+  // Runs until SIGTERM/SIGINT, then drains and stops. Returns the exit code.
+  int run();
+
+ private:
+  void reload();
+  void drainAndStop();
+  void pingWatchdog();
+
+  std::string configPath_;
+  std::shared_ptr<const config::Config> config_;
+  std::unique_ptr<metrics::Metrics> metrics_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<sip::SipThread> sip_;
+  std::unique_ptr<control::ControlThread> controlThread_;
+  std::unique_ptr<control::ControlServer> control_;
+};
+
+// Blocks the signals the daemon handles, in the calling thread and every thread it
+// starts afterwards. Call before any thread exists.
+void blockSignals();
+
+}  // namespace sb::daemon

@@ -1,0 +1,40 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+
+namespace sb::config {
+
+namespace {
+template <typename T, typename Key>
+const T* findBy(const std::vector<T>& items, Key T::*member, const std::string& value) {
+  auto it = std::find_if(items.begin(), items.end(), [&](const T& t) { return t.*member == value; });
+  return it == items.end() ? nullptr : &*it;
+}
+}  // namespace
+
+const Extension* Config::findExtension(const std::string& id) const { return findBy(extensions, &Extension::id, id); }
+const Agent* Config::findAgent(const std::string& userId) const { return findBy(agents, &Agent::userId, userId); }
+const SkillGroup* Config::findSkillGroup(const std::string& id) const {
+  return findBy(skillGroups, &SkillGroup::id, id);
+}
+
+std::string Diagnostic::str() const {
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + (path.empty() ? "" : path + ": ") +
+         message;
+}
+
+std::vector<std::string> restartOnlyDifferences(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  std::vector<std::string> la, lb;
+  for (const auto& l : a.sip.listen) la.push_back(l.str());
+  for (const auto& l : b.sip.listen) lb.push_back(l.str());
+  if (la != lb) out.emplace_back("sip.listen");
+  if (a.sip.domain != b.sip.domain) out.emplace_back("sip.domain");
+  if (a.control.socket != b.control.socket) out.emplace_back("control.socket");
+  if (a.control.mode != b.control.mode) out.emplace_back("control.mode");
+  if (a.metrics.listen.str() != b.metrics.listen.str()) out.emplace_back("metrics.listen");
+  if (a.storage.path != b.storage.path) out.emplace_back("storage.path");
+  return out;
+}
+
+}  // namespace sb::config

@@ -1,0 +1,148 @@
+#pragma once
+// The whole configuration schema of spec/interface.md as plain structs.
+// Loading (loader.cpp) turns YAML into these and reports every error, not just
+// the first; validate.cpp checks the rules that span several keys.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/address.hpp"
+
+namespace sb::config {
+
+struct Sip {
+  std::vector<ListenAddr> listen;
+  std::string domain;
+};
+
+struct Registrar {
+  int minExpires = 60;
+  int maxExpires = 3600;
+  int defaultExpires = 600;
+  int maxContacts = 3;
+  int keepaliveSeconds = 30;
+};
+
+struct Security {
+  std::vector<std::string> digestAlgorithms{"SHA-256", "MD5"};
+  int maxAuthFailures = 10;
+  int banSeconds = 600;
+};
+
+struct Control {
+  std::string socket;  // absolute after loading
+  unsigned mode = 0660;
+  std::vector<unsigned> allowedUids;
+};
+
+struct Metrics {
+  HostPort listen{"127.0.0.1", 9464, false};
+};
+
+struct Storage {
+  std::string path;  // absolute after loading
+};
+
+struct Log {
+  std::string level = "info";
+};
+
+struct Shutdown {
+  int drainSeconds = 10;  // how long live calls may run on after SIGTERM
+};
+
+struct Extension {
+  std::string id;
+  std::string name;
+  std::string password;
+  std::string ha1;        // MD5(user:realm:password), hex
+  std::string ha1Sha256;  // SHA-256(user:realm:password), hex
+};
+
+struct SkillRef {
+  std::string id;
+  int priority = 3;  // 1 highest .. 5
+};
+
+struct Agent {
+  std::string userId;
+  std::string name;
+  std::string extension;  // may be empty: a mobile-only agent
+  std::string mobile;
+  int useMobileAccept = 0;  // 0 never, 1 when the desk phone is offline, 2 always
+  std::vector<SkillRef> skillGroups;
+};
+
+struct SkillGroup {
+  std::string id;
+  std::string name;
+  int ringTimeout = 20;
+  int queueTimeout = 120;
+  int afterCallWork = 10;
+};
+
+struct Number {
+  std::string number;
+  std::string skillGroup;
+};
+
+struct TrunkRegister {
+  std::string username;
+  std::string password;
+  int expires = 600;
+};
+
+struct Trunk {
+  std::string name;
+  HostPort address;
+  std::string transport = "udp";
+  std::vector<Cidr> inboundFrom;
+  std::vector<std::string> callerNumbers;
+  std::optional<TrunkRegister> registration;  // absent or with an empty username: none
+};
+
+struct Config {
+  std::string file;     // the path it was loaded from
+  std::string baseDir;  // relative paths resolve against this
+  Sip sip;
+  Registrar registrar;
+  Security security;
+  Control control;
+  Metrics metrics;
+  Storage storage;
+  Log log;
+  Shutdown shutdown;
+  std::vector<Extension> extensions;
+  std::vector<Agent> agents;
+  std::vector<SkillGroup> skillGroups;
+  std::vector<Number> numbers;
+  std::vector<Trunk> trunks;
+
+  const Extension* findExtension(const std::string& id) const;
+  const Agent* findAgent(const std::string& userId) const;
+  const SkillGroup* findSkillGroup(const std::string& id) const;
+};
+
+struct Diagnostic {
+  std::string file;
+  int line = 0;  // 1-based
+  int column = 0;  // 1-based
+  std::string path;  // key path, e.g. agents[0].skillGroups[1].priority
+  std::string message;
+  std::string str() const;  // FILE:LINE:COL: key.path: message
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set only when errors is empty
+  std::vector<Diagnostic> errors;
+  bool ok() const { return config.has_value(); }
+};
+
+LoadResult loadFile(const std::string& path);
+// `name` is used in diagnostics; `baseDir` resolves relative paths.
+LoadResult loadString(const std::string& text, const std::string& name, const std::string& baseDir);
+
+// Settings that only a restart can change (listen sockets, paths); used by reload.
+std::vector<std::string> restartOnlyDifferences(const Config& running, const Config& next);
+
+}  // namespace sb::config

@@ -1,0 +1,157 @@
+// Cross-key rules of the schema: uniqueness, references between sections, and
+// ranges that depend on other keys.
+#include <map>
+#include <set>
+
+#include "common/log.hpp"
+#include "config/loader_internal.hpp"
+
+namespace sb::config::detail {
+namespace {
+
+std::string at(const std::string& section, size_t i, const char* key) {
+  return section + "[" + std::to_string(i) + "]." + key;
+}
+
+bool isHex(const std::string& s, size_t len) {
+  if (s.size() != len) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+  return true;
+}
+
+// RFC 3261 §25.1 "user" characters, minus escapes: what a phone can put in a From.
+bool isSipUser(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    std::string_view("-_.!~*'()&=+$,;?/").find(c) != std::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool isPhoneNumber(const std::string& s) {
+  if (s.empty()) return false;
+  size_t digits = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+' && i == 0) continue;
+    if (s[i] < '0' || s[i] > '9') return false;
+    ++digits;
+  }
+  return digits >= 2 && digits <= 20;
+}
+
+template <typename T, typename Get>
+void unique(const std::vector<T>& items, const std::string& section, const char* key, Get get, Diagnostics& d) {
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string v = get(items[i]);
+    if (v.empty()) continue;
+    auto [it, inserted] = seen.emplace(v, i);
+    if (!inserted)
+      d.error(at(section, i, key), "duplicate " + std::string(key) + " '" + v + "' (first at " + section + "[" +
+                                       std::to_string(it->second) + "])");
+  }
+}
+
+void validateRegistrar(const Registrar& r, Diagnostics& d) {
+  if (r.minExpires > r.maxExpires)
+    d.error("registrar.minExpires", "minExpires " + std::to_string(r.minExpires) + " is greater than maxExpires " +
+                                        std::to_string(r.maxExpires));
+  else if (r.defaultExpires < r.minExpires || r.defaultExpires > r.maxExpires)
+    d.error("registrar.defaultExpires", "must lie between minExpires and maxExpires");
+}
+
+void validateSecurity(const Security& s, Diagnostics& d) {
+  if (s.digestAlgorithms.empty()) d.error("security.digestAlgorithms", "needs at least one algorithm");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < s.digestAlgorithms.size(); ++i) {
+    const auto& a = s.digestAlgorithms[i];
+    const std::string p = "security.digestAlgorithms[" + std::to_string(i) + "]";
+    if (a != "SHA-256" && a != "MD5" && a != "SHA-512-256")
+      d.error(p, "'" + a + "' is not a digest algorithm (SHA-256, SHA-512-256, MD5; RFC 8760)");
+    else if (!seen.insert(a).second)
+      d.error(p, "'" + a + "' is listed twice");
+  }
+}
+
+void validateExtensions(const Config& c, Diagnostics& d) {
+  unique(c.extensions, "extensions", "id", [](const Extension& e) { return e.id; }, d);
+  for (size_t i = 0; i < c.extensions.size(); ++i) {
+    const auto& e = c.extensions[i];
+    if (!e.id.empty() && !isSipUser(e.id))
+      d.error(at("extensions", i, "id"), "'" + e.id + "' is not a valid SIP user part");
+    if (!e.password.empty() && (!e.ha1.empty() || !e.ha1Sha256.empty()))
+      d.error(at("extensions", i, e.ha1.empty() ? "ha1Sha256" : "ha1"),
+              "the password is given twice: use password or ha1/ha1Sha256, not both");
+    if (e.password.empty() && e.ha1.empty() && e.ha1Sha256.empty())
+      d.error("extensions[" + std::to_string(i) + "]", "needs a password, ha1 or ha1Sha256");
+    if (!e.ha1.empty() && !isHex(e.ha1, 32))
+      d.error(at("extensions", i, "ha1"), "must be 32 hex digits (MD5 of id:realm:password)");
+    if (!e.ha1Sha256.empty() && !isHex(e.ha1Sha256, 64))
+      d.error(at("extensions", i, "ha1Sha256"), "must be 64 hex digits (SHA-256 of id:realm:password)");
+  }
+}
+
+void validateAgents(const Config& c, Diagnostics& d) {
+  unique(c.agents, "agents", "userId", [](const Agent& a) { return a.userId; }, d);
+  std::map<std::string, size_t> extensionOwner;
+  for (size_t i = 0; i < c.agents.size(); ++i) {
+    const auto& a = c.agents[i];
+    if (!a.extension.empty()) {
+      if (!c.findExtension(a.extension))
+        d.error(at("agents", i, "extension"), "unknown extension '" + a.extension + "'");
+      auto [it, inserted] = extensionOwner.emplace(a.extension, i);
+      if (!inserted)
+        d.error(at("agents", i, "extension"),
+                "extension '" + a.extension + "' is already bound to agents[" + std::to_string(it->second) + "]");
+    }
+    if (!a.mobile.empty() && !isPhoneNumber(a.mobile))
+      d.error(at("agents", i, "mobile"), "'" + a.mobile + "' is not a phone number (digits, optional leading +)");
+    if (a.useMobileAccept > 0 && a.mobile.empty())
+      d.error(at("agents", i, "useMobileAccept"), "needs a mobile number");
+    if (a.extension.empty() && a.mobile.empty())
+      d.error("agents[" + std::to_string(i) + "]", "needs an extension or a mobile to be reachable");
+    std::set<std::string> groups;
+    for (size_t k = 0; k < a.skillGroups.size(); ++k) {
+      const std::string p = "agents[" + std::to_string(i) + "].skillGroups[" + std::to_string(k) + "].id";
+      const auto& id = a.skillGroups[k].id;
+      if (id.empty()) continue;
+      if (!c.findSkillGroup(id)) d.error(p, "unknown skill group '" + id + "'");
+      if (!groups.insert(id).second) d.error(p, "skill group '" + id + "' is listed twice");
+    }
+  }
+}
+
+void validateRouting(const Config& c, Diagnostics& d) {
+  unique(c.skillGroups, "skillGroups", "id", [](const SkillGroup& g) { return g.id; }, d);
+  unique(c.numbers, "numbers", "number", [](const Number& n) { return n.number; }, d);
+  unique(c.trunks, "trunks", "name", [](const Trunk& t) { return t.name; }, d);
+  for (size_t i = 0; i < c.numbers.size(); ++i) {
+    const auto& n = c.numbers[i];
+    if (!n.number.empty() && !isPhoneNumber(n.number))
+      d.error(at("numbers", i, "number"), "'" + n.number + "' is not a phone number");
+    if (!n.skillGroup.empty() && !c.findSkillGroup(n.skillGroup))
+      d.error(at("numbers", i, "skillGroup"), "unknown skill group '" + n.skillGroup + "'");
+  }
+  for (size_t i = 0; i < c.trunks.size(); ++i)
+    for (size_t k = 0; k < c.trunks[i].callerNumbers.size(); ++k)
+      if (!isPhoneNumber(c.trunks[i].callerNumbers[k]))
+        d.error("trunks[" + std::to_string(i) + "].callerNumbers[" + std::to_string(k) + "]",
+                "'" + c.trunks[i].callerNumbers[k] + "' is not a phone number");
+}
+
+}  // namespace
+
+void validate(const Config& c, Diagnostics& d) {
+  validateRegistrar(c.registrar, d);
+  validateSecurity(c.security, d);
+  if (!log::parseLevel(c.log.level))
+    d.error("log.level", "'" + c.log.level + "' is not one of debug, info, warning, error");
+  validateExtensions(c, d);
+  validateAgents(c, d);
+  validateRouting(c, d);
+}
+
+}  // namespace sb::config::detail

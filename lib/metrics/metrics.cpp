@@ -1,0 +1,109 @@
+#include "metrics/metrics.hpp"
+
+#include <prometheus/exposer.h>
+
+#include <stdexcept>
+
+#include "metrics/process_collector.hpp"
+
+namespace sb::metrics {
+namespace {
+
+template <typename T>
+prometheus::Family<T>& family(prometheus::Registry& r, const char* name, const char* help) {
+  if constexpr (std::is_same_v<T, prometheus::Counter>)
+    return prometheus::BuildCounter().Name(name).Help(help).Register(r);
+  else
+    return prometheus::BuildGauge().Name(name).Help(help).Register(r);
+}
+
+// Answer-time buckets in seconds, from sub-second SIP setup to long rings.
+const prometheus::Histogram::BucketBoundaries kSetupBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+const prometheus::Histogram::BucketBoundaries kAnswerBuckets = {1, 2, 5, 10, 15, 20, 30, 45, 60, 120, 300};
+
+std::shared_ptr<prometheus::Registry> makeRegistry() { return std::make_shared<prometheus::Registry>(); }
+
+}  // namespace
+
+Metrics::Metrics(const std::string& version)
+    : registry_(makeRegistry()),
+      registeredContacts(family<prometheus::Gauge>(*registry_, "seatbridge_registered_contacts",
+                                                   "Desk-phone contacts currently bound by the registrar")
+                             .Add({})),
+      authFailures(family<prometheus::Counter>(*registry_, "seatbridge_auth_failures_total",
+                                               "Digest authentication failures (wrong credentials or unknown user)")
+                       .Add({})),
+      bannedSources(
+          family<prometheus::Gauge>(*registry_, "seatbridge_banned_sources", "Source addresses banned right now")
+              .Add({})),
+      bannedRequests(family<prometheus::Counter>(*registry_, "seatbridge_banned_requests_total",
+                                                 "Requests dropped because their source is banned")
+                         .Add({})),
+      controlClients(
+          family<prometheus::Gauge>(*registry_, "seatbridge_control_clients", "Connected control-socket clients")
+              .Add({})),
+      controlEventsDropped(family<prometheus::Counter>(*registry_, "seatbridge_control_events_dropped_total",
+                                                       "Events a slow control client lost to its full queue")
+                               .Add({})),
+      sessionSetupSeconds(prometheus::BuildHistogram()
+                              .Name("seatbridge_session_setup_seconds")
+                              .Help("From a session's first INVITE to the first ringing of an agent's device")
+                              .Register(*registry_)
+                              .Add({}, kSetupBuckets)),
+      sessionAnswerSeconds(prometheus::BuildHistogram()
+                               .Name("seatbridge_session_answer_seconds")
+                               .Help("From a session's start to its answer by an agent or a customer")
+                               .Register(*registry_)
+                               .Add({}, kAnswerBuckets)) {
+  auto& r = *registry_;
+  family<prometheus::Gauge>(r, "seatbridge_build_info", "Build information; the value is always 1")
+      .Add({{"version", version}})
+      .Set(1);
+  sipRequests_ = &family<prometheus::Counter>(r, "seatbridge_sip_requests_total", "SIP requests received, by method");
+  sipResponses_ = &family<prometheus::Counter>(r, "seatbridge_sip_responses_total",
+                                               "SIP responses sent, by request method and status code");
+  controlRequests_ = &family<prometheus::Counter>(r, "seatbridge_control_requests_total",
+                                                  "Control-socket requests, by method and outcome");
+  agents_ = &family<prometheus::Gauge>(r, "seatbridge_agents", "Agents by status");
+  sessionsActive_ = &family<prometheus::Gauge>(r, "seatbridge_sessions_active", "Live sessions by type");
+  sessionsTotal_ = &family<prometheus::Counter>(r, "seatbridge_sessions_total", "Ended sessions by type and closeBy");
+  configReloads_ = &family<prometheus::Counter>(r, "seatbridge_config_reloads_total",
+                                                "Configuration reloads (SIGHUP) by result: ok or error");
+  sipMalformed_ =
+      &family<prometheus::Counter>(r, "seatbridge_sip_malformed_total", "SIP messages rejected as malformed, by reason");
+  for (const char* s : {"offline", "free", "busy", "arrange", "notReady", "rest"}) agents(s);
+  for (const char* t : {"phone", "internal"}) sessionsActive(t);
+  configReload("ok");
+  configReload("error");
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::serve(const std::string& listen) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(listen, 2);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("metrics.listen " + listen + ": cannot listen: " + e.what());
+  }
+  exposer_->RegisterCollectable(registry_);
+  // The exposer keeps only weak references: the collectors live in this object.
+  process_ = std::make_shared<ProcessCollector>();
+  exposer_->RegisterCollectable(process_);
+}
+
+prometheus::Counter& Metrics::sipRequest(const std::string& method) { return sipRequests_->Add({{"method", method}}); }
+prometheus::Counter& Metrics::sipResponse(const std::string& method, int code) {
+  return sipResponses_->Add({{"method", method}, {"code", std::to_string(code)}});
+}
+prometheus::Counter& Metrics::controlRequest(const std::string& method, const std::string& status) {
+  return controlRequests_->Add({{"method", method}, {"status", status}});
+}
+prometheus::Gauge& Metrics::agents(const std::string& status) { return agents_->Add({{"status", status}}); }
+prometheus::Gauge& Metrics::sessionsActive(const std::string& type) { return sessionsActive_->Add({{"type", type}}); }
+prometheus::Counter& Metrics::sessionsTotal(const std::string& type, const std::string& closeBy) {
+  return sessionsTotal_->Add({{"type", type}, {"closeBy", closeBy}});
+}
+prometheus::Counter& Metrics::configReload(const std::string& result) { return configReloads_->Add({{"result", result}}); }
+prometheus::Counter& Metrics::sipMalformed(const std::string& reason) { return sipMalformed_->Add({{"reason", reason}}); }
+
+}  // namespace sb::metrics

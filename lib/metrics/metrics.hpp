@@ -1,0 +1,63 @@
+#pragma once
+// Every metric seatbridge exports, registered once at start-up. prometheus-cpp's
+// counters and gauges are atomic, so the SIP and control threads update them
+// directly; label lookups go through the small caches below.
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace sb::metrics {
+
+class Metrics {
+  // Declared first: the reference members below are initialised from it.
+  std::shared_ptr<prometheus::Registry> registry_;
+
+ public:
+  explicit Metrics(const std::string& version);
+  ~Metrics();
+
+  // Starts serving /metrics on "HOST:PORT"; throws std::runtime_error when it cannot bind.
+  void serve(const std::string& listen);
+  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+
+  prometheus::Counter& sipRequest(const std::string& method);
+  prometheus::Counter& sipResponse(const std::string& method, int code);
+  prometheus::Counter& controlRequest(const std::string& method, const std::string& status);
+  prometheus::Gauge& agents(const std::string& status);
+  prometheus::Gauge& sessionsActive(const std::string& type);
+  prometheus::Counter& sessionsTotal(const std::string& type, const std::string& closeBy);
+  prometheus::Counter& configReload(const std::string& result);
+  prometheus::Counter& sipMalformed(const std::string& reason);
+
+  prometheus::Gauge& registeredContacts;
+  prometheus::Counter& authFailures;
+  prometheus::Gauge& bannedSources;
+  prometheus::Counter& bannedRequests;
+  prometheus::Gauge& controlClients;
+  prometheus::Counter& controlEventsDropped;
+  prometheus::Histogram& sessionSetupSeconds;
+  prometheus::Histogram& sessionAnswerSeconds;
+
+ private:
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::shared_ptr<prometheus::Collectable> process_;
+  prometheus::Family<prometheus::Counter>* sipRequests_;
+  prometheus::Family<prometheus::Counter>* sipResponses_;
+  prometheus::Family<prometheus::Counter>* controlRequests_;
+  prometheus::Family<prometheus::Gauge>* agents_;
+  prometheus::Family<prometheus::Gauge>* sessionsActive_;
+  prometheus::Family<prometheus::Counter>* sessionsTotal_;
+  prometheus::Family<prometheus::Counter>* configReloads_;
+  prometheus::Family<prometheus::Counter>* sipMalformed_;
+};
+
+}  // namespace sb::metrics

@@ -1,0 +1,115 @@
+#include "sip/sip_server.hpp"
+
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "metrics/metrics.hpp"
+#include "seatbridge/version.hpp"
+
+namespace sb::sip {
+namespace {
+
+constexpr const char* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, NOTIFY, REFER, UPDATE";
+const std::string kServer = std::string("seatbridge/") + kVersion;
+
+std::string listenUrl(const config::ListenAddr& l) {
+  const std::string host = l.where.ipv6 ? "[" + l.where.host + "]" : l.where.host;
+  return "sip:" + host + ":" + std::to_string(l.where.port) + ";transport=" + l.transport;
+}
+
+}  // namespace
+
+SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> config, metrics::Metrics& metrics)
+    : config_(std::move(config)), metrics_(metrics), startedAtMs_(wallClockMs()) {
+  // NONE: create the agent without transports, then bind each listen address
+  // ourselves so a failure names the address.
+  agent_.reset(nta_agent_create(root, reinterpret_cast<url_string_t const*>(-1), &SipServer::onMessage,
+                                reinterpret_cast<nta_agent_magic_t*>(this), NTATAG_SERVER_RPORT(1),
+                                NTATAG_TCP_RPORT(1), NTATAG_UA(0), TAG_END()));
+  if (!agent_) throw std::runtime_error(std::string("cannot create the SIP agent: ") + std::strerror(errno));
+  for (const auto& l : config_->sip.listen) {
+    const std::string url = listenUrl(l);
+    if (nta_agent_add_tport(agent_.get(), URL_STRING_MAKE(url.c_str()), TAG_END()) < 0)
+      throw std::runtime_error("sip.listen " + l.str() + ": cannot listen: " + std::strerror(errno));
+    SB_INFO("sip", "listening on %s", l.str().c_str());
+  }
+}
+
+SipServer::~SipServer() = default;
+
+void SipServer::applyConfig(std::shared_ptr<const config::Config> config) { config_ = std::move(config); }
+
+GatewayStatus SipServer::status() const {
+  GatewayStatus s;
+  s.version = kVersion;
+  s.startedAtMs = startedAtMs_;
+  s.draining = draining_;
+  s.configFile = config_->file;
+  for (const auto& l : config_->sip.listen) s.listen.push_back(l.str());
+  s.extensions = config_->extensions.size();
+  s.agents = config_->agents.size();
+  s.skillGroups = config_->skillGroups.size();
+  s.trunks = config_->trunks.size();
+  return s;
+}
+
+int SipServer::onMessage(nta_agent_magic_t* self, nta_agent_t*, msg_t* msg, sip_t* sip) noexcept {
+  // The C boundary: nothing may unwind into Sofia.
+  try {
+    reinterpret_cast<SipServer*>(self)->handle(msg, sip);
+  } catch (const std::exception& e) {
+    SB_ERROR("sip", "request handler failed: %s", e.what());
+  }
+  return 0;
+}
+
+void SipServer::reply(msg_t* msg, const sip_t* sip, int status, const char* phrase) {
+  const char* method = sip->sip_request ? sip->sip_request->rq_method_name : "?";
+  metrics_.sipResponse(method, status).Increment();
+  nta_msg_treply(agent_.get(), msg, status, phrase, SIPTAG_SERVER_STR(kServer.c_str()), TAG_END());
+}
+
+void SipServer::handle(msg_t* msg, sip_t* sip) {
+  if (!sip || !sip->sip_request) {
+    // A stray response: nothing here sent a request statelessly.
+    nta_msg_discard(agent_.get(), msg);
+    return;
+  }
+  const sip_method_t method = sip->sip_request->rq_method;
+  metrics_.sipRequest(sip->sip_request->rq_method_name).Increment();
+  switch (method) {
+    case sip_method_options:
+      // RFC 3261 §11.2: a capabilities answer; Allow lists what we take.
+      metrics_.sipResponse("OPTIONS", 200).Increment();
+      nta_msg_treply(agent_.get(), msg, SIP_200_OK, SIPTAG_SERVER_STR(kServer.c_str()), SIPTAG_ALLOW_STR(kAllow),
+                     SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
+      return;
+    case sip_method_ack:
+      // RFC 3261 §17.2.1: ACK is never answered.
+      nta_msg_discard(agent_.get(), msg);
+      return;
+    case sip_method_invite:
+      if (draining_) {
+        metrics_.sipResponse("INVITE", 503).Increment();
+        nta_msg_treply(agent_.get(), msg, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_SERVER_STR(kServer.c_str()),
+                       SIPTAG_RETRY_AFTER_STR("60"), TAG_END());
+        return;
+      }
+      reply(msg, sip, SIP_480_TEMPORARILY_UNAVAILABLE);
+      return;
+    default:
+      // RFC 3261 §8.2.1: a method we do not implement at all.
+      reply(msg, sip, SIP_501_NOT_IMPLEMENTED);
+      return;
+  }
+}
+
+}  // namespace sb::sip

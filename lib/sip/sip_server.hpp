@@ -1,0 +1,59 @@
+#pragma once
+// The SIP front door on the SIP thread: one nta agent bound to every sip.listen
+// address. Requests arrive through nta's stateless callback, so cheap requests
+// (OPTIONS, and REGISTER later) are answered without a server transaction; methods
+// that need one will create it with nta_incoming_create.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "sip/sofia.hpp"
+
+namespace sb::metrics {
+class Metrics;
+}
+
+namespace sb::sip {
+
+struct GatewayStatus {
+  std::string version;
+  int64_t startedAtMs = 0;
+  bool draining = false;
+  std::string configFile;
+  std::vector<std::string> listen;
+  size_t extensions = 0;
+  size_t agents = 0;
+  size_t skillGroups = 0;
+  size_t trunks = 0;
+};
+
+class SipServer {
+ public:
+  SipServer(su_root_t* root, std::shared_ptr<const config::Config> config, metrics::Metrics& metrics);
+  ~SipServer();
+  SipServer(const SipServer&) = delete;
+  SipServer& operator=(const SipServer&) = delete;
+
+  // A configuration that passed validation; listen addresses keep their old values
+  // (the caller has already warned that they need a restart).
+  void applyConfig(std::shared_ptr<const config::Config> config);
+  // After SIGTERM: new INVITEs get 503 with Retry-After (RFC 3261 §21.5.4).
+  void startDraining() { draining_ = true; }
+  // Live calls that a drain waits for.
+  size_t activeCalls() const { return 0; }
+  GatewayStatus status() const;
+
+ private:
+  static int onMessage(nta_agent_magic_t* self, nta_agent_t* agent, msg_t* msg, sip_t* sip) noexcept;
+  void handle(msg_t* msg, sip_t* sip);
+  void reply(msg_t* msg, const sip_t* sip, int status, const char* phrase);
+
+  std::shared_ptr<const config::Config> config_;
+  metrics::Metrics& metrics_;
+  AgentPtr agent_;
+  bool draining_ = false;
+  int64_t startedAtMs_;
+};
+
+}  // namespace sb::sip

@@ -1,0 +1,76 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "config/config.hpp"
+
+using namespace sb::config;
+
+namespace {
+std::string demoPath() { return std::string(SEATBRIDGE_FIXTURES) + "/../../config/seatbridge.yaml"; }
+}  // namespace
+
+TEST_CASE("the demo configuration loads into typed structs") {
+  const auto r = loadFile(demoPath());
+  for (const auto& e : r.errors) INFO(e.str());
+  REQUIRE(r.ok());
+  const Config& c = *r.config;
+  CHECK(c.sip.domain == "seatbridge.local");
+  REQUIRE(c.sip.listen.size() == 2);
+  CHECK(c.sip.listen[1].transport == "tcp");
+  CHECK(c.registrar.maxContacts == 3);
+  CHECK(c.security.digestAlgorithms == std::vector<std::string>{"SHA-256", "MD5"});
+  CHECK(c.control.mode == 0660);
+  CHECK(c.control.socket.front() == '/');  // resolved against the file's folder
+  CHECK(c.storage.path.front() == '/');
+  REQUIRE(c.findAgent("alice@example.com"));
+  CHECK(c.findAgent("alice@example.com")->skillGroups[0].priority == 1);
+  CHECK(c.findAgent("alice@example.com")->useMobileAccept == 1);
+  REQUIRE(c.findSkillGroup("support"));
+  CHECK(c.findSkillGroup("support")->afterCallWork == 30);
+  REQUIRE(c.trunks.size() == 1);
+  CHECK(c.trunks[0].inboundFrom[0].contains(*parseIp("127.0.0.2")));
+  CHECK_FALSE(c.trunks[0].registration);  // empty username: no outbound registration
+}
+
+TEST_CASE("defaults apply when optional sections are absent") {
+  const auto r = loadString(
+      "sip: {listen: ['udp:127.0.0.1:5060'], domain: example.test}\n"
+      "control: {socket: run/s.sock}\n"
+      "storage: {path: var/s.db}\n",
+      "mini.yaml", "/srv");
+  for (const auto& e : r.errors) INFO(e.str());
+  REQUIRE(r.ok());
+  CHECK(r.config->registrar.minExpires == 60);
+  CHECK(r.config->security.maxAuthFailures == 10);
+  CHECK(r.config->metrics.listen.str() == "127.0.0.1:9464");
+  CHECK(r.config->control.socket == "/srv/run/s.sock");
+  CHECK(r.config->log.level == "info");
+}
+
+TEST_CASE("every error is reported, each with its location") {
+  const auto r = loadString(
+      "sip: {listen: ['udp:127.0.0.1:99999'], domain: example.test}\n"
+      "control: {socket: s.sock, bogus: 1}\n"
+      "storage: {path: s.db}\n"
+      "registrar: {minExpires: 600, maxExpires: 60}\n",
+      "bad.yaml", "/tmp");
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(r.errors.size() == 3);
+  CHECK(r.errors[0].str().rfind("bad.yaml:1:16: sip.listen[0]: ", 0) == 0);
+  CHECK(r.errors[1].str().rfind("bad.yaml:2:27: control.bogus: unknown key", 0) == 0);
+  CHECK(r.errors[2].path == "registrar.minExpires");
+  CHECK(r.errors[2].line == 4);
+}
+
+TEST_CASE("a reload that changes listen addresses is flagged as restart-only") {
+  auto a = loadFile(demoPath());
+  auto b = loadFile(demoPath());
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(restartOnlyDifferences(*a.config, *b.config).empty());
+  b.config->sip.listen[0].where.port = 5099;
+  b.config->storage.path = "/elsewhere.db";
+  CHECK(restartOnlyDifferences(*a.config, *b.config) == std::vector<std::string>{"sip.listen", "storage.path"});
+}
