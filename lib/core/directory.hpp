@@ -1,0 +1,26 @@
+#pragma once
+// The part of the configuration core/ works from: agents, desk-phone extensions
+// and skill groups, as plain config structs (no yaml-cpp here). Secrets are
+// dropped on the way in: core/ never needs a password or HA1.
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace sb::core {
+
+struct Directory {
+  std::vector<config::Agent> agents;
+  std::vector<config::Extension> extensions;  // password/ha1/ha1Sha256 cleared
+  std::vector<config::SkillGroup> skillGroups;
+
+  static Directory fromConfig(const config::Config& config);
+
+  const config::Agent* findAgent(const std::string& userId) const;
+  const config::Extension* findExtension(const std::string& id) const;
+  const config::SkillGroup* findSkillGroup(const std::string& id) const;
+  // The agent bound to a desk phone, or nullptr (an extension may be unbound).
+  const config::Agent* agentForExtension(const std::string& extensionId) const;
+};
+
+}  // namespace sb::core

@@ -1,0 +1,116 @@
+#pragma once
+// The domain state of one seatbridge: agents, sessions and desk-phone lines.
+// Sans-I/O and single-threaded: the SIP thread owns the one Gateway and drives
+// it with inputs (registrar facts, control-socket methods, timer firings, later
+// SIP call facts), each carrying `now`. Every input returns what to do next
+// (Outputs: events, timers) and, for a method, its Result.
+//
+// Typical use on the SIP thread:
+//   core::Outcome o = gateway.agentSetStatus(userId, "rest", "Meal", monotonicNow());
+//   reply(o.result);                        // success data or {errorCode, errorMsg}
+//   for (auto& e : o.outputs.events) publish(e);
+//   for (auto& t : o.outputs.timers) schedule(t);   // later: gateway.onTimer(t.id, now)
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include "core/agent.hpp"
+#include "core/device_facts.hpp"
+#include "core/directory.hpp"
+#include "core/extension_table.hpp"
+#include "core/outputs.hpp"
+#include "core/random_source.hpp"
+#include "core/session_table.hpp"
+
+namespace sb::core {
+
+// Numbers for the metrics layer to read (core/ includes no prometheus header).
+struct Counts {
+  std::map<AgentStatus, size_t> agentsByStatus;          // every status present, 0 included
+  std::map<SessionType, size_t> sessionsActiveByType;    // every type present, 0 included
+  size_t registeredExtensions = 0;
+  size_t extensions = 0;
+  size_t agents = 0;
+  size_t sessions = 0;  // live and ended still listed
+};
+
+class Gateway {
+ public:
+  // `random` must outlive the Gateway.
+  Gateway(Directory directory, RandomSource& random);
+
+  // ---- registrar facts -------------------------------------------------------
+  Outputs onFact(const ExtensionRegistered& fact, TimePoint now);
+  Outputs onFact(const ExtensionUnregistered& fact, TimePoint now);
+  Outputs onFact(const ExtensionReachability& fact, TimePoint now);
+
+  // ---- timers ------------------------------------------------------------------
+  // A timer started through Outputs fired. Stale or unknown ids are ignored.
+  Outputs onTimer(TimerId id, TimePoint now);
+
+  // ---- Agent.* -----------------------------------------------------------------
+  // Success data for all four: the agent's status object (see agentStatusJson).
+  Outcome agentOnline(const std::string& userId, TimePoint now);
+  Outcome agentOffline(const std::string& userId, TimePoint now);
+  // `status` as on the wire (free, rest, arrange, notReady, stopNotReady);
+  // anything else is invalidStatus. restReason is kept only with rest.
+  Outcome agentSetStatus(const std::string& userId, const std::string& status, const std::string& restReason,
+                         TimePoint now);
+  Outcome agentGetStatus(const std::string& userId, TimePoint now) const;
+
+  // ---- Call.* available now -------------------------------------------------------
+  // Call.deleteCall: sessionNotFound / sessionNotEnded, success data {sessionId}.
+  Outcome callDeleteCall(const std::string& userId, const std::string& sessionId);
+  // For the control layer's validation of any Call.* method: sessionNotFound when
+  // the session does not exist (or, with a non-empty userId, is not that agent's).
+  Result checkSession(const std::string& userId, const std::string& sessionId) const;
+
+  // ---- Gateway.* queries ------------------------------------------------------
+  // {"extensions": [...]}, {"agents": [...]}, {"sessions": [...]} (userId empty: all).
+  nlohmann::json listExtensions() const;
+  nlohmann::json listAgents(TimePoint now) const;
+  nlohmann::json listSessions(const std::string& userId = {}) const;
+  Counts counts() const;
+
+  // ---- call hooks (used by later issues' call handling; testable now) --------------
+  // The agent is now in `sessionId`: busy. agentOffline when signed out,
+  // agentNotFound when unknown.
+  Outcome agentSeized(const std::string& userId, const std::string& sessionId, TimePoint now);
+  // The agent's part in `sessionId` ended: wrap-up for the afterCallWork of
+  // `skillGroupId` (empty or unknown: the agent's highest-priority group; none: 0),
+  // then the pending status or free. sessionNotFound if the agent was not in it.
+  Outcome agentReleased(const std::string& userId, const std::string& sessionId, const std::string& skillGroupId,
+                        TimePoint now);
+
+  // ---- direct access for later issues and tests ------------------------------------
+  const Directory& directory() const { return directory_; }
+  const Agent* findAgent(const std::string& userId) const;
+  SessionTable& sessions() { return sessions_; }
+  const SessionTable& sessions() const { return sessions_; }
+  ExtensionTable& extensions() { return extensions_; }
+  const ExtensionTable& extensions() const { return extensions_; }
+
+  // The status object used by Agent.getStatus and Gateway.listAgents:
+  // {userId, name, extensionId, status, restReason?, pendingStatus?,
+  //  pendingRestReason?, statusDurationMs, sessions[], wrapUpRemainingMs?}
+  nlohmann::json agentStatusJson(const Agent& agent, TimePoint now) const;
+
+ private:
+  Agent* agent(const std::string& userId);
+  Outcome finish(Agent& agent, const Agent::Effects& fx, TimePoint now);
+  void applyTimers(Agent& agent, const Agent::Effects& fx, Outputs& out);
+  Event statusEvent(const Agent& agent) const;
+  Duration wrapUpFor(const std::string& userId, const std::string& skillGroupId) const;
+
+  Directory directory_;
+  std::map<std::string, Agent> agents_;
+  SessionTable sessions_;
+  ExtensionTable extensions_;
+  TimerId nextTimerId_ = 1;
+  std::map<std::string, TimerId> wrapUpTimerOf_;   // userId -> running wrap-up timer
+  std::map<TimerId, std::string> wrapUpTimers_;    // timer -> userId
+};
+
+}  // namespace sb::core

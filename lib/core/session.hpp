@@ -1,0 +1,65 @@
+#pragma once
+// One contact-centre session (a call as the SDK sees it) and its life cycle:
+//   offering -> ringing | active | ended
+//   ringing  -> active | offering (autoTransfer / Call.end: back to the queue) | ended
+//   active   -> held | ended
+//   held     -> active | ended
+//   ended    -> (nothing; deleted by Call.deleteCall or retention)
+// Wall-clock timestamps (ms since the epoch) are passed in, as everything in core/.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/errors.hpp"
+#include "core/vocabulary.hpp"
+
+namespace sb::core {
+
+// What the creator of a session knows up front.
+struct SessionSpec {
+  SessionType type = SessionType::phone;
+  ServerType serverType = ServerType::staffExtensionSeat;
+  Direction direction = Direction::inbound;
+  std::string callerPhoneNumber;
+  std::string calleePhoneNumber;
+  std::string userId;        // the agent serving it; empty while queued
+  std::string peerUserId;    // internal calls: the other agent
+  std::string skillGroupId;  // may be empty (e.g. an outbound call without one)
+  std::string uui;           // user data travelling with the call (Call.startOutboundCall)
+  std::string remark;
+};
+
+// How a session ended.
+struct SessionEnd {
+  CloseBy closeBy = CloseBy::admin;
+  EndState endState = EndState::ok;
+  std::string mainReason;  // the SDK sets these only when closeBy is admin
+  std::string subReason;
+};
+
+struct Session {
+  std::string sessionId;
+  SessionSpec spec;
+  SessionState state = SessionState::offering;
+  int64_t createdAtMs = 0;
+  std::optional<int64_t> ringingAtMs;   // first time it rang an agent
+  std::optional<int64_t> answeredAtMs;  // first time it became active
+  std::optional<int64_t> endedAtMs;
+  std::optional<SessionEnd> end;        // set once ended
+
+  bool live() const { return state != SessionState::ended; }
+  // Gateway.listSessions / records: the SDK's field names where it has them.
+  nlohmann::json toJson() const;
+};
+
+// Whether the life cycle above allows from -> to.
+bool sessionTransitionAllowed(SessionState from, SessionState to);
+
+// Moves `s` to `to` at wall-clock `wallMs`, stamping ringingAt/answeredAt on the
+// first ring/answer. `end` is required for (and only used by) the move to ended.
+// Fails with invalidTransition, leaving `s` untouched.
+Result transitionSession(Session& s, SessionState to, int64_t wallMs, const std::optional<SessionEnd>& end = {});
+
+}  // namespace sb::core
