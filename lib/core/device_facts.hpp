@@ -4,6 +4,7 @@
 // routing. Plain data: no SIP types cross into core/.
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -38,5 +39,9 @@ struct ExtensionReachability {
   bool reachable = false;
   bool anyReachable = false;  // whether any binding of the extension is still reachable
 };
+
+// One of the above, as the registrar hands it to its owner's sink (on the SIP
+// thread): `std::visit([&](const auto& f) { gateway.onFact(f, now); }, fact)`.
+using DeviceFact = std::variant<ExtensionRegistered, ExtensionUnregistered, ExtensionReachability>;
 
 }  // namespace sb::core
