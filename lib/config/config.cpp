@@ -32,6 +32,8 @@ std::vector<std::string> restartOnlyDifferences(const Config& a, const Config& b
   if (a.sip.domain != b.sip.domain) out.emplace_back("sip.domain");
   if (a.control.socket != b.control.socket) out.emplace_back("control.socket");
   if (a.control.mode != b.control.mode) out.emplace_back("control.mode");
+  // The control server keeps the copy of `control` it was started with.
+  if (a.control.allowedUids != b.control.allowedUids) out.emplace_back("control.allowedUids");
   if (a.metrics.listen.str() != b.metrics.listen.str()) out.emplace_back("metrics.listen");
   if (a.storage.path != b.storage.path) out.emplace_back("storage.path");
   return out;

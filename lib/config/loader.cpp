@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "common/log.hpp"
@@ -24,6 +25,8 @@ Position Diagnostics::where(const std::string& path) const {
     if (cut == std::string::npos || cut == 0) break;
     p.resize(cut);
   }
+  // A missing top-level key: point at the start of the document itself.
+  if (auto it = positions_.find(""); it != positions_.end()) return it->second;
   return {1, 1};
 }
 
@@ -31,6 +34,21 @@ void Diagnostics::error(const std::string& path, std::string message) { errorAt(
 
 void Diagnostics::errorAt(Position pos, const std::string& path, std::string message) {
   errors_.push_back(Diagnostic{file_, pos.line, pos.column, path, std::move(message)});
+}
+
+std::string Diagnostics::item(const std::string& list, size_t i) const {
+  size_t fileIndex = i;
+  if (auto it = items_.find(list); it != items_.end() && i < it->second.size()) fileIndex = it->second[i];
+  return list + "[" + std::to_string(fileIndex) + "]";
+}
+
+std::vector<Diagnostic> Diagnostics::take() {
+  // Sections are read in a fixed order and cross-key rules run last; the operator
+  // reads the list against the file, so give it in the file's order.
+  std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+  });
+  return std::move(errors_);
 }
 
 }  // namespace detail
@@ -133,8 +151,8 @@ class Fields {
     out = static_cast<int>(v);
   }
 
-  // Calls `each` for every element of a sequence key, with its path.
-  void readList(const char* key, const std::function<void(const YAML::Node&, const std::string&)>& each,
+  // Calls `each` for every element of a sequence key, with its path and index.
+  void readList(const char* key, const std::function<void(const YAML::Node&, const std::string&, size_t)>& each,
                 bool req = false) {
     if (!has(key)) {
       if (req) required(key);
@@ -148,19 +166,24 @@ class Fields {
     }
     for (size_t i = 0; i < n.size(); ++i) {
       diag_.remember(index(p, i), posOf(n[i]));
-      each(n[i], index(p, i));
+      each(n[i], index(p, i), i);
     }
   }
 
   void readStringList(const char* key, std::vector<std::string>& out) {
     std::vector<std::string> tmp;
-    readList(key, [&](const YAML::Node& n, const std::string& p) {
-      if (!n.IsScalar())
-        diag_.error(p, "expected a string");
-      else
+    bool allStrings = true;
+    readList(key, [&](const YAML::Node& n, const std::string& p, size_t) {
+      if (n.IsScalar()) {
         tmp.push_back(n.Scalar());
+      } else {
+        diag_.error(p, "expected a string");
+        allStrings = false;
+      }
     });
-    if (has(key)) out = std::move(tmp);
+    // A list with a bad element keeps the default rather than a shortened list,
+    // so rules over the list do not report a second, derived error.
+    if (has(key) && allStrings) out = std::move(tmp);
   }
 
  private:
@@ -181,13 +204,15 @@ void readSip(const YAML::Node& n, Diagnostics& d, Sip& out) {
   if (!f.open(n, {"listen", "domain"})) return;
   f.readList(
       "listen",
-      [&](const YAML::Node& e, const std::string& p) {
+      [&](const YAML::Node& e, const std::string& p, size_t i) {
         std::string why;
         if (!e.IsScalar()) return d.error(p, "expected a string like udp:127.0.0.1:5060");
-        if (auto la = parseListen(e.Scalar(), &why))
+        if (auto la = parseListen(e.Scalar(), &why)) {
           out.listen.push_back(*la);
-        else
+          d.recordItem("sip.listen", i);
+        } else {
           d.error(p, why);
+        }
       },
       true);
   if (f.has("listen") && f.get("listen").IsSequence() && f.get("listen").size() == 0)
@@ -230,7 +255,7 @@ void readControl(const YAML::Node& n, Diagnostics& d, Control& out, const std::s
     else
       out.mode = static_cast<unsigned>(v);
   }
-  f.readList("allowedUids", [&](const YAML::Node& e, const std::string& p) {
+  f.readList("allowedUids", [&](const YAML::Node& e, const std::string& p, size_t) {
     try {
       const long long v = e.IsScalar() ? e.as<long long>() : -1;
       if (v < 0 || v > 4294967294LL) throw YAML::Exception(YAML::Mark(), "range");
@@ -273,13 +298,14 @@ void readAgent(const YAML::Node& n, const std::string& p, Diagnostics& d, std::v
   f.readString("extension", a.extension);
   f.readString("mobile", a.mobile);
   f.readInt("useMobileAccept", a.useMobileAccept, 0, 2);
-  f.readList("skillGroups", [&](const YAML::Node& e, const std::string& sp) {
+  f.readList("skillGroups", [&](const YAML::Node& e, const std::string& sp, size_t i) {
     Fields sf(d, sp);
     if (!sf.open(e, {"id", "priority"})) return;
     SkillRef ref;
     sf.readString("id", ref.id, true);
     sf.readInt("priority", ref.priority, 1, 5);
     a.skillGroups.push_back(std::move(ref));
+    d.recordItem(join(p, "skillGroups"), i);
   });
   out.push_back(std::move(a));
 }
@@ -314,7 +340,7 @@ void readTrunk(const YAML::Node& n, const std::string& p, Diagnostics& d, std::v
   f.readString("transport", t.transport);
   if (t.transport != "udp" && t.transport != "tcp")
     d.error(join(p, "transport"), "'" + t.transport + "' is not udp or tcp");
-  f.readList("inboundFrom", [&](const YAML::Node& e, const std::string& ep) {
+  f.readList("inboundFrom", [&](const YAML::Node& e, const std::string& ep, size_t) {
     std::string why;
     if (!e.IsScalar()) return d.error(ep, "expected a CIDR like 127.0.0.2/32");
     if (auto c = parseCidr(e.Scalar(), &why))
@@ -339,7 +365,11 @@ void readTrunk(const YAML::Node& n, const std::string& p, Diagnostics& d, std::v
 template <typename T>
 void readSection(Fields& root, const char* key, std::vector<T>& out,
                  void (*each)(const YAML::Node&, const std::string&, Diagnostics&, std::vector<T>&)) {
-  root.readList(key, [&](const YAML::Node& n, const std::string& p) { each(n, p, root.diag(), out); });
+  root.readList(key, [&](const YAML::Node& n, const std::string& p, size_t i) {
+    const size_t before = out.size();
+    each(n, p, root.diag(), out);
+    if (out.size() > before) root.diag().recordItem(key, i);
+  });
 }
 
 void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
@@ -377,6 +407,20 @@ void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   readSection(root, "trunks", c.trunks, readTrunk);
 }
 
+// yaml-cpp reports a tab in the indentation as whatever token it tripped over
+// next ("illegal map value"); name the real cause when one precedes the error.
+std::optional<Position> indentationTab(const std::string& text, int lastLine) {
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; n <= lastLine && std::getline(in, line); ++n) {
+    const auto indent = line.find_first_not_of(" \t");
+    const auto tab = line.find('\t');
+    if (tab != std::string::npos && (indent == std::string::npos || tab < indent))
+      return Position{n, static_cast<int>(tab) + 1};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 LoadResult loadString(const std::string& text, const std::string& name, const std::string& baseDir) {
@@ -391,7 +435,10 @@ LoadResult loadString(const std::string& text, const std::string& name, const st
     else
       readRoot(doc, diag, c);
   } catch (const YAML::ParserException& e) {
-    diag.errorAt({e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax: " + e.msg);
+    if (const auto tab = indentationTab(text, e.mark.line + 1))
+      diag.errorAt(*tab, "", "YAML syntax: a tab in the indentation (YAML indents with spaces only)");
+    else
+      diag.errorAt({e.mark.line + 1, e.mark.column + 1}, "", "YAML syntax: " + e.msg);
   } catch (const YAML::Exception& e) {
     diag.errorAt({1, 1}, "", std::string("YAML: ") + e.what());
   }

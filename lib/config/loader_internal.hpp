@@ -22,12 +22,20 @@ class Diagnostics {
   Position where(const std::string& path) const;
   void error(const std::string& path, std::string message);
   void errorAt(Position pos, const std::string& path, std::string message);
-  std::vector<Diagnostic> take() { return std::move(errors_); }
+  // A list element that fails to load is left out of the structs, so the n-th
+  // struct may stand for a later element of the file. The loader records which
+  // file element each struct came from; validate.cpp names elements through
+  // item() so its errors point at the right one.
+  void recordItem(const std::string& list, size_t fileIndex) { items_[list].push_back(fileIndex); }
+  std::string item(const std::string& list, size_t i) const;
+  // Errors in file order (line, then column); equal positions keep the order found.
+  std::vector<Diagnostic> take();
   bool empty() const { return errors_.empty(); }
 
  private:
   std::string file_;
   std::unordered_map<std::string, Position> positions_;
+  std::unordered_map<std::string, std::vector<size_t>> items_;
   std::vector<Diagnostic> errors_;
 };
 

@@ -9,8 +9,9 @@
 namespace sb::config::detail {
 namespace {
 
-std::string at(const std::string& section, size_t i, const char* key) {
-  return section + "[" + std::to_string(i) + "]." + key;
+// The path of struct i's key, named after the file element it came from.
+std::string at(const Diagnostics& d, const std::string& section, size_t i, const char* key) {
+  return d.item(section, i) + "." + key;
 }
 
 bool isHex(const std::string& s, size_t len) {
@@ -50,8 +51,19 @@ void unique(const std::vector<T>& items, const std::string& section, const char*
     if (v.empty()) continue;
     auto [it, inserted] = seen.emplace(v, i);
     if (!inserted)
-      d.error(at(section, i, key), "duplicate " + std::string(key) + " '" + v + "' (first at " + section + "[" +
-                                       std::to_string(it->second) + "])");
+      d.error(at(d, section, i, key),
+              "duplicate " + std::string(key) + " '" + v + "' (first at " + d.item(section, it->second) + ")");
+  }
+}
+
+// Two entries for one socket would make the daemon fail to bind at start; say so here.
+void validateListen(const Sip& sip, Diagnostics& d) {
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < sip.listen.size(); ++i) {
+    auto [it, inserted] = seen.emplace(sip.listen[i].str(), i);
+    if (!inserted)
+      d.error(d.item("sip.listen", i),
+              "'" + sip.listen[i].str() + "' is listed twice (first at " + d.item("sip.listen", it->second) + ")");
   }
 }
 
@@ -68,7 +80,7 @@ void validateSecurity(const Security& s, Diagnostics& d) {
   std::set<std::string> seen;
   for (size_t i = 0; i < s.digestAlgorithms.size(); ++i) {
     const auto& a = s.digestAlgorithms[i];
-    const std::string p = "security.digestAlgorithms[" + std::to_string(i) + "]";
+    const std::string p = d.item("security.digestAlgorithms", i);
     if (a != "SHA-256" && a != "MD5" && a != "SHA-512-256")
       d.error(p, "'" + a + "' is not a digest algorithm (SHA-256, SHA-512-256, MD5; RFC 8760)");
     else if (!seen.insert(a).second)
@@ -81,16 +93,16 @@ void validateExtensions(const Config& c, Diagnostics& d) {
   for (size_t i = 0; i < c.extensions.size(); ++i) {
     const auto& e = c.extensions[i];
     if (!e.id.empty() && !isSipUser(e.id))
-      d.error(at("extensions", i, "id"), "'" + e.id + "' is not a valid SIP user part");
+      d.error(at(d, "extensions", i, "id"), "'" + e.id + "' is not a valid SIP user part");
     if (!e.password.empty() && (!e.ha1.empty() || !e.ha1Sha256.empty()))
-      d.error(at("extensions", i, e.ha1.empty() ? "ha1Sha256" : "ha1"),
+      d.error(at(d, "extensions", i, e.ha1.empty() ? "ha1Sha256" : "ha1"),
               "the password is given twice: use password or ha1/ha1Sha256, not both");
     if (e.password.empty() && e.ha1.empty() && e.ha1Sha256.empty())
-      d.error("extensions[" + std::to_string(i) + "]", "needs a password, ha1 or ha1Sha256");
+      d.error(d.item("extensions", i), "needs a password, ha1 or ha1Sha256");
     if (!e.ha1.empty() && !isHex(e.ha1, 32))
-      d.error(at("extensions", i, "ha1"), "must be 32 hex digits (MD5 of id:realm:password)");
+      d.error(at(d, "extensions", i, "ha1"), "must be 32 hex digits (MD5 of id:realm:password)");
     if (!e.ha1Sha256.empty() && !isHex(e.ha1Sha256, 64))
-      d.error(at("extensions", i, "ha1Sha256"), "must be 64 hex digits (SHA-256 of id:realm:password)");
+      d.error(at(d, "extensions", i, "ha1Sha256"), "must be 64 hex digits (SHA-256 of id:realm:password)");
   }
 }
 
@@ -101,21 +113,21 @@ void validateAgents(const Config& c, Diagnostics& d) {
     const auto& a = c.agents[i];
     if (!a.extension.empty()) {
       if (!c.findExtension(a.extension))
-        d.error(at("agents", i, "extension"), "unknown extension '" + a.extension + "'");
+        d.error(at(d, "agents", i, "extension"), "unknown extension '" + a.extension + "'");
       auto [it, inserted] = extensionOwner.emplace(a.extension, i);
       if (!inserted)
-        d.error(at("agents", i, "extension"),
-                "extension '" + a.extension + "' is already bound to agents[" + std::to_string(it->second) + "]");
+        d.error(at(d, "agents", i, "extension"),
+                "extension '" + a.extension + "' is already bound to " + d.item("agents", it->second));
     }
     if (!a.mobile.empty() && !isPhoneNumber(a.mobile))
-      d.error(at("agents", i, "mobile"), "'" + a.mobile + "' is not a phone number (digits, optional leading +)");
+      d.error(at(d, "agents", i, "mobile"), "'" + a.mobile + "' is not a phone number (digits, optional leading +)");
     if (a.useMobileAccept > 0 && a.mobile.empty())
-      d.error(at("agents", i, "useMobileAccept"), "needs a mobile number");
+      d.error(at(d, "agents", i, "useMobileAccept"), "needs a mobile number");
     if (a.extension.empty() && a.mobile.empty())
-      d.error("agents[" + std::to_string(i) + "]", "needs an extension or a mobile to be reachable");
+      d.error(d.item("agents", i), "needs an extension or a mobile to be reachable");
     std::set<std::string> groups;
     for (size_t k = 0; k < a.skillGroups.size(); ++k) {
-      const std::string p = "agents[" + std::to_string(i) + "].skillGroups[" + std::to_string(k) + "].id";
+      const std::string p = at(d, d.item("agents", i) + ".skillGroups", k, "id");
       const auto& id = a.skillGroups[k].id;
       if (id.empty()) continue;
       if (!c.findSkillGroup(id)) d.error(p, "unknown skill group '" + id + "'");
@@ -131,20 +143,21 @@ void validateRouting(const Config& c, Diagnostics& d) {
   for (size_t i = 0; i < c.numbers.size(); ++i) {
     const auto& n = c.numbers[i];
     if (!n.number.empty() && !isPhoneNumber(n.number))
-      d.error(at("numbers", i, "number"), "'" + n.number + "' is not a phone number");
+      d.error(at(d, "numbers", i, "number"), "'" + n.number + "' is not a phone number");
     if (!n.skillGroup.empty() && !c.findSkillGroup(n.skillGroup))
-      d.error(at("numbers", i, "skillGroup"), "unknown skill group '" + n.skillGroup + "'");
+      d.error(at(d, "numbers", i, "skillGroup"), "unknown skill group '" + n.skillGroup + "'");
   }
   for (size_t i = 0; i < c.trunks.size(); ++i)
     for (size_t k = 0; k < c.trunks[i].callerNumbers.size(); ++k)
       if (!isPhoneNumber(c.trunks[i].callerNumbers[k]))
-        d.error("trunks[" + std::to_string(i) + "].callerNumbers[" + std::to_string(k) + "]",
+        d.error(d.item(d.item("trunks", i) + ".callerNumbers", k),
                 "'" + c.trunks[i].callerNumbers[k] + "' is not a phone number");
 }
 
 }  // namespace
 
 void validate(const Config& c, Diagnostics& d) {
+  validateListen(c.sip, d);
   validateRegistrar(c.registrar, d);
   validateSecurity(c.security, d);
   if (!log::parseLevel(c.log.level))

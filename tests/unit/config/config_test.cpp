@@ -74,3 +74,12 @@ TEST_CASE("a reload that changes listen addresses is flagged as restart-only") {
   b.config->storage.path = "/elsewhere.db";
   CHECK(restartOnlyDifferences(*a.config, *b.config) == std::vector<std::string>{"sip.listen", "storage.path"});
 }
+
+TEST_CASE("allowedUids is restart-only: the control server keeps the copy it started with") {
+  auto a = loadFile(demoPath());
+  auto b = loadFile(demoPath());
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  b.config->control.allowedUids = {1000};
+  CHECK(restartOnlyDifferences(*a.config, *b.config) == std::vector<std::string>{"control.allowedUids"});
+}
