@@ -13,6 +13,7 @@
 #include "core/device_facts.hpp"
 #include "core/directory.hpp"
 #include "core/outputs.hpp"
+#include "core/vocabulary.hpp"
 
 namespace sb::core {
 
