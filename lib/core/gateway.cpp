@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <variant>
 
 namespace sb::core {
 namespace {
@@ -34,6 +35,9 @@ const Agent* Gateway::findAgent(const std::string& userId) const {
 Outputs Gateway::onFact(const ExtensionRegistered& fact, TimePoint) { return extensions_.apply(fact); }
 Outputs Gateway::onFact(const ExtensionUnregistered& fact, TimePoint) { return extensions_.apply(fact); }
 Outputs Gateway::onFact(const ExtensionReachability& fact, TimePoint) { return extensions_.apply(fact); }
+Outputs Gateway::onFact(const DeviceFact& fact, TimePoint now) {
+  return std::visit([&](const auto& f) { return onFact(f, now); }, fact);
+}
 
 Outputs Gateway::onTimer(TimerId id, TimePoint now) {
   auto it = wrapUpTimers_.find(id);

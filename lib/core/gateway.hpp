@@ -45,6 +45,7 @@ class Gateway {
   Outputs onFact(const ExtensionRegistered& fact, TimePoint now);
   Outputs onFact(const ExtensionUnregistered& fact, TimePoint now);
   Outputs onFact(const ExtensionReachability& fact, TimePoint now);
+  Outputs onFact(const DeviceFact& fact, TimePoint now);  // any of the three
 
   // ---- timers ------------------------------------------------------------------
   // A timer started through Outputs fired. Stale or unknown ids are ignored.
