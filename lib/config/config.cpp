@@ -29,7 +29,8 @@ std::vector<std::string> restartOnlyDifferences(const Config& a, const Config& b
   for (const auto& l : a.sip.listen) la.push_back(l.str());
   for (const auto& l : b.sip.listen) lb.push_back(l.str());
   if (la != lb) out.emplace_back("sip.listen");
-  if (a.sip.domain != b.sip.domain) out.emplace_back("sip.domain");
+  // sip.domain is not here: the registrar takes the new realm on reload
+  // (SofiaRegistrar::applyConfig) and rebuilds its credentials for it.
   if (a.control.socket != b.control.socket) out.emplace_back("control.socket");
   if (a.control.mode != b.control.mode) out.emplace_back("control.mode");
   // The control server keeps the copy of `control` it was started with.

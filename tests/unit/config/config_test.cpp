@@ -75,11 +75,16 @@ TEST_CASE("a reload that changes listen addresses is flagged as restart-only") {
   CHECK(restartOnlyDifferences(*a.config, *b.config) == std::vector<std::string>{"sip.listen", "storage.path"});
 }
 
-TEST_CASE("allowedUids is restart-only: the control server keeps the copy it started with") {
+TEST_CASE("allowedUids is restart-only; domain, log level and registrar limits reload") {
   auto a = loadFile(demoPath());
   auto b = loadFile(demoPath());
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   b.config->control.allowedUids = {1000};
   CHECK(restartOnlyDifferences(*a.config, *b.config) == std::vector<std::string>{"control.allowedUids"});
+  b.config->control.allowedUids = a.config->control.allowedUids;
+  b.config->sip.domain = "other.example";  // the registrar applies a new realm on reload
+  b.config->log.level = "debug";
+  b.config->registrar.maxContacts = 1;
+  CHECK(restartOnlyDifferences(*a.config, *b.config).empty());
 }
