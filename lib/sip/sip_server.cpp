@@ -13,6 +13,7 @@
 #include "common/log.hpp"
 #include "metrics/metrics.hpp"
 #include "seatbridge/version.hpp"
+#include "sip/registrar_sofia.hpp"
 
 namespace sb::sip {
 namespace {
@@ -27,7 +28,8 @@ std::string listenUrl(const config::ListenAddr& l) {
 
 }  // namespace
 
-SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> config, metrics::Metrics& metrics)
+SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> config, metrics::Metrics& metrics,
+                     store::Store* store)
     : config_(std::move(config)), metrics_(metrics), startedAtMs_(wallClockMs()) {
   // NONE: create the agent without transports, then bind each listen address
   // ourselves so a failure names the address.
@@ -41,11 +43,23 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
       throw std::runtime_error("sip.listen " + l.str() + ": cannot listen: " + std::strerror(errno));
     SB_INFO("sip", "listening on %s", l.str().c_str());
   }
+  registrar_ = std::make_unique<SofiaRegistrar>(root, agent_.get(), *config_, metrics_, store, kServer);
 }
 
 SipServer::~SipServer() = default;
 
-void SipServer::applyConfig(std::shared_ptr<const config::Config> config) { config_ = std::move(config); }
+void SipServer::applyConfig(std::shared_ptr<const config::Config> config) {
+  config_ = std::move(config);
+  registrar_->applyConfig(*config_);
+}
+
+void SipServer::setDeviceFactSink(std::function<void(const core::DeviceFact&)> sink) {
+  registrar_->setFactSink(std::move(sink));
+}
+
+std::vector<core::ContactInfo> SipServer::extensionContacts(const std::string& extensionId) const {
+  return registrar_->contacts(extensionId);
+}
 
 GatewayStatus SipServer::status() const {
   GatewayStatus s;
@@ -78,14 +92,20 @@ void SipServer::reply(msg_t* msg, const sip_t* sip, int status, const char* phra
 }
 
 void SipServer::handle(msg_t* msg, sip_t* sip) {
+  if (sip && sip->sip_status && registrar_->handleResponse(msg, sip)) return;  // a keepalive answer
   if (!sip || !sip->sip_request) {
-    // A stray response: nothing here sent a request statelessly.
+    // A stray response: only keepalives are sent statelessly.
     nta_msg_discard(agent_.get(), msg);
     return;
   }
+  // A banned source gets no answer to anything (issue 3: dropped and counted).
+  if (registrar_->dropBanned(msg)) return;
   const sip_method_t method = sip->sip_request->rq_method;
   metrics_.sipRequest(sip->sip_request->rq_method_name).Increment();
   switch (method) {
+    case sip_method_register:
+      registrar_->handleRegister(msg, sip);
+      return;
     case sip_method_options:
       // RFC 3261 §11.2: a capabilities answer; Allow lists what we take.
       metrics_.sipResponse("OPTIONS", 200).Increment();

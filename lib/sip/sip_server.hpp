@@ -3,15 +3,20 @@
 // address. Requests arrive through nta's stateless callback, so cheap requests
 // (OPTIONS, and REGISTER later) are answered without a server transaction; methods
 // that need one will create it with nta_incoming_create.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/device_facts.hpp"
 #include "sip/sofia.hpp"
 
 namespace sb::metrics {
 class Metrics;
+}
+namespace sb::store {
+class Store;
 }
 
 namespace sb::sip {
@@ -28,9 +33,14 @@ struct GatewayStatus {
   size_t trunks = 0;
 };
 
+class SofiaRegistrar;
+
 class SipServer {
  public:
-  SipServer(su_root_t* root, std::shared_ptr<const config::Config> config, metrics::Metrics& metrics);
+  // `store` (may be null: nothing persists) keeps the registrar's bindings across
+  // restarts; only the SIP thread touches it from then on.
+  SipServer(su_root_t* root, std::shared_ptr<const config::Config> config, metrics::Metrics& metrics,
+            store::Store* store = nullptr);
   ~SipServer();
   SipServer(const SipServer&) = delete;
   SipServer& operator=(const SipServer&) = delete;
@@ -44,6 +54,13 @@ class SipServer {
   size_t activeCalls() const { return 0; }
   GatewayStatus status() const;
 
+  // Registrar facts (registered, unregistered, reachability) go to `sink` on this
+  // thread. Setting it replays ExtensionRegistered for every extension bound now,
+  // so bindings restored from the store reach whoever plugs in.
+  void setDeviceFactSink(std::function<void(const core::DeviceFact&)> sink);
+  // The extension's current bindings (for Gateway.listExtensions and routing).
+  std::vector<core::ContactInfo> extensionContacts(const std::string& extensionId) const;
+
  private:
   static int onMessage(nta_agent_magic_t* self, nta_agent_t* agent, msg_t* msg, sip_t* sip) noexcept;
   void handle(msg_t* msg, sip_t* sip);
@@ -52,6 +69,7 @@ class SipServer {
   std::shared_ptr<const config::Config> config_;
   metrics::Metrics& metrics_;
   AgentPtr agent_;
+  std::unique_ptr<SofiaRegistrar> registrar_;  // after agent_: destroyed first
   bool draining_ = false;
   int64_t startedAtMs_;
 };

@@ -29,8 +29,8 @@ void deliver(su_root_magic_t*, su_msg_r msg, su_msg_arg_t* arg) noexcept {
 
 }  // namespace
 
-SipThread::SipThread(std::shared_ptr<const config::Config> config, metrics::Metrics& metrics)
-    : config_(std::move(config)), metrics_(metrics) {}
+SipThread::SipThread(std::shared_ptr<const config::Config> config, metrics::Metrics& metrics, store::Store* store)
+    : config_(std::move(config)), metrics_(metrics), store_(store) {}
 
 SipThread::~SipThread() { stop(); }
 
@@ -54,7 +54,7 @@ void SipThread::run(std::promise<void>* started) {
     return;
   }
   try {
-    server_ = std::make_unique<SipServer>(root.get(), config_, metrics_);
+    server_ = std::make_unique<SipServer>(root.get(), config_, metrics_, store_);
   } catch (...) {
     started->set_exception(std::current_exception());
     return;

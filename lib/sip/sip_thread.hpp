@@ -17,6 +17,9 @@ struct su_root_s;
 namespace sb::metrics {
 class Metrics;
 }
+namespace sb::store {
+class Store;
+}
 
 namespace sb::sip {
 
@@ -24,7 +27,8 @@ class SipServer;
 
 class SipThread {
  public:
-  SipThread(std::shared_ptr<const config::Config> config, metrics::Metrics& metrics);
+  // `store` (may be null) is handed to the SIP thread, which alone uses it afterwards.
+  SipThread(std::shared_ptr<const config::Config> config, metrics::Metrics& metrics, store::Store* store = nullptr);
   ~SipThread();
   SipThread(const SipThread&) = delete;
   SipThread& operator=(const SipThread&) = delete;
@@ -39,6 +43,8 @@ class SipThread {
 
   // Only on the SIP thread.
   SipServer& server() { return *server_; }
+  // Only on the SIP thread: the loop, for timers of the modules it hosts.
+  su_root_s* root() const { return root_; }
   // Monotonic ms of the loop's last heartbeat; read by the watchdog.
   int64_t lastHeartbeatMs() const { return heartbeat_.load(std::memory_order_relaxed); }
   void heartbeat();
@@ -49,6 +55,7 @@ class SipThread {
 
   std::shared_ptr<const config::Config> config_;
   metrics::Metrics& metrics_;
+  store::Store* store_;
   std::thread thread_;
   std::mutex postMutex_;
   su_root_s* root_ = nullptr;  // guarded by postMutex_ for posting

@@ -18,6 +18,11 @@ const std::vector<const char*>& migrations() {
       // 1: bookkeeping
       "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
       "INSERT INTO meta(key, value) VALUES ('created', strftime('%Y-%m-%dT%H:%M:%fZ','now'));",
+      // 2: the registrar's bindings (registrations.hpp); times are wall-clock ms
+      "CREATE TABLE bindings (extension TEXT NOT NULL, contact_key TEXT NOT NULL, uri TEXT NOT NULL,"
+      " source TEXT NOT NULL, user_agent TEXT NOT NULL DEFAULT '', call_id TEXT NOT NULL,"
+      " cseq INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL,"
+      " PRIMARY KEY (extension, contact_key)) WITHOUT ROWID;",
   };
   return m;
 }

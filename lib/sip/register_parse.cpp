@@ -1,0 +1,148 @@
+#include "sip/register_parse.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/url.h>
+
+#include <cctype>
+#include <cstring>
+
+#include "sip/sofia.hpp"
+
+namespace sb::sip {
+namespace {
+
+constexpr size_t kMaxField = 256;
+
+std::string lower(const char* s) {
+  std::string out = s ? s : "";
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// delta-seconds (RFC 3261 §25.1); values past 2^32-1 saturate.
+bool parseDelta(const char* s, int64_t& out) {
+  if (!s || !*s) return false;
+  int64_t v = 0;
+  for (const char* p = s; *p; ++p) {
+    if (!std::isdigit(static_cast<unsigned char>(*p))) return false;
+    v = std::min<int64_t>(v * 10 + (*p - '0'), 4294967295LL);
+  }
+  out = v;
+  return true;
+}
+
+std::string urlString(su_home_t* home, const url_t* u) {
+  char* s = url_as_string(home, u);
+  std::string out = s ? s : "";
+  su_free(home, s);
+  return out;
+}
+
+void parseAuthorizations(const sip_t* sip, RegisterRequest& r, Home& home) {
+  for (const msg_auth_t* au = sip->sip_authorization; au; au = au->au_next) {
+    if (!au->au_scheme || strcasecmp(au->au_scheme, "Digest") != 0) continue;
+    std::vector<std::string_view> params;
+    for (const msg_param_t* p = au->au_params; p && *p; ++p) params.emplace_back(*p);
+    RegisterRequest::Authorization a;
+    a.creds = parseDigestParams(params);
+    // RFC 7616 §3.4.6 / RFC 3261 §22.4: the digest-uri must name the Request-URI.
+    url_t* du = url_hdup(home.get(), URL_STRING_MAKE(a.creds.uri.c_str())->us_url);
+    a.uriMatches = du && du->url_type != url_invalid && url_cmp_all(du, sip->sip_request->rq_url) == 0;
+    r.authorizations.push_back(std::move(a));
+  }
+}
+
+const char* parseContacts(const sip_t* sip, RegisterRequest& r, Home& home) {
+  for (const sip_contact_t* m = sip->sip_contact; m; m = m->m_next) {
+    if (m->m_url->url_type == url_any) {  // "*"
+      if (r.wildcard) return "wildcard";
+      r.wildcard = true;
+      continue;
+    }
+    if ((m->m_url->url_type != url_sip && m->m_url->url_type != url_sips) || !m->m_url->url_host)
+      return "contact_uri";
+    RegisterRequest::Contact c;
+    c.uri = urlString(home.get(), m->m_url);
+    c.key = contactKey(m->m_url);
+    if (c.uri.size() > 4 * kMaxField) return "contact_uri";
+    if (m->m_expires) {
+      int64_t e = 0;
+      if (!parseDelta(m->m_expires, e)) return "contact_expires";
+      c.expires = e;
+    }
+    r.contacts.push_back(std::move(c));
+  }
+  return nullptr;
+}
+
+const char* checkBasics(const sip_t* sip) {
+  if (sip->sip_error) return "bad_header";
+  if (!sip->sip_to || !sip->sip_to->a_url->url_user || !*sip->sip_to->a_url->url_user) return "to_user";
+  if (!sip->sip_to->a_url->url_host) return "to_host";
+  if (std::strlen(sip->sip_to->a_url->url_user) > kMaxField) return "to_user";
+  if (!sip->sip_cseq || sip->sip_cseq->cs_method != sip_method_register) return "cseq";
+  if (!sip->sip_call_id || !sip->sip_call_id->i_id) return "call_id";
+  return nullptr;
+}
+
+}  // namespace
+
+std::string contactKey(const url_t* u) {
+  std::string k = lower(u->url_scheme ? u->url_scheme : (u->url_type == url_sips ? "sips" : "sip"));
+  k += ':';
+  if (u->url_user) k.append(u->url_user).append("@");
+  k += lower(u->url_host);
+  if (u->url_port && *u->url_port) k.append(":").append(u->url_port);
+  char transport[32] = "";
+  if (u->url_params && url_param(u->url_params, "transport", transport, sizeof transport) > 0)
+    k.append(";transport=").append(lower(transport));
+  return k;
+}
+
+bool messageSource(msg_t* msg, std::string& source, std::string& ip) {
+  const su_addrinfo_t* ai = msg_addrinfo(msg);
+  if (!ai || !ai->ai_addr) return false;
+  char host[NI_MAXHOST], serv[NI_MAXSERV];
+  if (getnameinfo(ai->ai_addr, static_cast<socklen_t>(ai->ai_addrlen), host, sizeof host, serv, sizeof serv,
+                  NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    return false;
+  ip = host;
+  const char* proto = ai->ai_protocol == IPPROTO_TCP ? "tcp" : ai->ai_protocol == IPPROTO_SCTP ? "sctp" : "udp";
+  const bool v6 = ip.find(':') != std::string::npos;
+  source = std::string(proto) + ":" + (v6 ? "[" + ip + "]" : ip) + ":" + serv;
+  return true;
+}
+
+RegisterRequest parseRegister(msg_t* msg, const sip_t* sip) {
+  RegisterRequest r;
+  if (!messageSource(msg, r.source, r.sourceIp)) {
+    r.malformed = "source";
+    return r;
+  }
+  if (const char* why = checkBasics(sip)) {
+    r.malformed = why;
+    return r;
+  }
+  Home home;
+  r.requestHost = sip->sip_request->rq_url->url_host ? sip->sip_request->rq_url->url_host : "";
+  r.toUser = sip->sip_to->a_url->url_user;
+  r.toHost = sip->sip_to->a_url->url_host;
+  r.callId = sip->sip_call_id->i_id;
+  r.cseq = sip->sip_cseq->cs_seq;
+  if (sip->sip_user_agent && sip->sip_user_agent->g_string)
+    r.userAgent = std::string(sip->sip_user_agent->g_string).substr(0, kMaxField);
+  for (const sip_require_t* q = sip->sip_require; q; q = q->k_next)
+    for (msg_param_t const* item = q->k_items; item && *item; ++item) r.require.emplace_back(*item);
+  if (sip->sip_expires) r.expiresHeader = std::min<int64_t>(sip->sip_expires->ex_delta, 4294967295LL);
+  if (const char* why = parseContacts(sip, r, home)) {
+    r.malformed = why;
+    return r;
+  }
+  parseAuthorizations(sip, r, home);
+  return r;
+}
+
+}  // namespace sb::sip

@@ -1,0 +1,233 @@
+#include "sip/registrar_sofia.hpp"
+
+#include <openssl/rand.h>
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_tag.h>
+
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "metrics/metrics.hpp"
+#include "sip/register_parse.hpp"
+#include "store/registrations.hpp"
+
+namespace sb::sip {
+namespace {
+
+Now nowBoth() { return {wallClockMs(), monotonicNow().ms}; }
+
+std::string randomHex(size_t bytes) {
+  std::vector<unsigned char> b(bytes);
+  RAND_bytes(b.data(), static_cast<int>(b.size()));
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (auto c : b) s.append({hex[c >> 4], hex[c & 15]});
+  return s;
+}
+
+// "udp:203.0.113.5:5062" -> "sip:203.0.113.5:5062;transport=udp": the next hop of
+// a keepalive is where the phone's REGISTER came from (its NAT mapping).
+std::string routeFor(const std::string& source) {
+  const size_t colon = source.find(':');
+  if (colon == std::string::npos) return {};
+  return "sip:" + source.substr(colon + 1) + ";transport=" + source.substr(0, colon);
+}
+
+std::string headerBlock(const RegisterReply& r) {
+  std::string h;
+  for (const auto& c : r.challenges) h += "WWW-Authenticate: " + c + "\r\n";
+  if (r.minExpires) h += "Min-Expires: " + std::to_string(*r.minExpires) + "\r\n";
+  if (!r.unsupported.empty()) {
+    h += "Unsupported: ";
+    for (size_t i = 0; i < r.unsupported.size(); ++i) h += (i ? ", " : "") + r.unsupported[i];
+    h += "\r\n";
+  }
+  if (r.retryAfter > 0) h += "Retry-After: " + std::to_string(r.retryAfter) + "\r\n";
+  for (const auto& c : r.contacts) h += "Contact: <" + c.uri + ">;expires=" + std::to_string(c.expires) + "\r\n";
+  return h;
+}
+
+}  // namespace
+
+SofiaRegistrar::SofiaRegistrar(su_root_t* root, nta_agent_t* agent, const config::Config& cfg,
+                               metrics::Metrics& metrics, store::Store* store, std::string serverHeader)
+    : agent_(agent),
+      metrics_(metrics),
+      store_(store),
+      server_(std::move(serverHeader)),
+      realm_(cfg.sip.domain),
+      keepaliveSeconds_(cfg.registrar.keepaliveSeconds),
+      engine_(cfg),
+      timer_(su_timer_create(su_root_task(root), 1000)),
+      probePrefix_("sbka-" + randomHex(6) + "-") {
+  restore();
+  if (timer_) su_timer_set_for_ever(timer_.get(), &SofiaRegistrar::onTimer, reinterpret_cast<su_timer_arg_t*>(this));
+  updateGauges();
+}
+
+SofiaRegistrar::~SofiaRegistrar() {
+  timer_.reset();
+  flush();
+}
+
+void SofiaRegistrar::restore() {
+  if (!store_) return;
+  const Now now = nowBoth();
+  std::set<std::string> configured;
+  size_t n = 0;
+  try {
+    for (const auto& s : store::loadBindings(*store_, now.wallMs)) {
+      Binding b;
+      b.key = s.key;
+      b.uri = s.uri;
+      b.source = s.source;
+      b.userAgent = s.userAgent;
+      b.callId = s.callId;
+      b.cseq = s.cseq;
+      b.expiresAtMs = s.expiresAtMs;
+      b.updatedAtMs = s.updatedAtMs;
+      // Spread the first keepalives over one interval rather than all at once.
+      const int64_t spread = keepaliveSeconds_ > 0 ? static_cast<int64_t>(n * 997) % (keepaliveSeconds_ * 1000LL) : 0;
+      engine_.table().restore(s.extension, std::move(b), now.wallMs, now.wallMs + 1000 + spread);
+      ++n;
+    }
+  } catch (const std::exception& e) {
+    SB_ERROR("registrar", "cannot restore bindings from the store: %s", e.what());
+  }
+  engine_.table().takeDirty();
+  if (n) SB_INFO("registrar", "restored %zu binding(s) of %zu extension(s) from the store", n,
+                 engine_.table().extensions().size());
+}
+
+bool SofiaRegistrar::dropBanned(msg_t* msg) {
+  std::string source, ip;
+  if (engine_.bannedSources() == 0 || !messageSource(msg, source, ip)) return false;
+  if (!engine_.banned(ip, monotonicNow().ms)) return false;
+  metrics_.bannedRequests.Increment();
+  nta_msg_discard(agent_, msg);
+  return true;
+}
+
+void SofiaRegistrar::handleRegister(msg_t* msg, sip_t* sip) {
+  const RegisterRequest req = parseRegister(msg, sip);
+  const RegisterReply r = engine_.handle(req, nowBoth());
+  if (r.drop) {
+    metrics_.bannedRequests.Increment();
+    nta_msg_discard(agent_, msg);
+    return;
+  }
+  if (!r.malformedReason.empty()) metrics_.sipMalformed(r.malformedReason).Increment();
+  if (r.authFailure) metrics_.authFailures.Increment();
+  reply(msg, r);
+  updateGauges();
+}
+
+void SofiaRegistrar::reply(msg_t* msg, const RegisterReply& r) {
+  metrics_.sipResponse("REGISTER", r.status).Increment();
+  const std::string extra = headerBlock(r);
+  sip_date_t* date = r.status == 200 ? sip_date_create(msg_home(msg), sip_now()) : nullptr;  // §10.3 step 8
+  nta_msg_treply(agent_, msg, r.status, r.phrase.c_str(), SIPTAG_SERVER_STR(server_.c_str()),
+                 TAG_IF(date, SIPTAG_DATE(date)), TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())),
+                 TAG_END());
+}
+
+bool SofiaRegistrar::handleResponse(msg_t* msg, sip_t* sip) {
+  if (!sip->sip_call_id || !sip->sip_call_id->i_id) return false;
+  const std::string callId = sip->sip_call_id->i_id;
+  if (callId.compare(0, probePrefix_.size(), probePrefix_) != 0) return false;
+  // Any final answer, even an error, shows the phone and its NAT mapping are alive.
+  if (sip->sip_status && sip->sip_status->st_status >= 200) {
+    try {
+      engine_.keepaliveAnswered(std::stoull(callId.substr(probePrefix_.size())));
+    } catch (const std::exception&) {
+    }
+  }
+  nta_msg_discard(agent_, msg);
+  return true;
+}
+
+void SofiaRegistrar::sendProbe(const Probe& p) {
+  msg_t* msg = nta_msg_create(agent_, 0);
+  sip_t* sip = sip_object(msg);
+  if (!sip) {
+    msg_destroy(msg);
+    return;
+  }
+  su_home_t* home = msg_home(msg);
+  const std::string route = routeFor(p.source);
+  const std::string from = "<sip:seatbridge@" + realm_ + ">;tag=" + randomHex(4);
+  const std::string to = "<" + p.uri + ">";
+  const std::string callId = probePrefix_ + std::to_string(p.id);
+  sip_request_t* rq = sip_request_create(home, SIP_METHOD_OPTIONS, URL_STRING_MAKE(p.uri.c_str()), nullptr);
+  if (!rq || route.empty() ||
+      sip_add_tl(msg, sip, SIPTAG_REQUEST(rq), SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
+                 SIPTAG_CALL_ID_STR(callId.c_str()), SIPTAG_CSEQ_STR("1 OPTIONS"), SIPTAG_MAX_FORWARDS_STR("70"),
+                 SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END()) < 0) {
+    msg_destroy(msg);
+    return;
+  }
+  if (nta_msg_tsend(agent_, msg, URL_STRING_MAKE(route.c_str()), TAG_END()) < 0)
+    SB_DEBUG("registrar", "keepalive to %s failed to send", p.source.c_str());
+}
+
+void SofiaRegistrar::onTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept {
+  try {
+    reinterpret_cast<SofiaRegistrar*>(arg)->tick();
+  } catch (const std::exception& e) {
+    SB_ERROR("registrar", "timer failed: %s", e.what());
+  }
+}
+
+void SofiaRegistrar::tick() {
+  for (const auto& p : engine_.tick(nowBoth())) sendProbe(p);
+  flush();
+  countParserErrors();
+  updateGauges();
+}
+
+void SofiaRegistrar::flush() {
+  if (!store_) return;
+  const auto dirty = engine_.table().takeDirty();
+  if (dirty.empty()) return;
+  const int64_t now = wallClockMs();
+  std::vector<std::string> exts(dirty.begin(), dirty.end());
+  std::vector<store::StoredBinding> rows;
+  for (const auto& ext : exts)
+    for (const auto& b : engine_.table().list(ext, now))
+      rows.push_back({ext, b.key, b.uri, b.source, b.userAgent, b.callId, b.cseq, b.expiresAtMs, b.updatedAtMs});
+  try {
+    store::replaceBindings(*store_, exts, rows);
+  } catch (const std::exception& e) {
+    // The bindings stay served from memory; the next change is written again.
+    SB_ERROR("registrar", "cannot save %zu binding(s): %s", rows.size(), e.what());
+  }
+}
+
+// Messages nta rejects before our callback (unparseable, failed sanity checks:
+// nta.c agent_recv_request answers those 400 itself) show only in its counters.
+void SofiaRegistrar::countParserErrors() {
+  usize_t bad = 0;
+  nta_agent_get_stats(agent_, NTATAG_S_BAD_MESSAGE_REF(bad), TAG_END());
+  if (bad > lastBadMessages_) metrics_.sipMalformed("parser").Increment(static_cast<double>(bad - lastBadMessages_));
+  lastBadMessages_ = bad;
+}
+
+void SofiaRegistrar::updateGauges() {
+  metrics_.registeredContacts.Set(static_cast<double>(engine_.table().contactCount()));
+  metrics_.bannedSources.Set(static_cast<double>(engine_.bannedSources()));
+}
+
+void SofiaRegistrar::applyConfig(const config::Config& cfg) {
+  realm_ = cfg.sip.domain;
+  keepaliveSeconds_ = cfg.registrar.keepaliveSeconds;
+  engine_.configure(cfg, nowBoth());
+  updateGauges();
+}
+
+void SofiaRegistrar::setFactSink(Registrar::FactSink sink) { engine_.setFactSink(std::move(sink), nowBoth()); }
+
+std::vector<core::ContactInfo> SofiaRegistrar::contacts(const std::string& extension) const {
+  return engine_.contacts(extension, wallClockMs());
+}
+
+}  // namespace sb::sip

@@ -1,0 +1,247 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "sip/registrar.hpp"
+
+using namespace sb::sip;
+using sb::config::Config;
+
+namespace {
+
+Config config() {
+  Config c;
+  c.sip.domain = "sb.test";
+  c.registrar = {60, 3600, 600, 2, 30};
+  c.security.digestAlgorithms = {"SHA-256", "MD5"};
+  c.security.maxAuthFailures = 3;
+  c.security.banSeconds = 60;
+  c.extensions = {{"1001", "Desk", "pw-1001", "", ""},
+                  {"1002", "Desk", "", digestHa1(DigestAlgorithm::md5, "1002", "sb.test", "pw-1002"), ""}};
+  return c;
+}
+
+RegisterRequest request(const std::string& user, const std::string& contact, std::string ip = "192.0.2.1") {
+  RegisterRequest r;
+  r.requestHost = "sb.test";
+  r.toUser = user;
+  r.toHost = "sb.test";
+  r.callId = "call-" + user;
+  r.cseq = 1;
+  r.sourceIp = ip;
+  r.source = "udp:" + ip + ":5060";
+  if (!contact.empty()) r.contacts.push_back({contact, contact, std::nullopt});
+  return r;
+}
+
+std::string param(const std::string& challenge, const std::string& name) {
+  size_t at = challenge.find(name + "=");
+  if (at == std::string::npos) return "";
+  at += name.size() + 1;
+  if (challenge[at] == '"') ++at;
+  const size_t end = challenge.find_first_of("\",", at);
+  return challenge.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+std::string withoutNonce(const std::string& challenge) {
+  const std::string n = param(challenge, "nonce");
+  std::string out = challenge;
+  out.erase(out.find(n), n.size());
+  return out;
+}
+
+// Answers the first challenge of `alg` like a phone would.
+void authorize(RegisterRequest& r, const RegisterReply& ch, const std::string& password, const char* alg = "SHA-256",
+               const std::string& nc = "00000001") {
+  std::string chosen;
+  for (const auto& c : ch.challenges)
+    if (param(c, "algorithm") == alg) chosen = c;
+  REQUIRE_FALSE(chosen.empty());
+  const auto a = *parseDigestAlgorithm(alg);
+  RegisterRequest::Authorization au;
+  au.creds.username = r.toUser;
+  au.creds.realm = param(chosen, "realm");
+  au.creds.nonce = param(chosen, "nonce");
+  au.creds.uri = "sip:sb.test";
+  au.creds.algorithm = alg;
+  au.creds.qop = "auth";
+  au.creds.nc = nc;
+  au.creds.cnonce = "c0ffee";
+  au.creds.response = digestResponse(a, digestHa1(a, r.toUser, "sb.test", password), "REGISTER", au.creds);
+  au.uriMatches = true;
+  r.authorizations = {au};
+}
+
+Now at(int64_t s) { return {1'700'000'000'000 + s * 1000, 1'000'000 + s * 1000}; }
+
+RegisterReply registerOk(Registrar& reg, RegisterRequest r, const std::string& password, Now now) {
+  auto ch = reg.handle(r, now);
+  REQUIRE(ch.status == 401);
+  authorize(r, ch, password);
+  return reg.handle(r, now);
+}
+
+}  // namespace
+
+TEST_CASE("registrar: challenge, SHA-256 first then MD5, qop=auth; the answer binds; the retransmission gets the same") {
+  Registrar reg(config());
+  auto r = request("1001", "sip:1001@192.0.2.1:5060");
+  auto ch = reg.handle(r, at(0));
+  CHECK(ch.status == 401);
+  REQUIRE(ch.challenges.size() == 2);
+  CHECK(param(ch.challenges[0], "algorithm") == "SHA-256");
+  CHECK(param(ch.challenges[1], "algorithm") == "MD5");
+  CHECK(ch.challenges[0].find("qop=\"auth\"") != std::string::npos);
+  CHECK(ch.challenges[0].find("stale") == std::string::npos);
+  authorize(r, ch, "pw-1001");
+  auto ok = reg.handle(r, at(0));
+  CHECK(ok.status == 200);
+  REQUIRE(ok.contacts.size() == 1);
+  CHECK(ok.contacts[0].expires == 600);
+  auto again = reg.handle(r, at(1));  // UDP retransmission: no transaction kept, same answer
+  CHECK(again.status == 200);
+  CHECK(again.contacts.size() == 1);
+}
+
+TEST_CASE("registrar: MD5 for an ha1-only extension; a SHA-256 answer from it fails") {
+  Registrar reg(config());
+  auto r = request("1002", "sip:1002@h");
+  auto ch = reg.handle(r, at(0));
+  REQUIRE(ch.challenges.size() == 1);
+  CHECK(param(ch.challenges[0], "algorithm") == "MD5");
+  authorize(r, ch, "pw-1002", "MD5");
+  CHECK(reg.handle(r, at(0)).status == 200);
+}
+
+TEST_CASE("registrar: unknown user and wrong password look the same; failures ban the source only") {
+  Registrar reg(config());
+  auto wrong = request("1001", "sip:1001@h");
+  auto unknown = request("7777", "sip:7777@h");
+  auto ch1 = reg.handle(wrong, at(0)), ch2 = reg.handle(unknown, at(0));
+  CHECK(ch1.status == ch2.status);
+  CHECK(ch1.challenges.size() == ch2.challenges.size());
+  authorize(wrong, ch1, "guess");
+  authorize(unknown, ch2, "guess");
+  auto f1 = reg.handle(wrong, at(0)), f2 = reg.handle(unknown, at(0));
+  CHECK(f1.status == 401);
+  CHECK(f2.status == 401);
+  CHECK(f1.authFailure);
+  CHECK(f2.authFailure);
+  CHECK(withoutNonce(f1.challenges[0]) == withoutNonce(f2.challenges[0]));
+  CHECK(reg.bannedSources() == 0);
+  CHECK(reg.handle(wrong, at(0)).authFailure);  // third failure: banned
+  CHECK(reg.bannedSources() == 1);
+  CHECK(reg.handle(wrong, at(1)).drop);
+  // Another source still registers.
+  CHECK(registerOk(reg, request("1001", "sip:1001@h2", "192.0.2.9"), "pw-1001", at(1)).status == 200);
+  reg.tick(at(61));
+  CHECK(reg.bannedSources() == 0);
+  CHECK_FALSE(reg.handle(wrong, at(61)).drop);
+}
+
+TEST_CASE("registrar: stale nonce gets stale=true; a replayed nc a fresh challenge; a forged nonce fails") {
+  Registrar reg(config());
+  auto r = request("1001", "sip:1001@h");
+  auto ch = reg.handle(r, at(0));
+  authorize(r, ch, "pw-1001");
+  auto late = reg.handle(r, at(301));
+  CHECK(late.status == 401);
+  CHECK_FALSE(late.authFailure);
+  CHECK(late.challenges[0].find("stale=true") != std::string::npos);
+  ch = reg.handle(r, at(302));
+  authorize(r, ch, "pw-1001");
+  CHECK(reg.handle(r, at(302)).status == 200);
+  r.cseq = 2;  // a new request re-using nc 1: a replay
+  auto replay = reg.handle(r, at(303));
+  CHECK(replay.status == 401);
+  CHECK(replay.challenges[0].find("stale=true") != std::string::npos);
+  authorize(r, ch, "pw-1001", "SHA-256", "00000002");
+  CHECK(reg.handle(r, at(303)).status == 200);
+  r.authorizations[0].creds.nonce[3] ^= 1;
+  CHECK(reg.handle(r, at(303)).authFailure);
+}
+
+TEST_CASE("registrar: digest uri must match; another user's credentials are forbidden") {
+  Registrar reg(config());
+  auto r = request("1001", "sip:1001@h");
+  auto ch = reg.handle(r, at(0));
+  authorize(r, ch, "pw-1001");
+  r.authorizations[0].uriMatches = false;
+  CHECK(reg.handle(r, at(0)).authFailure);
+  auto other = request("1002", "sip:x@h");
+  ch = reg.handle(other, at(0));
+  authorize(other, reg.handle(request("1001", ""), at(0)), "pw-1001");
+  other.authorizations[0].creds.username = "1001";
+  const auto a = DigestAlgorithm::sha256;
+  other.authorizations[0].creds.response =
+      digestResponse(a, digestHa1(a, "1001", "sb.test", "pw-1001"), "REGISTER", other.authorizations[0].creds);
+  CHECK(reg.handle(other, at(0)).status == 403);
+}
+
+TEST_CASE("registrar: 423 below minExpires, clamp above maxExpires, Expires 0 and * remove, query lists") {
+  Registrar reg(config());
+  auto r = request("1001", "sip:1001@h");
+  r.expiresHeader = 30;
+  auto brief = registerOk(reg, r, "pw-1001", at(0));
+  CHECK(brief.status == 423);
+  CHECK(brief.minExpires == 60);
+  r.expiresHeader = 99999;
+  r.cseq = 2;
+  auto ok = registerOk(reg, r, "pw-1001", at(0));
+  REQUIRE(ok.contacts.size() == 1);
+  CHECK(ok.contacts[0].expires == 3600);
+  auto q = request("1001", "");
+  q.cseq = 3;
+  auto listed = registerOk(reg, q, "pw-1001", at(10));
+  REQUIRE(listed.contacts.size() == 1);
+  CHECK(listed.contacts[0].expires == 3590);
+  auto w = request("1001", "");
+  w.wildcard = true;
+  w.cseq = 4;
+  auto bad = registerOk(reg, w, "pw-1001", at(10));
+  CHECK(bad.status == 400);  // * needs Expires: 0
+  w.expiresHeader = 0;
+  w.cseq = 5;
+  CHECK(registerOk(reg, w, "pw-1001", at(10)).contacts.empty());
+  CHECK(reg.table().contactCount() == 0);
+}
+
+TEST_CASE("registrar: facts reach the sink; setting the sink replays current bindings") {
+  Registrar reg(config());
+  std::vector<sb::core::DeviceFact> facts;
+  reg.setFactSink([&](const sb::core::DeviceFact& f) { facts.push_back(f); }, at(0));
+  auto r = request("1001", "sip:1001@h");
+  r.expiresHeader = 60;
+  registerOk(reg, r, "pw-1001", at(0));
+  REQUIRE(facts.size() == 1);
+  const auto& reg1 = std::get<sb::core::ExtensionRegistered>(facts[0]);
+  CHECK(reg1.extensionId == "1001");
+  CHECK(reg1.contacts.at(0).source == "udp:192.0.2.1:5060");
+  std::vector<sb::core::DeviceFact> replayed;
+  reg.setFactSink([&](const sb::core::DeviceFact& f) { replayed.push_back(f); }, at(1));
+  CHECK(replayed.size() == 1);
+  reg.tick(at(61));
+  REQUIRE(replayed.size() == 2);
+  CHECK(std::get<sb::core::ExtensionUnregistered>(replayed[1]).reason == "expired");
+}
+
+TEST_CASE("registrar: Require is 420, a foreign AOR 404, malformed 400, a looping phone 503") {
+  Registrar reg(config());
+  auto r = request("1001", "sip:1001@h");
+  r.require = {"gruu"};
+  auto ext = reg.handle(r, at(0));
+  CHECK(ext.status == 420);
+  CHECK(ext.unsupported == std::vector<std::string>{"gruu"});
+  r.require.clear();
+  r.toHost = "elsewhere.example";
+  CHECK(reg.handle(r, at(0)).status == 404);
+  r.malformed = "contact_uri";
+  auto bad = reg.handle(r, at(0));
+  CHECK(bad.status == 400);
+  CHECK(bad.malformedReason == "contact_uri");
+  auto loop = request("1002", "sip:1002@h");
+  int busy = 0;
+  for (int i = 0; i < 300; ++i) busy += reg.handle(loop, at(1)).status == 503;
+  CHECK(busy >= 100);
+  CHECK(reg.handle(request("1001", "sip:1001@h"), at(1)).status == 401);  // others unaffected
+}
