@@ -46,14 +46,32 @@ nlohmann::json ExtensionState::toJson() const {
           {"contacts", contactsJson(contacts)}};
 }
 
+ExtensionState ExtensionTable::fresh(const config::Extension& e, const Directory& directory) {
+  ExtensionState s;
+  s.extensionId = e.id;
+  s.name = e.name;
+  if (const config::Agent* a = directory.agentForExtension(e.id)) s.boundUserId = a->userId;
+  return s;
+}
+
 ExtensionTable::ExtensionTable(const Directory& directory) {
+  for (const auto& e : directory.extensions) extensions_.emplace(e.id, fresh(e, directory));
+}
+
+void ExtensionTable::reconfigure(const Directory& directory) {
+  std::map<std::string, ExtensionState> next;
   for (const auto& e : directory.extensions) {
-    ExtensionState s;
-    s.extensionId = e.id;
-    s.name = e.name;
-    if (const config::Agent* a = directory.agentForExtension(e.id)) s.boundUserId = a->userId;
-    extensions_.emplace(e.id, std::move(s));
+    ExtensionState s = fresh(e, directory);
+    auto old = extensions_.find(e.id);
+    if (old != extensions_.end()) {
+      s.registered = old->second.registered;
+      s.reachable = old->second.reachable;
+      s.callCount = old->second.callCount;
+      s.contacts = std::move(old->second.contacts);
+    }
+    next.emplace(e.id, std::move(s));
   }
+  extensions_ = std::move(next);
 }
 
 Event ExtensionTable::makeEvent(std::string_view name, const ExtensionState& ext) const {

@@ -41,6 +41,10 @@ class ExtensionTable {
   Outputs apply(const ExtensionUnregistered& fact);
   Outputs apply(const ExtensionReachability& fact);
 
+  // A reloaded directory: lines that stay keep their registration and calls (with
+  // the new name and bound agent); new lines start offline; removed lines go.
+  void reconfigure(const Directory& directory);
+
   // Call hooks for later issues: a call on this line started / ended.
   void callStarted(const std::string& extensionId);
   void callEnded(const std::string& extensionId);
@@ -50,6 +54,7 @@ class ExtensionTable {
   size_t registeredCount() const;
 
  private:
+  static ExtensionState fresh(const config::Extension& e, const Directory& directory);
   Event makeEvent(std::string_view name, const ExtensionState& ext) const;
 
   std::map<std::string, ExtensionState> extensions_;

@@ -52,6 +52,33 @@ Outputs Gateway::onTimer(TimerId id, TimePoint now) {
   return finish(*a, fx, now).outputs;
 }
 
+Outputs Gateway::reconfigure(Directory next, TimePoint now) {
+  Outputs out;
+  for (auto it = agents_.begin(); it != agents_.end();) {
+    if (next.findAgent(it->first)) {
+      ++it;
+      continue;
+    }
+    Agent& gone = it->second;
+    Agent::Effects fx;
+    fx.cancelWrapUp = true;
+    applyTimers(gone, fx, out);
+    if (gone.status() != AgentStatus::offline) {
+      Event e;
+      e.name = std::string(event::statusChanged);
+      e.userId = gone.userId();
+      e.data = {{"status", toString(AgentStatus::offline)}};
+      out.events.push_back(std::move(e));
+    }
+    it = agents_.erase(it);
+  }
+  for (const auto& a : next.agents) agents_.try_emplace(a.userId, Agent(a.userId));
+  directory_ = std::move(next);
+  extensions_.reconfigure(directory_);
+  (void)now;  // statuses of agents that stay do not change, so no time is stamped
+  return out;
+}
+
 // ---- effects to outputs ------------------------------------------------------
 
 void Gateway::applyTimers(Agent& a, const Agent::Effects& fx, Outputs& out) {

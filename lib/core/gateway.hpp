@@ -47,6 +47,13 @@ class Gateway {
   Outputs onFact(const ExtensionReachability& fact, TimePoint now);
   Outputs onFact(const DeviceFact& fact, TimePoint now);  // any of the three
 
+  // ---- configuration reload (SIGHUP) -------------------------------------------------
+  // Takes a new directory, keeping the state of agents and lines that stay. New
+  // agents start offline, new lines unregistered. A removed agent that was signed
+  // in gets statusChanged {offline} (its wrap-up timer is cancelled); its live
+  // sessions run on. Skill-group changes apply from the next wrap-up.
+  Outputs reconfigure(Directory next, TimePoint now);
+
   // ---- timers ------------------------------------------------------------------
   // A timer started through Outputs fired. Stale or unknown ids are ignored.
   Outputs onTimer(TimerId id, TimePoint now);

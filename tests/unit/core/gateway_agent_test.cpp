@@ -232,3 +232,46 @@ TEST_CASE("core gateway: timer ids are never reused") {
   CHECK(ids[0] != ids[1]);
   CHECK(ids[1] != ids[2]);
 }
+
+TEST_CASE("core gateway: reconfigure keeps the state of what stays") {
+  Fixture f;
+  f.gw.agentOnline(kAlice, f.clock.now());
+  f.gw.agentOnline(kBob, f.clock.now());
+  f.gw.agentSeized(kAlice, "s1", f.clock.now());
+  const TimerId bobTimer = [&] {
+    f.gw.agentSeized(kCarol, "s2", f.clock.now());  // carol offline: refused, no effect
+    f.gw.agentSeized(kBob, "s3", f.clock.now());
+    return f.gw.agentReleased(kBob, "s3", "support", f.clock.now()).outputs.timers.at(0).id;
+  }();
+  f.gw.onFact(ExtensionRegistered{"1001", {ContactInfo{"sip:1001@192.0.2.10", "udp:192.0.2.10:5060", "", 0, true}}},
+              f.clock.now());
+
+  Directory next = testDirectory();
+  next.agents.erase(next.agents.begin() + 1);  // bob leaves
+  sb::config::Agent dave;
+  dave.userId = "dave@example.com";
+  dave.extension = "1003";
+  next.agents.push_back(dave);
+  next.extensions.pop_back();  // 1003 is renamed and bound to dave
+  sb::config::Extension lobby;
+  lobby.id = "1003";
+  lobby.name = "Front desk";
+  next.extensions.push_back(lobby);
+
+  const Outputs out = f.gw.reconfigure(next, f.clock.now());
+  REQUIRE(out.events.size() == 1);
+  CHECK(out.events[0].userId == kBob);
+  CHECK(out.events[0].data == json{{"status", "offline"}});
+  REQUIRE(out.timers.size() == 1);
+  CHECK(out.timers[0].op == TimerAction::Op::cancel);
+  CHECK(out.timers[0].id == bobTimer);
+  CHECK(f.gw.onTimer(bobTimer, f.clock.now()).empty());
+
+  CHECK(f.gw.findAgent(kBob) == nullptr);
+  CHECK(f.gw.findAgent(kAlice)->status() == AgentStatus::busy);  // untouched
+  CHECK(f.gw.findAgent("dave@example.com")->status() == AgentStatus::offline);
+  CHECK(f.gw.extensions().find("1001")->registered);  // kept its binding
+  CHECK(f.gw.extensions().find("1003")->name == "Front desk");
+  CHECK(f.gw.extensions().find("1003")->boundUserId == "dave@example.com");
+  CHECK(f.gw.agentOnline(kBob, f.clock.now()).result.error->code == "agentNotFound");
+}
