@@ -271,6 +271,7 @@ class Kamailio(unittest.TestCase):
         self.assertIn("COPY kamailio.cfg /etc/kamailio/kamailio.cfg", text)
         self.assertIn("RUN kamailio -c -f /etc/kamailio/kamailio.cfg", text)
         self.assertRegex(text, r"(?m)^USER kamailio$")
+        self.assertIn("install -d -o kamailio -g kamailio -m 0750 /run/kamailio", text)
 
 
 if __name__ == "__main__":
