@@ -75,7 +75,7 @@ TEST_CASE("a reload that changes listen addresses is flagged as restart-only") {
   CHECK(restartOnlyDifferences(*a.config, *b.config) == std::vector<std::string>{"sip.listen", "storage.path"});
 }
 
-TEST_CASE("allowedUids is restart-only; domain, log level and registrar limits reload") {
+TEST_CASE("allowedUids is restart-only, while domain, log level and registrar limits reload") {
   auto a = loadFile(demoPath());
   auto b = loadFile(demoPath());
   REQUIRE(a.ok());
