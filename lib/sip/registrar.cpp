@@ -89,8 +89,16 @@ RegisterReply Registrar::handle(const RegisterRequest& r, Now now) {
     return ext;
   }
   std::string user;
-  switch (authenticate(r, now.monoMs, user)) {
-    case AuthResult::challenge: return challenge(r.toUser, false, now.monoMs);
+  const std::string client = r.toUser + '|' + r.sourceIp;
+  const AuthResult auth = authenticate(r, now.monoMs, user);
+  if (auth != AuthResult::challenge) hints_.answered(client);  // it sent credentials: it copes
+  switch (auth) {
+    case AuthResult::challenge: {
+      const bool md5Only = hints_.wantsMd5Only(client, now.monoMs);
+      RegisterReply ch = challenge(r.toUser, false, now.monoMs, md5Only);
+      if (!md5Only && ch.challenges.size() > 1) hints_.challenged(client, now.monoMs);
+      return ch;
+    }
     case AuthResult::stale: return challenge(r.toUser, true, now.monoMs);
     case AuthResult::failure: return fail(r, now);
     case AuthResult::ok: break;
@@ -132,13 +140,21 @@ Registrar::AuthResult Registrar::authenticate(const RegisterRequest& r, int64_t 
   return AuthResult::ok;
 }
 
-RegisterReply Registrar::challenge(const std::string& user, bool stale, int64_t monoMs) {
+RegisterReply Registrar::challenge(const std::string& user, bool stale, int64_t monoMs, bool md5Only) {
   RegisterReply ch = makeReply(401, "Unauthorized");
+  std::vector<DigestAlgorithm> order = algorithms_;
+  const bool md5Offered = std::find(algorithms_.begin(), algorithms_.end(), DigestAlgorithm::md5) != algorithms_.end();
+  if (md5Only && md5Offered) order = {DigestAlgorithm::md5};  // see algorithm_hints.hpp
   const std::string nonce = nonces_.issue(monoMs);
-  // RFC 8760 §2.4: one challenge per algorithm, the preferred first.
-  for (auto a : algorithms_) {
+  // RFC 8760 §2.4: one challenge per algorithm, the preferred first, all with one
+  // nonce. When MD5 is offered too, the other algorithms are written with spaces
+  // around '=' (RFC 3261 §25.1: EQUAL = SWS "=" SWS): a proper parser reads them
+  // alike, while an MD5-only client that searches the raw text for the first
+  // "algorithm=" (SIPp 3.6 does) lands on the MD5 challenge instead of giving up.
+  for (auto a : order) {
     if (!credentials_.supports(user, a)) continue;
-    std::string v = "Digest realm=\"" + realm_ + "\", nonce=\"" + nonce + "\", algorithm=" + digestAlgorithmName(a) +
+    const char* eq = (md5Offered && a != DigestAlgorithm::md5) ? "algorithm = " : "algorithm=";
+    std::string v = "Digest realm=\"" + realm_ + "\", nonce=\"" + nonce + "\", " + eq + digestAlgorithmName(a) +
                     ", qop=\"auth\"";
     if (stale) v += ", stale=true";
     ch.challenges.push_back(std::move(v));
@@ -249,6 +265,7 @@ std::vector<Probe> Registrar::tick(Now now) {
   if (now.monoMs - lastSweepMs_ >= 10'000) {
     lastSweepMs_ = now.monoMs;
     rate_.sweep(now.monoMs);
+    hints_.sweep(now.monoMs);
     counts_.forgetBefore(nonceFloorFor(now.monoMs - kNonceLifetimeMs));
   }
   std::vector<Probe> probes;

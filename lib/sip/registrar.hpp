@@ -13,6 +13,7 @@
 
 #include "config/config.hpp"
 #include "core/device_facts.hpp"
+#include "sip/algorithm_hints.hpp"
 #include "sip/bindings.hpp"
 #include "sip/credentials.hpp"
 #include "sip/digest.hpp"
@@ -101,7 +102,7 @@ class Registrar {
  private:
   enum class AuthResult { ok, challenge, stale, failure };
   AuthResult authenticate(const RegisterRequest& r, int64_t monoMs, std::string& user);
-  RegisterReply challenge(const std::string& user, bool stale, int64_t monoMs);
+  RegisterReply challenge(const std::string& user, bool stale, int64_t monoMs, bool md5Only = false);
   RegisterReply bind(const RegisterRequest& r, Now now);
   std::optional<RegisterReply> decideExpiries(const RegisterRequest& r, BindingUpdate& u) const;
   RegisterReply fail(const RegisterRequest& r, Now now);
@@ -117,6 +118,7 @@ class Registrar {
   NonceCounter counts_;
   SourceGuard guard_;
   RateLimiter rate_;
+  AlgorithmHints hints_;
   BindingTable table_;
   FactSink sink_;
   int64_t lastSweepMs_ = 0;

@@ -35,7 +35,6 @@ std::string routeFor(const std::string& source) {
 
 std::string headerBlock(const RegisterReply& r) {
   std::string h;
-  for (const auto& c : r.challenges) h += "WWW-Authenticate: " + c + "\r\n";
   if (r.minExpires) h += "Min-Expires: " + std::to_string(*r.minExpires) + "\r\n";
   if (!r.unsupported.empty()) {
     h += "Unsupported: ";
@@ -45,6 +44,31 @@ std::string headerBlock(const RegisterReply& r) {
   if (r.retryAfter > 0) h += "Retry-After: " + std::to_string(r.retryAfter) + "\r\n";
   for (const auto& c : r.contacts) h += "Contact: <" + c.uri + ">;expires=" + std::to_string(c.expires) + "\r\n";
   return h;
+}
+
+// The challenges are built as headers rather than parsed from text, so that
+// their parameters go out exactly as the engine wrote them (see
+// Registrar::challenge on the spacing of "algorithm").
+void addChallenges(msg_t* reply, const std::vector<std::string>& challenges) {
+  su_home_t* home = msg_home(reply);
+  for (const auto& c : challenges) {
+    auto* au = reinterpret_cast<msg_auth_t*>(msg_header_alloc(home, sip_www_authenticate_class, 0));
+    if (!au) return;
+    std::vector<std::string> params;
+    const std::string body = c.substr(c.find(' ') + 1);  // after "Digest"
+    for (size_t at = 0; at <= body.size();) {
+      const size_t comma = body.find(", ", at);
+      params.push_back(body.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+      if (comma == std::string::npos) break;
+      at = comma + 2;
+    }
+    auto* list = static_cast<msg_param_t*>(su_zalloc(home, (params.size() + 1) * sizeof(msg_param_t)));
+    if (!list) return;
+    for (size_t i = 0; i < params.size(); ++i) list[i] = su_strdup(home, params[i].c_str());
+    au->au_scheme = "Digest";
+    au->au_params = list;
+    msg_header_insert(reply, nullptr, reinterpret_cast<msg_header_t*>(au));
+  }
 }
 
 }  // namespace
@@ -125,8 +149,14 @@ void SofiaRegistrar::handleRegister(msg_t* msg, sip_t* sip) {
 void SofiaRegistrar::reply(msg_t* msg, const RegisterReply& r) {
   metrics_.sipResponse("REGISTER", r.status).Increment();
   const std::string extra = headerBlock(r);
-  sip_date_t* date = r.status == 200 ? sip_date_create(msg_home(msg), sip_now()) : nullptr;  // §10.3 step 8
-  nta_msg_treply(agent_, msg, r.status, r.phrase.c_str(), SIPTAG_SERVER_STR(server_.c_str()),
+  msg_t* out = nta_msg_create(agent_, 0);
+  if (!out) {
+    nta_msg_discard(agent_, msg);
+    return;
+  }
+  addChallenges(out, r.challenges);
+  sip_date_t* date = r.status == 200 ? sip_date_create(msg_home(out), sip_now()) : nullptr;  // §10.3 step 8
+  nta_msg_mreply(agent_, out, sip_object(out), r.status, r.phrase.c_str(), msg, SIPTAG_SERVER_STR(server_.c_str()),
                  TAG_IF(date, SIPTAG_DATE(date)), TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())),
                  TAG_END());
 }

@@ -213,3 +213,165 @@ class ControlClient:
 
 def run(cmd, timeout=30, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+# --- a scriptable SIP phone (UDP, loopback) ---------------------------------
+import hashlib
+import re
+import uuid
+
+_HASHES = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256"}
+
+
+def digest_hash(algorithm, text):
+    return hashlib.new(_HASHES[algorithm.upper()], text.encode()).hexdigest()
+
+
+class SipMessage:
+    def __init__(self, raw):
+        self.raw = raw
+        head, _, self.body = raw.partition("\r\n\r\n")
+        lines = head.split("\r\n")
+        self.first = lines[0]
+        self.headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            self.headers.append((name.strip().lower(), value.strip()))
+        parts = self.first.split(" ", 2)
+        self.status = int(parts[1]) if parts[0] == "SIP/2.0" else None
+        self.method = None if self.status else parts[0]
+
+    def all(self, name):
+        return [v for k, v in self.headers if k == name.lower()]
+
+    def get(self, name):
+        values = self.all(name)
+        return values[0] if values else None
+
+
+def challenge_params(value):
+    return dict((k, v1 or v2) for k, v1, v2 in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]+))', value))
+
+
+class SipPhone:
+    """A minimal UDP SIP phone for tests: REGISTERs with digest auth (answering
+    the challenge of the algorithm it prefers) and answers OPTIONS keepalives."""
+
+    def __init__(self, server_port, user, password, host="127.0.0.1", server_host="127.0.0.1",
+                 domain="seatbridge.test", port=0):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.host, self.port = self.sock.getsockname()
+        self.server = (server_host, server_port)
+        self.user, self.password, self.domain = user, password, domain
+        self.call_id = uuid.uuid4().hex
+        self.cseq = 0
+        self.nc = 0
+
+    def close(self):
+        self.sock.close()
+
+    def contact(self):
+        return f"<sip:{self.user}@{self.host}:{self.port}>"
+
+    def build(self, expires=None, contact="default", authorization=None, extra=(), to_user=None):
+        self.cseq += 1
+        ruri = f"sip:{self.server[0]}:{self.server[1]}"
+        lines = [f"REGISTER {ruri} SIP/2.0",
+                 f"Via: SIP/2.0/UDP {self.host}:{self.port};rport;branch=z9hG4bK{uuid.uuid4().hex[:16]}",
+                 "Max-Forwards: 70",
+                 f"From: <sip:{to_user or self.user}@{self.domain}>;tag={uuid.uuid4().hex[:8]}",
+                 f"To: <sip:{to_user or self.user}@{self.domain}>",
+                 f"Call-ID: {self.call_id}",
+                 f"CSeq: {self.cseq} REGISTER",
+                 "User-Agent: seatbridge-test-phone"]
+        if contact == "default":
+            contact = self.contact()
+        if contact:
+            lines.append(f"Contact: {contact}")
+        if expires is not None:
+            lines.append(f"Expires: {expires}")
+        if authorization:
+            lines.append(f"Authorization: {authorization}")
+        lines.extend(extra)
+        lines.append("Content-Length: 0")
+        return "\r\n".join(lines) + "\r\n\r\n", ruri
+
+    def authorization(self, challenge, ruri, password=None, algorithm=None, user=None):
+        p = challenge_params(challenge)
+        alg = algorithm or p.get("algorithm", "MD5")
+        user = user or self.user
+        self.nc += 1
+        nc, cnonce = f"{self.nc:08x}", uuid.uuid4().hex[:12]
+        ha1 = digest_hash(alg, f"{user}:{p['realm']}:{password or self.password}")
+        ha2 = digest_hash(alg, f"REGISTER:{ruri}")
+        resp = digest_hash(alg, f"{ha1}:{p['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+        return (f'Digest username="{user}", realm="{p["realm"]}", nonce="{p["nonce"]}", uri="{ruri}", '
+                f'response="{resp}", algorithm={alg}, cnonce="{cnonce}", qop=auth, nc={nc}')
+
+    def send(self, text):
+        self.sock.sendto(text.encode(), self.server)
+
+    def recv(self, timeout=5):
+        """The next SIP message; OPTIONS keepalives are answered 200 and returned too."""
+        self.sock.settimeout(timeout)
+        data, addr = self.sock.recvfrom(65535)
+        msg = SipMessage(data.decode(errors="replace"))
+        msg.source = addr
+        if msg.method == "OPTIONS":
+            self.answer(msg, addr)
+        return msg
+
+    def answer(self, req, addr, status="200 OK"):
+        keep = [f"{k.title()}: {v}" for k, v in req.headers if k in ("via", "from", "to", "call-id", "cseq")]
+        self.sock.sendto(("SIP/2.0 " + status + "\r\n" + "\r\n".join(keep) + "\r\nContent-Length: 0\r\n\r\n").encode(),
+                         addr)
+
+    def response(self, timeout=5):
+        """The next response, answering any keepalive that arrives meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.recv(max(0.05, deadline - time.monotonic()))
+            if msg.status:
+                return msg
+
+    def wait_request(self, method, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.recv(max(0.05, deadline - time.monotonic()))
+            if msg.method == method:
+                return msg
+
+    def register(self, expires=None, contact="default", password=None, algorithm=None, extra=()):
+        """REGISTER, answer the challenge (first offered, or `algorithm`), return the final response."""
+        text, ruri = self.build(expires, contact, extra=extra)
+        self.send(text)
+        r = self.response()
+        if r.status != 401:
+            return r
+        challenges = r.all("www-authenticate")
+        chosen = next((c for c in challenges if algorithm is None or f"algorithm={algorithm}" in c), challenges[0])
+        text, ruri = self.build(expires, contact, self.authorization(chosen, ruri, password, algorithm), extra=extra)
+        self.send(text)
+        return self.response()
+
+
+def registered_contacts(response):
+    """[(uri, expires)] from a 200 to REGISTER."""
+    out = []
+    for v in response.all("contact"):
+        m = re.match(r"<([^>]*)>.*expires=(\d+)", v)
+        if m:
+            out.append((m.group(1), int(m.group(2))))
+    return out
+
+
+def wait_for(predicate, timeout=10, what="condition"):
+    """Polls a cheap predicate (a metric, a log line) until true; never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -36,8 +36,13 @@ RegisterRequest request(const std::string& user, const std::string& contact, std
 
 std::string param(const std::string& challenge, const std::string& name) {
   size_t at = challenge.find(name + "=");
+  size_t skip = name.size() + 1;
+  if (at == std::string::npos) {
+    at = challenge.find(name + " = ");  // SWS around '=' (RFC 3261 §25.1)
+    skip += 2;
+  }
   if (at == std::string::npos) return "";
-  at += name.size() + 1;
+  at += skip;
   if (challenge[at] == '"') ++at;
   const size_t end = challenge.find_first_of("\",", at);
   return challenge.substr(at, end == std::string::npos ? std::string::npos : end - at);
@@ -244,4 +249,23 @@ TEST_CASE("registrar: Require is 420, a foreign AOR 404, malformed 400, a loopin
   for (int i = 0; i < 300; ++i) busy += reg.handle(loop, at(1)).status == 503;
   CHECK(busy >= 100);
   CHECK(reg.handle(request("1001", "sip:1001@h"), at(1)).status == 401);  // others unaffected
+}
+
+TEST_CASE("registrar: a client that ignores a SHA-256 challenge list gets MD5 alone; one that answers never does") {
+  Registrar reg(config());
+  auto old = request("1001", "sip:1001@h", "192.0.2.50");
+  CHECK(param(reg.handle(old, at(0)).challenges[0], "algorithm") == "SHA-256");
+  auto again = reg.handle(old, at(30));  // came back without credentials
+  REQUIRE(again.challenges.size() == 1);
+  CHECK(param(again.challenges[0], "algorithm") == "MD5");
+  authorize(old, again, "pw-1001", "MD5");
+  CHECK(reg.handle(old, at(30)).status == 200);
+  auto modern = request("1001", "sip:1001@h2", "192.0.2.51");
+  for (int i = 0; i < 3; ++i) {
+    modern.cseq = static_cast<uint32_t>(10 + i);
+    auto ch = reg.handle(modern, at(40 + i));
+    CHECK(param(ch.challenges[0], "algorithm") == "SHA-256");
+    authorize(modern, ch, "pw-1001");
+    CHECK(reg.handle(modern, at(40 + i)).status == 200);
+  }
 }
