@@ -94,6 +94,8 @@ class Daemon:
 
     def start(self, timeout=20, expect_ready=True):
         env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
+        if getattr(self, "log", None):  # a restart: the previous run's handle
+            self.log.close()
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([BIN, "--config", self.config_path], stdout=self.log, stderr=subprocess.STDOUT,
                                      env=env)
@@ -185,8 +187,15 @@ class ControlClient:
         self.sock.connect(path)
         self.buf = b""
         self.next_id = 1
+        self.stash = []  # messages read by call() while waiting for its answer
 
     def read(self):
+        """The next message: one call() set aside first, else a new line."""
+        if self.stash:
+            return self.stash.pop(0)
+        return self.read_wire()
+
+    def read_wire(self):
         while b"\n" not in self.buf:
             chunk = self.sock.recv(65536)
             if not chunk:
@@ -194,6 +203,23 @@ class ControlClient:
             self.buf += chunk
         line, _, self.buf = self.buf.partition(b"\n")
         return json.loads(line)
+
+    def wait_event(self, name, pred=None):
+        """Reads until an event named name (for which pred holds); returns it.
+        Other messages read on the way are dropped."""
+        while True:
+            m = self.read()
+            if m.get("event") == name and (pred is None or pred(m)):
+                return m
+
+    def events(self, count, name=None):
+        """The next count events (of that name, when given)."""
+        out = []
+        while len(out) < count:
+            m = self.read()
+            if "event" in m and (name is None or m["event"] == name):
+                out.append(m)
+        return out
 
     def send_raw(self, data):
         self.sock.sendall(data if isinstance(data, bytes) else data.encode())
@@ -203,9 +229,10 @@ class ControlClient:
         self.next_id += 1
         self.send_raw(json.dumps({"id": rid, "method": method, "params": params or {}}) + "\n")
         while True:
-            m = self.read()
-            if m.get("id") == rid:
+            m = self.read_wire()
+            if m.get("id") == rid and "status" in m:
                 return m
+            self.stash.append(m)  # events (and stray answers) stay readable
 
     def close(self):
         self.sock.close()
