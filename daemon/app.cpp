@@ -10,6 +10,9 @@
 #include "common/log.hpp"
 #include "control/control_server.hpp"
 #include "control/control_thread.hpp"
+#include "control/event_outlet.hpp"
+#include "control/method_table.hpp"
+#include "daemon/gateway_bridge.hpp"
 #include "daemon/gateway_methods.hpp"
 #include "daemon/notify.hpp"
 #include "metrics/metrics.hpp"
@@ -41,21 +44,42 @@ void blockSignals() {
 App::App(std::string configPath, config::Config config)
     : configPath_(std::move(configPath)), config_(std::make_shared<const config::Config>(std::move(config))) {}
 
-App::~App() = default;
+App::~App() {
+  // Normally drainAndStop() did this; after a failed start, stop the SIP thread
+  // before the objects its queued work refers to go away.
+  if (outlet_) outlet_->close();
+  if (sip_ && bridge_) sip_->post([bridge = bridge_.get()] { bridge->stopOnSipThread(); });
+  if (sip_) sip_->stop();
+}
 
 void App::start() {
   log::setLevel(*log::parseLevel(config_->log.level));
   metrics_ = std::make_unique<metrics::Metrics>(kVersion);
   store_ = store::Store::open(config_->storage.path);
   SB_INFO("main", "store %s at schema version %d", config_->storage.path.c_str(), store_->schemaVersion());
-  sip_ = std::make_unique<sip::SipThread>(config_, *metrics_);
+  sip_ = std::make_unique<sip::SipThread>(config_, *metrics_, store_.get());  // registrar bindings persist there
   sip_->start();
   controlThread_ = std::make_unique<control::ControlThread>();
   control_ = std::make_unique<control::ControlServer>(*controlThread_, config_->control, *metrics_);
-  addGatewayMethods(*control_, *controlThread_, *sip_);
+  wireGateway();
   controlThread_->start([this] { control_->listen(); });
   metrics_->serve(config_->metrics.listen.str());
   SB_INFO("main", "metrics on http://%s/metrics", config_->metrics.listen.str().c_str());
+}
+
+void App::wireGateway() {
+  outlet_ = std::make_unique<control::EventOutlet>(*controlThread_, control_->limits().outletPending);
+  outlet_->setSink([control = control_.get()](std::vector<control::PublishedEvent>& batch, control::LostRange lost) {
+    control->publish(batch, lost);
+  });
+  bridge_ = std::make_unique<GatewayBridge>(*config_, *sip_, *controlThread_, *control_, *outlet_, *metrics_);
+  methods_ = std::make_unique<control::MethodTable>(buildMethodTable(bridge_.get()));
+  control_->setMethods(methods_.get());
+  sip::SipThread* sip = sip_.get();
+  GatewayBridge* bridge = bridge_.get();
+  sip_->post([sip, bridge] {
+    sip->server().setDeviceFactSink([bridge](const core::DeviceFact& fact) { bridge->onFact(fact); });
+  });
 }
 
 int App::run() {
@@ -116,7 +140,11 @@ void App::reload() {
   log::setLevel(*log::parseLevel(next->log.level));
   config_ = next;
   sip::SipThread* sip = sip_.get();
-  sip_->post([sip, next] { sip->server().applyConfig(next); });
+  GatewayBridge* bridge = bridge_.get();
+  sip_->post([sip, bridge, next] {
+    sip->server().applyConfig(next);
+    bridge->reconfigure(*next);
+  });
   metrics_->configReload("ok").Increment();
   SB_INFO("main", "configuration reloaded");
   notifyReady("serving");
@@ -144,7 +172,9 @@ void App::drainAndStop() {
   }
   control::ControlServer* control = control_.get();
   controlThread_->stop([control] { control->close(); });
+  outlet_->close();
   control_.reset();
+  sip_->post([bridge = bridge_.get()] { bridge->stopOnSipThread(); });
   sip_->stop();
   SB_INFO("main", "stopped");
 }

@@ -19,9 +19,13 @@ class SipThread;
 namespace sb::control {
 class ControlThread;
 class ControlServer;
+class EventOutlet;
+class MethodTable;
 }  // namespace sb::control
 
 namespace sb::daemon {
+
+class GatewayBridge;
 
 class App {
  public:
@@ -33,6 +37,7 @@ class App {
   int run();
 
  private:
+  void wireGateway();
   void reload();
   void drainAndStop();
   void pingWatchdog();
@@ -44,6 +49,9 @@ class App {
   std::unique_ptr<sip::SipThread> sip_;
   std::unique_ptr<control::ControlThread> controlThread_;
   std::unique_ptr<control::ControlServer> control_;
+  std::unique_ptr<control::EventOutlet> outlet_;     // core events -> control thread
+  std::unique_ptr<GatewayBridge> bridge_;            // core::Gateway, used on the SIP thread
+  std::unique_ptr<control::MethodTable> methods_;    // the control socket's methods
 };
 
 // Blocks the signals the daemon handles, in the calling thread and every thread it

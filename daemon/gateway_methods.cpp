@@ -4,34 +4,216 @@
 
 #include "common/clock.hpp"
 #include "control/control_server.hpp"
-#include "control/control_thread.hpp"
+#include "control/errors.hpp"
+#include "core/vocabulary.hpp"
+#include "daemon/gateway_bridge.hpp"
 #include "sip/sip_server.hpp"
 #include "sip/sip_thread.hpp"
 
 namespace sb::daemon {
 
+using control::Param;
+using control::ParamType;
+using control::Request;
 using nlohmann::json;
 
-void addGatewayMethods(control::ControlServer& server, control::ControlThread& controlThread, sip::SipThread& sip) {
-  server.addMethod("Gateway.status", [&sip, &controlThread](const json&, const control::ControlServer::Reply& reply) {
-    const bool posted = sip.post([&sip, &controlThread, reply] {
-      const sip::GatewayStatus s = sip.server().status();
-      controlThread.post([s, reply] {
-        reply.success(json{{"version", s.version},
-                           {"pid", getpid()},
-                           {"startedAt", s.startedAtMs},
-                           {"uptimeSeconds", (wallClockMs() - s.startedAtMs) / 1000},
-                           {"draining", s.draining},
-                           {"configFile", s.configFile},
-                           {"listen", s.listen},
-                           {"extensions", s.extensions},
-                           {"agents", s.agents},
-                           {"skillGroups", s.skillGroups},
-                           {"trunks", s.trunks}});
-      });
-    });
-    if (!posted) reply.error("shuttingDown", "the daemon is stopping");
-  });
+namespace {
+
+core::Outcome fail(std::string_view code, std::string message) {
+  return core::Outcome{core::Result::failure(code, std::move(message)), {}};
+}
+
+core::Outcome ok(json data) { return core::Outcome{core::Result::success(std::move(data)), {}}; }
+
+json statusJson(const sip::GatewayStatus& s, const core::Counts& c) {
+  json byStatus = json::object();
+  for (const auto& [status, n] : c.agentsByStatus) byStatus[std::string(core::toString(status))] = n;
+  json active = json::object();
+  for (const auto& [type, n] : c.sessionsActiveByType) active[std::string(core::toString(type))] = n;
+  return json{{"version", s.version},
+              {"pid", getpid()},
+              {"startedAt", s.startedAtMs},
+              {"uptimeSeconds", (wallClockMs() - s.startedAtMs) / 1000},
+              {"draining", s.draining},
+              {"configFile", s.configFile},
+              {"listen", s.listen},
+              {"extensions", s.extensions},
+              {"registeredExtensions", c.registeredExtensions},
+              {"agents", s.agents},
+              {"agentsByStatus", byStatus},
+              {"sessions", c.sessions},
+              {"sessionsActive", active},
+              {"skillGroups", s.skillGroups},
+              {"trunks", s.trunks}};
+}
+
+}  // namespace
+
+control::MethodTable buildMethodTable(GatewayBridge* bridge) {
+  control::MethodTable table;
+  addClientMethods(table, bridge);
+  addGatewayMethods(table, bridge);
+  addAgentMethods(table, bridge);
+  addCallMethods(table, bridge);
+  return table;
+}
+
+void addClientMethods(control::MethodTable& table, GatewayBridge* b) {
+  table.add({.name = "Client.login",
+             .help = "Binds this connection to one agent: agent methods then default `userId` to it, and the "
+                     "connection follows that agent's events unless it subscribed otherwise. A connection binds "
+                     "once; naming another agent later is `userMismatch`.",
+             .params = {{"userId", ParamType::String, true, "The agent, as configured (agents[].userId)."}},
+             .answer = "`{userId, tabUUID, lastSeq, agent}`, `agent` as in Agent.getStatus.",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"];
+               if (!r.loginUserId.empty() && r.loginUserId != userId)
+                 return r.reply.error(control::errc::userMismatch, "this connection is logged in as '" +
+                                                                       r.loginUserId + "' already");
+               b->run(
+                   r.reply,
+                   [userId](core::Gateway& g, core::TimePoint now) {
+                     const core::Agent* a = g.findAgent(userId);
+                     return a ? ok(g.agentStatusJson(*a, now)) : fail(control::errc::agentNotFound, "no agent " + userId);
+                   },
+                   [b, r, userId](json agent) {
+                     b->server().login(r.connectionId, userId);
+                     r.reply.success(json{{"userId", userId},
+                                          {"tabUUID", r.tabUuid},
+                                          {"lastSeq", b->server().lastSeq()},
+                                          {"agent", std::move(agent)}});
+                   });
+             }});
+  table.add(
+      {.name = "Client.subscribe",
+       .help = "Chooses whose events this connection receives, replacing any earlier choice: `{\"all\": true}` for "
+               "every event, `{\"userIds\": [...]}` for those agents' events, `{\"userIds\": []}` for none.",
+       .params = {{"all", ParamType::Boolean, false, "Every event, gateway events included."},
+                  {"userIds", ParamType::StringArray, false, "Only these agents' events (each must exist)."}},
+       .answer = "`{all, userIds, lastSeq}`: live events after `lastSeq` follow.",
+       .handler = [b](const Request& r) {
+         const bool hasAll = r.params.contains("all"), hasIds = r.params.contains("userIds");
+         if (!hasAll && !hasIds) return r.reply.error(control::errc::missingParam, "Client.subscribe needs 'all' or 'userIds'");
+         if (hasAll && hasIds && r.params["all"].get<bool>())
+           return r.reply.error(control::errc::invalidParams, "give either all:true or userIds, not both");
+         control::Subscription sub;
+         sub.all = hasAll && r.params["all"].get<bool>();
+         if (hasIds)
+           for (const auto& id : r.params["userIds"]) sub.userIds.insert(id.get<std::string>());
+         auto apply = [b, r, sub](json) { r.reply.success(b->server().subscribe(r.connectionId, sub)); };
+         if (sub.userIds.empty()) return apply(json{});
+         b->run(
+             r.reply,
+             [sub](core::Gateway& g, core::TimePoint) {
+               for (const auto& id : sub.userIds)
+                 if (!g.findAgent(id)) return fail(control::errc::agentNotFound, "no agent " + id);
+               return ok(json::object());
+             },
+             apply);
+       }});
+  table.add({.name = "Client.resume",
+             .help = "Replays the held events from `fromSeq` that this connection's subscription selects: the answer "
+                     "first, then the events in seq order, then live events. `resumeUnavailable` when the history "
+                     "no longer reaches back that far.",
+             .params = {{"fromSeq", ParamType::Integer, true, "The first seq not yet seen (last seen + 1)."}},
+             .answer = "`{fromSeq, toSeq, replayed}`.",
+             .handler = [b](const Request& r) {
+               const json& from = r.params["fromSeq"];
+               if (from.is_number_integer() && from.get<int64_t>() < 0)
+                 return r.reply.error(control::errc::invalidParams, "'fromSeq' must not be negative");
+               b->server().resume(r.connectionId, from.get<uint64_t>(), r.reply);
+             }});
+}
+
+void addGatewayMethods(control::MethodTable& table, GatewayBridge* b) {
+  table.add({.name = "Gateway.status",
+             .help = "The daemon: version, pid, uptime, whether it is draining, listen addresses, configured counts, "
+                     "registered extensions, agents by status, sessions, and the event stream's position.",
+             .answer = "`{version, pid, startedAt, uptimeSeconds, draining, configFile, listen[], extensions, "
+                       "registeredExtensions, agents, agentsByStatus{}, sessions, sessionsActive{}, skillGroups, "
+                       "trunks, lastSeq, controlClients}`.",
+             .handler = [b](const Request& r) {
+               b->run(
+                   r.reply,
+                   [b](core::Gateway& g, core::TimePoint) { return ok(statusJson(b->sip().server().status(), g.counts())); },
+                   [b, r](json data) {
+                     data["lastSeq"] = b->server().lastSeq();
+                     data["controlClients"] = b->server().clientCount();
+                     r.reply.success(std::move(data));
+                   });
+             }});
+  table.add({.name = "Gateway.listExtensions",
+             .help = "Every configured desk-phone line with its registration and device state.",
+             .answer = "`{extensions: [{extensionId, name, userId, registered, reachable, deviceState (offline, idle, "
+                       "busy), contacts: [{uri, source, userAgent, expiresAt, reachable}]}]}`.",
+             .handler = [b](const Request& r) {
+               b->run(r.reply, [](core::Gateway& g, core::TimePoint) { return ok(g.listExtensions()); });
+             }});
+  table.add({.name = "Gateway.listAgents",
+             .help = "Every configured agent with its status.",
+             .answer = "`{agents: [...]}`, each as in Agent.getStatus.",
+             .handler = [b](const Request& r) {
+               b->run(r.reply, [](core::Gateway& g, core::TimePoint now) { return ok(g.listAgents(now)); });
+             }});
+  table.add({.name = "Gateway.listSessions",
+             .help = "Sessions, live and ended (until Call.deleteCall), optionally of one agent.",
+             .params = {{"userId", ParamType::String, false, "Only this agent's sessions."}},
+             .answer = "`{sessions: [...]}`.",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params.value("userId", "");
+               b->run(r.reply, [userId](core::Gateway& g, core::TimePoint) {
+                 if (!userId.empty() && !g.findAgent(userId)) return fail(control::errc::agentNotFound, "no agent " + userId);
+                 return ok(g.listSessions(userId));
+               });
+             }});
+}
+
+void addAgentMethods(control::MethodTable& table, GatewayBridge* b) {
+  const std::string status = "`{userId, name, extensionId, status, restReason?, pendingStatus?, pendingRestReason?, "
+                             "statusDurationMs, sessions[], wrapUpRemainingMs?}`.";
+  table.add({.name = "Agent.online",
+             .help = "Signs the agent in: offline becomes free (statusChanged). Signing in again changes nothing.",
+             .actsForAgent = true,
+             .answer = status,
+             .sdkName = "`Agent.online()`",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"];
+               b->run(r.reply, [userId](core::Gateway& g, core::TimePoint now) { return g.agentOnline(userId, now); });
+             }});
+  table.add({.name = "Agent.offline",
+             .help = "Signs the agent out. While in a call, the sign-out waits for the call to end.",
+             .actsForAgent = true,
+             .answer = status,
+             .sdkName = "`Agent.offline()`",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"];
+               b->run(r.reply, [userId](core::Gateway& g, core::TimePoint now) { return g.agentOffline(userId, now); });
+             }});
+  table.add({.name = "Agent.setStatus",
+             .help = "Changes the agent's status (statusChanged). While busy in a call the request is kept and applies "
+                     "when the call ends; `stopNotReady` leaves notReady. The agent must be online.",
+             .params = {{"status", ParamType::String, true, "The status wanted.",
+                         {"free", "rest", "arrange", "notReady", "stopNotReady"}},
+                        {"restReason", ParamType::String, false, "Why, with `rest` (e.g. Meal, Meeting, Training)."}},
+             .actsForAgent = true,
+             .answer = status,
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"];
+               const std::string want = r.params["status"];
+               const std::string reason = r.params.value("restReason", "");
+               b->run(r.reply, [userId, want, reason](core::Gateway& g, core::TimePoint now) {
+                 return g.agentSetStatus(userId, want, reason, now);
+               });
+             }});
+  table.add({.name = "Agent.getStatus",
+             .help = "The agent's status, pending status and current sessions.",
+             .actsForAgent = true,
+             .answer = status,
+             .sdkName = "`Agent.getStatus()`",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"];
+               b->run(r.reply, [userId](core::Gateway& g, core::TimePoint now) { return g.agentGetStatus(userId, now); });
+             }});
 }
 
 }  // namespace sb::daemon

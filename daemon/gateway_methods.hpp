@@ -1,16 +1,25 @@
 #pragma once
-// Control-socket methods that read the gateway's state: each asks the SIP thread
-// (which owns the state) and answers back on the control thread.
-namespace sb::sip {
-class SipThread;
-}
-namespace sb::control {
-class ControlServer;
-class ControlThread;
-}  // namespace sb::control
+// The control socket's method table, declared once: every method with its
+// parameters, help and handler. Dispatch, validation, seatbridgectl's `call` and
+// docs/PROTOCOL.md all come from it.
+#include "control/method_table.hpp"
+#include "control/protocol_doc.hpp"
 
 namespace sb::daemon {
 
-void addGatewayMethods(control::ControlServer& server, control::ControlThread& controlThread, sip::SipThread& sip);
+class GatewayBridge;
+
+// `bridge` may be null when the table is only rendered (docs); its handlers are
+// then never called.
+control::MethodTable buildMethodTable(GatewayBridge* bridge);
+
+// Parts of the table, one file each.
+void addClientMethods(control::MethodTable& table, GatewayBridge* bridge);
+void addGatewayMethods(control::MethodTable& table, GatewayBridge* bridge);
+void addAgentMethods(control::MethodTable& table, GatewayBridge* bridge);
+void addCallMethods(control::MethodTable& table, GatewayBridge* bridge);
+
+// The whole document: the table plus the event catalogue and domain errors.
+control::ProtocolDoc protocolDoc(const control::MethodTable& table);
 
 }  // namespace sb::daemon

@@ -1,37 +1,72 @@
 #pragma once
-// One control client: a bufferevent that splits input into lines and writes
-// NDJSON. Owned by ControlServer, on the control thread.
+// One control client: a bufferevent that splits input into lines, writes NDJSON,
+// and holds the connection's state (login, subscription, output gate). Owned by
+// ControlServer, on the control thread.
+//
+// Output has two kinds of lines. Answers are always queued (a client that sends
+// requests and never reads stops being read once its output passes
+// Limits::pauseReadingBytes, so answers cannot pile up without bound). Events pass
+// the OutputGate: dropped above Limits::maxQueuedBytes and announced afterwards
+// with one `eventsDropped` line.
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "control/history_ring.hpp"
+#include "control/output_gate.hpp"
+#include "control/subscription.hpp"
 
 struct bufferevent;
 
 namespace sb::control {
 
 class ControlServer;
+struct Limits;
 
 class Connection {
  public:
-  Connection(ControlServer& server, uint64_t id, bufferevent* bev, size_t maxLine, std::string tabUuid);
+  Connection(ControlServer& server, uint64_t id, bufferevent* bev, const Limits& limits, std::string tabUuid);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   uint64_t id() const { return id_; }
   const std::string& tabUuid() const { return tabUuid_; }
-  void write(const std::string& line);
+  const std::string& loginUserId() const { return loginUserId_; }
+  void setLoginUserId(std::string userId) { loginUserId_ = std::move(userId); }
+  const Subscription& subscription() const { return subscription_; }
+  void setSubscription(Subscription s) { subscription_ = std::move(s); }
+
+  // An answer or a per-connection event (ready): always queued.
+  void writeLine(std::string_view lineWithNewline);
+  // A numbered event, if the subscription wants it and the gate lets it through.
+  // Returns false when it was dropped.
+  bool deliver(const StoredEvent& event);
+  // Like deliver(), ignoring the subscription (a resume replays what was asked).
+  bool deliverAlways(const StoredEvent& event);
+  // Seqs that never reached the control thread: reported to this subscriber.
+  void reportLost(uint64_t fromSeq, uint64_t toSeq);
+  size_t queuedBytes() const;
 
  private:
   static void onRead(bufferevent*, void* self);
+  static void onWrite(bufferevent*, void* self);
   static void onEvent(bufferevent*, short what, void* self);
   void readLines();
+  void flushNotice();
+  void tooLong();
+  void pauseReadingIfFull();
 
   ControlServer& server_;
   uint64_t id_;
   bufferevent* bev_;
-  size_t maxLine_;
+  const Limits& limits_;
   std::string tabUuid_;
+  std::string loginUserId_;
+  Subscription subscription_;
+  OutputGate gate_;
   bool discarding_ = false;  // inside an over-long line: drop until its newline
+  bool readingPaused_ = false;
 };
 
 }  // namespace sb::control

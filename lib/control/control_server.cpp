@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <random>
@@ -10,17 +11,22 @@
 #include "common/log.hpp"
 #include "control/connection.hpp"
 #include "control/control_thread.hpp"
+#include "control/errors.hpp"
 #include "control/unix_listener.hpp"
 #include "metrics/metrics.hpp"
 
 namespace sb::control {
 
 using nlohmann::json;
+using nlohmann::ordered_json;
 
 std::string makeUuid() {
-  std::random_device rd;
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
   uint8_t b[16];
-  for (auto& x : b) x = static_cast<uint8_t>(rd());
+  for (int i = 0; i < 16; i += 8) {
+    const uint64_t r = rng();
+    for (int k = 0; k < 8; ++k) b[i + k] = static_cast<uint8_t>(r >> (8 * k));
+  }
   b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
   static const char* hex = "0123456789abcdef";
@@ -33,77 +39,41 @@ std::string makeUuid() {
   return s;
 }
 
-// ---- Connection ----
-
-Connection::Connection(ControlServer& server, uint64_t id, bufferevent* bev, size_t maxLine, std::string tabUuid)
-    : server_(server), id_(id), bev_(bev), maxLine_(maxLine), tabUuid_(std::move(tabUuid)) {
-  bufferevent_setcb(bev_, &Connection::onRead, nullptr, &Connection::onEvent, this);
-  bufferevent_enable(bev_, EV_READ | EV_WRITE);
-}
-
-Connection::~Connection() { bufferevent_free(bev_); }
-
-void Connection::write(const std::string& line) {
-  bufferevent_write(bev_, line.data(), line.size());
-  bufferevent_write(bev_, "\n", 1);
-}
-
-void Connection::onRead(bufferevent*, void* self) { static_cast<Connection*>(self)->readLines(); }
-
-void Connection::onEvent(bufferevent*, short what, void* self) {
-  auto* c = static_cast<Connection*>(self);
-  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) c->server_.onClosed(c->id_);  // deletes c
-}
-
-void Connection::readLines() {
-  evbuffer* in = bufferevent_get_input(bev_);
-  const uint64_t id = id_;
-  while (true) {
-    size_t len = 0;
-    char* line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-    if (!line) {
-      if (evbuffer_get_length(in) > maxLine_) {
-        evbuffer_drain(in, evbuffer_get_length(in));
-        if (!discarding_)
-          server_.send(id, json{{"id", nullptr}, {"status", "error"}, {"errorCode", "lineTooLong"},
-                                {"errorMsg", "a request line may be at most " + std::to_string(maxLine_) + " bytes"}});
-        discarding_ = true;
-      }
-      return;
-    }
-    std::string text(line, len);
-    std::free(line);
-    if (discarding_) {  // the tail of an over-long line
-      discarding_ = false;
-      continue;
-    }
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.empty()) continue;
-    server_.onLine(*this, text);
+std::string eventLine(const std::string& name, uint64_t seq, const std::string& userId, const json& data) {
+  // Assembled from pieces the library serialises, so that `event` leads the line
+  // (nlohmann::json would sort the keys) without building an ordered object per event.
+  std::string line = "{\"event\":";
+  line += json(name).dump();
+  line += ",\"seq\":";
+  line += std::to_string(seq);
+  if (!userId.empty()) {
+    line += ",\"userId\":";
+    line += json(userId).dump(-1, ' ', false, json::error_handler_t::replace);
   }
+  line += ",\"data\":";
+  line += data.dump(-1, ' ', false, json::error_handler_t::replace);
+  line += "}\n";
+  return line;
 }
 
 // ---- Reply ----
 
-void ControlServer::Reply::success(json data) const {
-  server_->metrics_.controlRequest(method_, "success").Increment();
-  server_->send(connectionId_, json{{"id", id_}, {"status", "success"}, {"data", std::move(data)}});
+void Reply::success(json data) const {
+  server_->sendAnswer(connectionId_, method_, true,
+                      ordered_json{{"id", id_}, {"status", "success"}, {"data", std::move(data)}});
 }
 
-void ControlServer::Reply::error(const std::string& code, const std::string& message) const {
-  server_->metrics_.controlRequest(method_, "error").Increment();
-  server_->send(connectionId_,
-                json{{"id", id_}, {"status", "error"}, {"errorCode", code}, {"errorMsg", message}});
+void Reply::error(const std::string& code, const std::string& message) const {
+  server_->sendAnswer(connectionId_, method_, false,
+                      ordered_json{{"id", id_}, {"status", "error"}, {"errorCode", code}, {"errorMsg", message}});
 }
 
 // ---- ControlServer ----
 
 ControlServer::ControlServer(ControlThread& thread, config::Control config, metrics::Metrics& metrics, Limits limits)
-    : thread_(thread), config_(std::move(config)), metrics_(metrics), limits_(limits) {}
+    : thread_(thread), config_(std::move(config)), metrics_(metrics), limits_(limits), history_(limits.historyEvents) {}
 
 ControlServer::~ControlServer() { close(); }
-
-void ControlServer::addMethod(const std::string& name, Handler handler) { methods_[name] = std::move(handler); }
 
 void ControlServer::listen() {
   const int fd = bindUnixSocket(config_.socket, config_.mode);
@@ -135,27 +105,40 @@ bool ControlServer::permitted(int fd) const {
   return false;
 }
 
+void ControlServer::refuse(int fd, const char* code, const std::string& message) {
+  metrics_.controlRequest("", "refused").Increment();
+  // Best effort, never blocking: the client learns why before the close.
+  const std::string line =
+      ordered_json{{"id", nullptr}, {"status", "error"}, {"errorCode", code}, {"errorMsg", message}}.dump() + "\n";
+  (void)::send(fd, line.data(), line.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::close(fd);
+}
+
 void ControlServer::onAccept(evconnlistener*, int fd, ::sockaddr*, int, void* self) {
   auto* s = static_cast<ControlServer*>(self);
   if (!s->permitted(fd)) {
     SB_WARN("control", "refused a client: uid %ld is not in control.allowedUids", peerUid(fd));
-    s->metrics_.controlRequest("", "refused").Increment();
-    ::close(fd);
+    s->refuse(fd, errc::notPermitted, "this uid may not use the control socket (control.allowedUids)");
     return;
   }
   if (s->connections_.size() >= s->limits_.maxClients) {
     SB_WARN("control", "refused a client: %zu clients already connected", s->connections_.size());
-    s->metrics_.controlRequest("", "refused").Increment();
-    ::close(fd);
+    s->refuse(fd, errc::tooManyClients,
+              "the daemon serves at most " + std::to_string(s->limits_.maxClients) + " control clients");
     return;
   }
   bufferevent* bev = bufferevent_socket_new(s->thread_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
+  if (!bev) {
+    ::close(fd);
+    return;
+  }
   const uint64_t id = s->nextConnectionId_++;
-  auto conn = std::make_unique<Connection>(*s, id, bev, s->limits_.maxLineBytes, makeUuid());
-  const std::string tab = conn->tabUuid();
+  auto conn = std::make_unique<Connection>(*s, id, bev, s->limits_, makeUuid());
+  Connection& c = *conn;
   s->connections_[id] = std::move(conn);
   s->metrics_.controlClients.Set(static_cast<double>(s->connections_.size()));
-  s->send(id, json{{"event", "ready"}, {"seq", s->lastSeq_}, {"data", {{"tabUUID", tab}}}});
+  // `seq` here is the last event emitted so far: the next one this client can see is seq+1.
+  c.writeLine(eventLine("ready", s->lastSeq(), "", json{{"tabUUID", c.tabUuid()}}));
 }
 
 void ControlServer::onClosed(uint64_t connectionId) {
@@ -163,35 +146,131 @@ void ControlServer::onClosed(uint64_t connectionId) {
   metrics_.controlClients.Set(static_cast<double>(connections_.size()));
 }
 
-void ControlServer::send(uint64_t connectionId, const json& message) {
-  auto it = connections_.find(connectionId);
-  if (it == connections_.end()) return;  // the client left before its answer
-  it->second->write(message.dump(-1, ' ', false, json::error_handler_t::replace));
+prometheus::Counter& ControlServer::requestCounter(const std::string& method, bool success) {
+  auto it = counters_.find(method);
+  if (it == counters_.end()) {
+    // Only declared names get here (and ""), so the label set stays bounded.
+    it = counters_
+             .emplace(method, std::make_pair(&metrics_.controlRequest(method, "success"),
+                                             &metrics_.controlRequest(method, "error")))
+             .first;
+  }
+  return success ? *it->second.first : *it->second.second;
 }
 
-void ControlServer::onLine(Connection& conn, const std::string& line) {
-  json request = json::parse(line, nullptr, false);
+void ControlServer::sendAnswer(uint64_t connectionId, const std::string& method, bool success,
+                               const ordered_json& answer) {
+  requestCounter(method, success).Increment();
+  auto it = connections_.find(connectionId);
+  if (it == connections_.end()) return;  // the client left before its answer
+  std::string line = answer.dump(-1, ' ', false, json::error_handler_t::replace);
+  line += '\n';
+  it->second->writeLine(line);
+}
+
+void ControlServer::answerError(Connection& conn, const json& id, const std::string& method, const std::string& code,
+                                const std::string& message) {
+  Reply(this, conn.id(), id, method).error(code, message);
+}
+
+void ControlServer::onLine(Connection& conn, std::string_view line) {
+  json request = json::parse(line.begin(), line.end(), nullptr, false);
   if (request.is_discarded() || !request.is_object()) {
-    Reply(this, conn.id(), nullptr, "").error("badRequest", "the line is not a JSON object");
+    answerError(conn, nullptr, "", errc::badRequest, "the line is not a JSON object");
     return;
   }
   json id = request.contains("id") ? request["id"] : json(nullptr);
-  if (!request.contains("method") || !request["method"].is_string()) {
-    Reply(this, conn.id(), id, "").error("badRequest", "a request needs a string 'method'");
+  auto m = request.find("method");
+  if (m == request.end() || !m->is_string()) {
+    answerError(conn, id, "", errc::badRequest, "a request needs a string 'method'");
     return;
   }
-  const std::string method = request["method"];
-  json params = request.contains("params") ? request["params"] : json::object();
-  if (!params.is_object()) {
-    Reply(this, conn.id(), id, method).error("invalidParams", "'params' must be an object");
+  const std::string& method = m->get_ref<const std::string&>();
+  const MethodSpec* spec = methods_ ? methods_->find(method) : nullptr;
+  if (!spec) {
+    answerError(conn, id, "", errc::unknownMethod, "no method named '" + method + "'");
     return;
   }
-  auto it = methods_.find(method);
-  if (it == methods_.end()) {
-    Reply(this, conn.id(), id, "").error("unknownMethod", "no method named '" + method + "'");
+  json params = request.contains("params") ? std::move(request["params"]) : json::object();
+  if (auto e = validateParams(*spec, params, conn.loginUserId())) {
+    answerError(conn, id, spec->name, e->code, e->message);
     return;
   }
-  it->second(params, Reply(this, conn.id(), std::move(id), method));
+  Request r{std::move(params), conn.id(), conn.tabUuid(), conn.loginUserId(), Reply(this, conn.id(), id, spec->name)};
+  try {
+    spec->handler(r);
+  } catch (const std::exception& e) {
+    SB_ERROR("control", "%s failed: %s", spec->name.c_str(), e.what());
+    r.reply.error(errc::internalError, std::string("the request failed: ") + e.what());
+  }
+}
+
+// ---- events ----
+
+void ControlServer::publish(std::vector<PublishedEvent>& batch, LostRange lost) {
+  uint64_t dropped = 0;
+  for (auto& e : batch) {
+    auto line = std::make_shared<const std::string>(eventLine(e.name, e.seq, e.userId, e.data));
+    StoredEvent stored{e.seq, std::move(e.userId), std::move(line)};
+    for (auto& [id, c] : connections_)
+      if (!c->deliver(stored)) ++dropped;
+    history_.push(std::move(stored));
+  }
+  // Lost seqs come after the batch: the outlet loses only once its queue is full.
+  if (lost.toSeq != 0) {
+    SB_WARN("control", "events %llu..%llu lost: the control thread fell behind",
+            static_cast<unsigned long long>(lost.fromSeq), static_cast<unsigned long long>(lost.toSeq));
+    history_.markLost(lost.toSeq);
+    for (auto& [id, c] : connections_) {
+      if (c->subscription().any()) dropped += lost.toSeq - lost.fromSeq + 1;
+      c->reportLost(lost.fromSeq, lost.toSeq);
+    }
+  }
+  if (dropped) metrics_.controlEventsDropped.Increment(static_cast<double>(dropped));
+}
+
+void ControlServer::login(uint64_t connectionId, const std::string& userId) {
+  auto it = connections_.find(connectionId);
+  if (it == connections_.end()) return;
+  it->second->setLoginUserId(userId);
+  // A bound connection follows its own agent unless it chose otherwise.
+  if (!it->second->subscription().any()) it->second->setSubscription(Subscription{false, {userId}});
+}
+
+json ControlServer::subscribe(uint64_t connectionId, Subscription subscription) {
+  json answer{{"all", subscription.all},
+              {"userIds", json(std::vector<std::string>(subscription.userIds.begin(), subscription.userIds.end()))},
+              {"lastSeq", lastSeq()}};
+  auto it = connections_.find(connectionId);
+  if (it != connections_.end()) it->second->setSubscription(std::move(subscription));
+  return answer;
+}
+
+void ControlServer::resume(uint64_t connectionId, uint64_t fromSeq, const Reply& reply) {
+  auto it = connections_.find(connectionId);
+  if (it == connections_.end()) return;
+  Connection& c = *it->second;
+  if (!c.subscription().any()) {
+    reply.error(errc::notSubscribed, "Client.subscribe first: a resume replays the events a subscription selects");
+    return;
+  }
+  if (fromSeq == 0) fromSeq = 1;
+  if (fromSeq > lastSeq() + 1) {
+    reply.error(errc::invalidParams,
+                "fromSeq " + std::to_string(fromSeq) + " is beyond the next seq " + std::to_string(lastSeq() + 1));
+    return;
+  }
+  if (!history_.canReplayFrom(fromSeq)) {
+    reply.error(errc::resumeUnavailable, "the history starts at seq " + std::to_string(history_.oldestReplayable()) +
+                                             ": re-read the state with Gateway.* and follow the live events");
+    return;
+  }
+  uint64_t count = 0;
+  history_.forEachFrom(fromSeq, [&](const StoredEvent& e) { count += c.subscription().matches(e.userId) ? 1 : 0; });
+  reply.success(json{{"fromSeq", fromSeq}, {"toSeq", lastSeq()}, {"replayed", count}});
+  uint64_t dropped = 0;
+  history_.forEachFrom(fromSeq, [&](const StoredEvent& e) { dropped += c.deliver(e) ? 0 : 1; });
+  if (dropped) metrics_.controlEventsDropped.Increment(static_cast<double>(dropped));
 }
 
 }  // namespace sb::control

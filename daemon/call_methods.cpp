@@ -1,0 +1,135 @@
+// Call.* of the SDK, declared with their parameters now so that clients get
+// precise errors today: the parameters are validated, the agent and the session
+// must exist, and then methods whose behaviour lands with call handling answer
+// notImplemented. Call.deleteCall works already.
+#include "control/control_server.hpp"
+#include "control/errors.hpp"
+#include "daemon/gateway_bridge.hpp"
+#include "daemon/gateway_methods.hpp"
+
+namespace sb::daemon {
+
+using control::Availability;
+using control::MethodSpec;
+using control::Param;
+using control::ParamType;
+using control::Request;
+using nlohmann::json;
+
+namespace {
+
+core::Outcome fail(std::string_view code, std::string message) {
+  return core::Outcome{core::Result::failure(code, std::move(message)), {}};
+}
+
+core::Outcome notYet(const std::string& method) {
+  return fail(control::errc::notImplemented, method + " is declared but its behaviour arrives with call handling");
+}
+
+const Param kSessionId{"sessionId", ParamType::String, true, "The session, as in callIn or the method that started it."};
+
+// Planned methods on a session: the agent must exist and the session must be
+// theirs (or, for a supervisor's method, exist at all).
+control::Handler sessionCheck(GatewayBridge* b, std::string method, bool anyAgentsSession) {
+  return [b, method = std::move(method), anyAgentsSession](const Request& r) {
+    const std::string userId = r.params["userId"];
+    const std::string sessionId = r.params["sessionId"];
+    b->run(r.reply, [=](core::Gateway& g, core::TimePoint) {
+      if (!g.findAgent(userId)) return fail(control::errc::agentNotFound, "no agent " + userId);
+      core::Result s = g.checkSession(anyAgentsSession ? std::string() : userId, sessionId);
+      if (s.error) return core::Outcome{std::move(s), {}};
+      return notYet(method);
+    });
+  };
+}
+
+// Planned methods that start something: the agents named must exist.
+control::Handler agentsCheck(GatewayBridge* b, std::string method, std::vector<std::string> agentParams) {
+  return [b, method = std::move(method), agentParams = std::move(agentParams)](const Request& r) {
+    std::vector<std::string> ids;
+    for (const auto& p : agentParams)
+      if (r.params.contains(p)) ids.push_back(r.params[p]);
+    b->run(r.reply, [=](core::Gateway& g, core::TimePoint) {
+      for (const auto& id : ids)
+        if (!g.findAgent(id)) return fail(control::errc::agentNotFound, "no agent " + id);
+      return notYet(method);
+    });
+  };
+}
+
+MethodSpec onSession(GatewayBridge* b, std::string name, std::string help, std::vector<Param> extra = {},
+                     std::string sdkName = {}, bool anyAgentsSession = false) {
+  std::vector<Param> params{kSessionId};
+  for (auto& p : extra) params.push_back(std::move(p));
+  MethodSpec m{.name = name,
+               .help = std::move(help),
+               .params = std::move(params),
+               .actsForAgent = true,
+               .availability = Availability::Planned,
+               .sdkName = std::move(sdkName)};
+  m.handler = sessionCheck(b, std::move(name), anyAgentsSession);
+  return m;
+}
+
+}  // namespace
+
+void addCallMethods(control::MethodTable& table, GatewayBridge* b) {
+  table.add({.name = "Call.startOutboundCall",
+             .help = "Dials a customer for the agent (a desk phone is rung first, or the mobile in a dual call), "
+                     "then callOuted and calloutAccepted follow.",
+             .params = {{"phoneNumber", ParamType::String, true, "The customer's number."},
+                        {"phoneDesc", ParamType::String, false, "A note shown with the number."},
+                        {"uui", ParamType::String, false, "User data that travels with the call and into its record."},
+                        {"skillGroupId", ParamType::String, false, "The skill group the call counts for."},
+                        {"callerPhoneNumber", ParamType::String, false, "The number to present (a trunk's callerNumbers)."},
+                        {"servingNumberGroupIds", ParamType::StringArray, false, "Number groups to present from."},
+                        {"phoneEncodeType", ParamType::String, false, "How phoneNumber is given.", {"number"}}},
+             .actsForAgent = true,
+             .availability = Availability::Planned,
+             .answer = "`{sessionId, calleeLocation, calleePhoneNumber, callerPhoneNumber, serverType, remark}`.",
+             .handler = agentsCheck(b, "Call.startOutboundCall", {"userId"})});
+  table.add(onSession(b, "Call.accept", "Answers a session offered by callIn: userAccessed follows."));
+  table.add(onSession(b, "Call.end", "Rejects a ringing offer: the session is offered to the next agent."));
+  table.add(onSession(b, "Call.hungUp", "Hangs up the agent's session (closeBy `seat`)."));
+  table.add({.name = "Call.deleteCall",
+             .help = "Removes an ended session from the agent's list (and from Gateway.listSessions).",
+             .params = {kSessionId},
+             .actsForAgent = true,
+             .answer = "`{sessionId}`; `sessionNotEnded` while the session is live.",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"], sessionId = r.params["sessionId"];
+               b->run(r.reply, [=](core::Gateway& g, core::TimePoint) {
+                 if (!g.findAgent(userId)) return fail(control::errc::agentNotFound, "no agent " + userId);
+                 return g.callDeleteCall(userId, sessionId);
+               });
+             }});
+  table.add(onSession(b, "Call.muteMic", "Mutes the agent towards the customer."));
+  table.add(onSession(b, "Call.unmuteMic", "Unmutes the agent."));
+  table.add(onSession(b, "Call.isMicMuted", "Whether the agent is muted: `{muted}`."));
+  table.add({.name = "Call.startInternalCall",
+             .help = "Calls another agent (callIn of type `internal` on their side).",
+             .params = {{"calleeUserId", ParamType::String, true, "The agent to call."},
+                        {"useMobile", ParamType::Boolean, false, "Ring the callee's mobile instead of their device."}},
+             .actsForAgent = true,
+             .availability = Availability::Planned,
+             .answer = "`{sessionId}`.",
+             .handler = agentsCheck(b, "Call.startInternalCall", {"userId", "calleeUserId"})});
+  table.add(onSession(b, "Call.transfer", "Blind transfer to a skill group or to one agent; `transfer` follows.",
+                      {{"skillGroupId", ParamType::String, false, "Transfer to this skill group's queue."},
+                       {"transferUserId", ParamType::String, false,
+                        "Transfer to this agent (the SDK's `userId`, renamed here because `userId` names the acting "
+                        "agent)."}}));
+  table.add(onSession(b, "Call.hold", "Plays hold audio to the customer and mutes the agent."));
+  table.add(onSession(b, "Call.unHold", "Resumes a held session."));
+  table.add(onSession(b, "Call.sendDigits", "Sends DTMF digits into the call (RFC 4733 events).",
+                      {{"dtmfText", ParamType::String, true, "Digits: 0-9, *, #, A-D."}}));
+  table.add(onSession(b, "Call.monitor",
+                      "A supervisor listens to another agent's live session; `textOnly` gives a live transcript "
+                      "instead of audio.",
+                      {{"textOnly", ParamType::Boolean, false, "A transcript (asr events) instead of audio."}},
+                      "unnamed in the SDK (table 15, \"monitor (?)\"): seatbridge's name", true));
+  table.add(onSession(b, "Call.takeover", "A supervisor takes another agent's session over.", {},
+                      "unnamed in the SDK (table 16, \"takeover (?)\"): seatbridge's name", true));
+}
+
+}  // namespace sb::daemon

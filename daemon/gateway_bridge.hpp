@@ -1,0 +1,91 @@
+#pragma once
+// Hosts the domain model (core::Gateway) on the SIP thread and connects it to the
+// control socket: method calls arrive from the control thread, run on the SIP
+// thread against the Gateway with `now`, and are answered back on the control
+// thread; the Gateway's events leave through the EventOutlet (never blocking the
+// SIP thread); its timers become Sofia timers; registrar facts feed it.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "core/device_facts.hpp"
+#include "core/gateway.hpp"
+#include "core/outputs.hpp"
+#include "core/random_source.hpp"
+
+struct su_timer_s;
+
+namespace sb::metrics {
+class Metrics;
+}
+namespace sb::sip {
+class SipThread;
+}
+namespace sb::control {
+class ControlThread;
+class ControlServer;
+class EventOutlet;
+class Reply;
+}  // namespace sb::control
+
+namespace sb::daemon {
+
+// Session ids are capabilities on the control socket: getrandom(2), aborting
+// rather than ever handing out weak bytes.
+class SystemRandom final : public core::RandomSource {
+ public:
+  void fill(std::span<std::byte> out) override;
+};
+
+class GatewayBridge {
+ public:
+  struct TimerSlot;
+  // A step on the SIP thread: the Gateway and `now` in, a method's Outcome out.
+  using Step = std::function<core::Outcome(core::Gateway&, core::TimePoint now)>;
+  // Runs on the control thread with a successful step's data (instead of replying).
+  using Then = std::function<void(nlohmann::json data)>;
+
+  GatewayBridge(const config::Config& config, sip::SipThread& sip, control::ControlThread& controlThread,
+                control::ControlServer& server, control::EventOutlet& outlet, metrics::Metrics& metrics);
+  ~GatewayBridge();
+  GatewayBridge(const GatewayBridge&) = delete;
+  GatewayBridge& operator=(const GatewayBridge&) = delete;
+
+  // Control thread. Runs `step` on the SIP thread, performs its outputs there,
+  // and answers `reply` on the control thread: the error, or `then(data)` when
+  // given, else success(data). Events the step caused reach clients before the answer.
+  void run(const control::Reply& reply, Step step, Then then = {});
+
+  // SIP thread: a registrar fact (the registrar's fact sink).
+  void onFact(const core::DeviceFact& fact);
+  // SIP thread: a reloaded configuration (agents, extensions, skill groups).
+  void reconfigure(const config::Config& config);
+  // SIP thread, before the loop stops: cancels the Sofia timers.
+  void stopOnSipThread();
+  // SIP thread: a timer the Gateway asked for fired.
+  void onTimerFired(core::TimerId id);
+
+  control::ControlServer& server() { return server_; }
+  control::ControlThread& controlThread() { return controlThread_; }
+  sip::SipThread& sip() { return sip_; }
+
+ private:
+  // SIP thread: publish events, start and cancel timers, refresh gauges.
+  void perform(core::Outputs&& outputs, core::TimePoint now);
+  void startTimer(core::TimerId id, core::TimePoint deadline, core::TimePoint now);
+  void cancelTimer(core::TimerId id);
+  void refreshAgentGauges();
+
+  sip::SipThread& sip_;
+  control::ControlThread& controlThread_;
+  control::ControlServer& server_;
+  control::EventOutlet& outlet_;
+  metrics::Metrics& metrics_;
+  SystemRandom random_;
+  std::unique_ptr<core::Gateway> gateway_;  // touched on the SIP thread only
+  std::map<core::TimerId, std::unique_ptr<TimerSlot>> timers_;
+};
+
+}  // namespace sb::daemon

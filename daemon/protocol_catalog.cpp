@@ -1,0 +1,66 @@
+// The events the control socket emits and the errors the domain answers, as data
+// for docs/PROTOCOL.md. Event names come from core/vocabulary.hpp.
+#include "core/errors.hpp"
+#include "core/vocabulary.hpp"
+#include "daemon/gateway_methods.hpp"
+
+namespace sb::daemon {
+
+namespace {
+
+std::string n(std::string_view name) { return std::string(name); }
+
+const std::string kExtensionFields =
+    "`extensionId`, `userId` (the bound agent, when there is one), `registered`, `reachable`, `deviceState` "
+    "(offline, idle, busy), `contacts` [{uri, source, userAgent, expiresAt, reachable}]";
+
+std::vector<control::EventDoc> events() {
+  namespace ev = core::event;
+  return {
+      {"ready", false, "`tabUUID`", "First line on every connection; takes no seq (its `seq` is the last emitted)."},
+      {"eventsDropped", false, "`fromSeq`, `toSeq`, `count`",
+       "This connection's queue overflowed and it missed events; sent once it drains, before newer events. Its "
+       "`seq` is `toSeq`. Per connection."},
+      {n(ev::statusChanged), true, "`status` (offline, free, busy, arrange, notReady, rest), `restReason` with rest",
+       "The agent's status changed (Agent.*, a call starting or ending, wrap-up ending)."},
+      {n(ev::extensionRegistered), true, kExtensionFields,
+       "A desk phone registered, or its bindings changed (a refresh that changes nothing is silent)."},
+      {n(ev::extensionUnregistered), true, kExtensionFields + ", `reason` (unregistered, expired)",
+       "The extension's last binding went away."},
+      {n(ev::extensionUnreachable), true, kExtensionFields,
+       "No binding of the extension answers keepalive OPTIONS any more."},
+      {n(ev::extensionReachable), true, kExtensionFields, "A binding answers keepalives again."},
+      {n(ev::callIn), true, "as in the SDK (#32, #36)", "Later release: a session is offered to the agent."},
+      {n(ev::userAccessed), true, "`sessionId`, `tabUUID`", "Later release: the agent answered."},
+      {n(ev::autoTransfer), true, "`sessionId`", "Later release: the offer timed out and moved on."},
+      {n(ev::sessionEnded), true, "`sessionId`, `closeBy`, `mainReason`, `subReason`", "Later release: the session is over."},
+      {n(ev::callOuted), true, "`sessionId`, `callerPhoneNumber`, `calleePhoneNumber`, `serverType`, `tabUUID`",
+       "Later release: an outbound call was launched."},
+      {n(ev::calloutAccepted), true, "`sessionId`", "Later release: the customer answered an outbound call."},
+      {n(ev::transfer), true, "`sessionId`, `skillGroupId`, `userId`", "Later release: a transfer completed."},
+  };
+}
+
+std::vector<control::errc::ErrorDoc> domainErrors() {
+  namespace e = core::errc;
+  return {
+      {e::agentOffline, "The agent is signed out: Agent.online first."},
+      {e::invalidStatus, "Not a status Agent.setStatus accepts."},
+      {e::invalidTransition, "The status change is not possible from the current status (e.g. stopNotReady when "
+                             "not notReady)."},
+      {e::sessionNotEnded, "Call.deleteCall on a session that is still live."},
+      {e::extensionNotFound, "No configured extension has that id."},
+  };
+}
+
+}  // namespace
+
+control::ProtocolDoc protocolDoc(const control::MethodTable& table) {
+  control::ProtocolDoc doc;
+  doc.methods = &table;
+  doc.events = events();
+  doc.domainErrors = domainErrors();
+  return doc;
+}
+
+}  // namespace sb::daemon

@@ -1,0 +1,129 @@
+#include "control/connection.hpp"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <cstdlib>
+
+#include "control/control_server.hpp"
+#include "control/errors.hpp"
+
+namespace sb::control {
+
+using nlohmann::json;
+
+Connection::Connection(ControlServer& server, uint64_t id, bufferevent* bev, const Limits& limits, std::string tabUuid)
+    : server_(server),
+      id_(id),
+      bev_(bev),
+      limits_(limits),
+      tabUuid_(std::move(tabUuid)),
+      gate_(limits.maxQueuedBytes, limits.resumeBelowBytes) {
+  bufferevent_setcb(bev_, &Connection::onRead, &Connection::onWrite, &Connection::onEvent, this);
+  // The write callback fires once the output drained to the resume mark: the
+  // moment to tell a slow client what it missed and to read its requests again.
+  bufferevent_setwatermark(bev_, EV_WRITE, limits.resumeBelowBytes, 0);
+  bufferevent_enable(bev_, EV_READ | EV_WRITE);
+}
+
+Connection::~Connection() { bufferevent_free(bev_); }
+
+size_t Connection::queuedBytes() const { return evbuffer_get_length(bufferevent_get_output(bev_)); }
+
+void Connection::writeLine(std::string_view line) {
+  bufferevent_write(bev_, line.data(), line.size());
+  pauseReadingIfFull();
+}
+
+bool Connection::deliver(const StoredEvent& event) {
+  if (!subscription_.matches(event.userId)) return true;
+  return deliverAlways(event);
+}
+
+bool Connection::deliverAlways(const StoredEvent& event) {
+  if (!gate_.offer(event.seq, queuedBytes())) return false;
+  if (gate_.noticeDue()) flushNotice();
+  evbuffer_add(bufferevent_get_output(bev_), event.line->data(), event.line->size());
+  return true;
+}
+
+void Connection::reportLost(uint64_t fromSeq, uint64_t toSeq) {
+  if (!subscription_.any()) return;
+  gate_.recordLost(fromSeq, toSeq);
+  if (gate_.noticeDue()) flushNotice();
+}
+
+void Connection::flushNotice() {
+  const DropNotice n = gate_.takeNotice();
+  // Numbered with the last seq it covers: a client tracking seq has now been told
+  // about everything up to there.
+  writeLine(eventLine("eventsDropped", n.toSeq, "",
+                      json{{"fromSeq", n.fromSeq}, {"toSeq", n.toSeq}, {"count", n.count}}));
+}
+
+void Connection::pauseReadingIfFull() {
+  if (!readingPaused_ && queuedBytes() > limits_.pauseReadingBytes) {
+    readingPaused_ = true;
+    bufferevent_disable(bev_, EV_READ);
+  }
+}
+
+void Connection::onRead(bufferevent*, void* self) { static_cast<Connection*>(self)->readLines(); }
+
+void Connection::onWrite(bufferevent*, void* self) {
+  auto* c = static_cast<Connection*>(self);
+  const size_t queued = c->queuedBytes();
+  c->gate_.onDrained(queued);
+  if (c->gate_.noticeDue()) c->flushNotice();
+  if (c->readingPaused_ && queued <= c->limits_.resumeBelowBytes) {
+    c->readingPaused_ = false;
+    bufferevent_enable(c->bev_, EV_READ);
+    c->readLines();  // requests that arrived while paused
+  }
+}
+
+void Connection::onEvent(bufferevent*, short what, void* self) {
+  auto* c = static_cast<Connection*>(self);
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) c->server_.onClosed(c->id_);  // deletes c
+}
+
+void Connection::tooLong() {
+  server_.sendAnswer(id_, "", false,
+                     nlohmann::ordered_json{{"id", nullptr},
+                                            {"status", "error"},
+                                            {"errorCode", errc::lineTooLong},
+                                            {"errorMsg", "a request line may be at most " +
+                                                             std::to_string(limits_.maxLineBytes) + " bytes"}});
+}
+
+void Connection::readLines() {
+  evbuffer* in = bufferevent_get_input(bev_);
+  const uint64_t id = id_;
+  ControlServer& server = server_;
+  while (!readingPaused_) {
+    size_t len = 0;
+    char* line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+    if (!line) {
+      if (evbuffer_get_length(in) > limits_.maxLineBytes) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (!discarding_) tooLong();
+        discarding_ = true;
+      }
+      return;
+    }
+    std::string_view text(line, len);
+    if (discarding_ || len > limits_.maxLineBytes) {  // the tail of an over-long line, or one read whole
+      if (!discarding_) tooLong();
+      discarding_ = false;
+      std::free(line);
+      continue;
+    }
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (!text.empty()) server.onLine(*this, text);
+    std::free(line);
+    if (!server.connected(id)) return;  // a handler closed us
+  }
+}
+
+}  // namespace sb::control

@@ -1,0 +1,50 @@
+#pragma once
+// The last N events, serialised once, kept for Client.resume. Bounded: the oldest
+// events fall out, and the ring remembers up to which seq it can no longer replay.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+namespace sb::control {
+
+struct StoredEvent {
+  uint64_t seq = 0;
+  std::string userId;                       // empty for gateway events
+  std::shared_ptr<const std::string> line;  // the NDJSON line, with its newline
+};
+
+class HistoryRing {
+ public:
+  explicit HistoryRing(size_t capacity) : capacity_(capacity ? capacity : 1) {}
+
+  // Seqs must rise; a gap (events lost before they reached the ring) makes every
+  // seq up to the gap unreplayable, as if evicted.
+  void push(StoredEvent event);
+  // Events up to `seq` are gone for good (lost on the way here).
+  void markLost(uint64_t seq);
+
+  // Whether every event from `fromSeq` to lastSeq() is still held.
+  bool canReplayFrom(uint64_t fromSeq) const { return fromSeq > unreplayableThrough_; }
+  // The first seq a resume can start from.
+  uint64_t oldestReplayable() const { return unreplayableThrough_ + 1; }
+  uint64_t lastSeq() const { return lastSeq_; }
+  size_t size() const { return events_.size(); }
+  size_t capacity() const { return capacity_; }
+
+  // Calls fn(const StoredEvent&) for each held event with seq >= fromSeq, in order.
+  template <typename Fn>
+  void forEachFrom(uint64_t fromSeq, Fn&& fn) const {
+    for (auto it = lowerBound(fromSeq); it != events_.end(); ++it) fn(*it);
+  }
+
+ private:
+  std::deque<StoredEvent>::const_iterator lowerBound(uint64_t seq) const;
+
+  size_t capacity_;
+  std::deque<StoredEvent> events_;
+  uint64_t lastSeq_ = 0;
+  uint64_t unreplayableThrough_ = 0;
+};
+
+}  // namespace sb::control
