@@ -74,7 +74,7 @@ void printStatus(const json& d, FILE* out) {
   t.add({"skillGroups", get(d, "skillGroups")});
   t.add({"trunks", get(d, "trunks")});
   t.add({"lastSeq", get(d, "lastSeq")});
-  t.add({"controlClients", get(d, "controlClients")});
+  t.add({"clients", get(d, "controlClients")});
   t.print(out);
 }
 

@@ -20,14 +20,14 @@ std::vector<uint64_t> from(const HistoryRing& r, uint64_t seq) {
 
 }  // namespace
 
-TEST_CASE("an empty ring can replay from 1 and holds nothing") {
+TEST_CASE("control history: an empty ring can replay from 1 and holds nothing") {
   HistoryRing r(4);
   CHECK(r.canReplayFrom(1));
   CHECK(r.lastSeq() == 0);
   CHECK(from(r, 1).empty());
 }
 
-TEST_CASE("the ring replays from any held seq, in order") {
+TEST_CASE("control history: the ring replays from any held seq, in order") {
   HistoryRing r(4);
   for (uint64_t s = 1; s <= 3; ++s) r.push(ev(s));
   CHECK(from(r, 2) == std::vector<uint64_t>{2, 3});
@@ -35,7 +35,7 @@ TEST_CASE("the ring replays from any held seq, in order") {
   CHECK(r.canReplayFrom(1));
 }
 
-TEST_CASE("evicted events make older seqs unreplayable") {
+TEST_CASE("control history: evicted events make older seqs unreplayable") {
   HistoryRing r(3);
   for (uint64_t s = 1; s <= 5; ++s) r.push(ev(s));
   CHECK(r.size() == 3);
@@ -45,7 +45,7 @@ TEST_CASE("evicted events make older seqs unreplayable") {
   CHECK(from(r, 1) == std::vector<uint64_t>{3, 4, 5});
 }
 
-TEST_CASE("a gap in seqs (events lost on the way) is unreplayable") {
+TEST_CASE("control history: a gap in seqs (events lost on the way) is unreplayable") {
   HistoryRing r(10);
   r.push(ev(1));
   r.push(ev(2));
@@ -55,7 +55,7 @@ TEST_CASE("a gap in seqs (events lost on the way) is unreplayable") {
   CHECK(from(r, 1) == std::vector<uint64_t>{5});
 }
 
-TEST_CASE("markLost moves the floor and the last seq") {
+TEST_CASE("control history: markLost moves the floor and the last seq") {
   HistoryRing r(10);
   r.push(ev(1));
   r.markLost(4);
@@ -66,7 +66,7 @@ TEST_CASE("markLost moves the floor and the last seq") {
   CHECK(from(r, 5) == std::vector<uint64_t>{5});
 }
 
-TEST_CASE("a seq that does not rise is ignored") {
+TEST_CASE("control history: a seq that does not rise is ignored") {
   HistoryRing r(10);
   r.push(ev(3));
   r.push(ev(2));

@@ -32,13 +32,13 @@ std::string codeOf(const MethodSpec& m, json params, const std::string& login = 
 
 }  // namespace
 
-TEST_CASE("a valid request passes and keeps its parameters") {
+TEST_CASE("control method table: a valid request passes and keeps its parameters") {
   json p{{"userId", "alice"}, {"status", "rest"}, {"restReason", "Meal"}};
   CHECK_FALSE(validateParams(setStatus(), p, ""));
   CHECK(p["restReason"] == "Meal");
 }
 
-TEST_CASE("a missing required parameter is missingParam and names it") {
+TEST_CASE("control method table: a missing required parameter is missingParam and names it") {
   json p{{"userId", "alice"}};
   auto e = validateParams(setStatus(), p, "");
   REQUIRE(e);
@@ -47,7 +47,7 @@ TEST_CASE("a missing required parameter is missingParam and names it") {
   CHECK(codeOf(setStatus(), {{"userId", "alice"}, {"status", nullptr}}) == "missingParam");
 }
 
-TEST_CASE("a wrong type is invalidParams with the expected type") {
+TEST_CASE("control method table: a wrong type is invalidParams with the expected type") {
   json p{{"userId", "alice"}, {"status", 3}};
   auto e = validateParams(setStatus(), p, "");
   REQUIRE(e);
@@ -64,7 +64,7 @@ TEST_CASE("a wrong type is invalidParams with the expected type") {
   CHECK(codeOf(typed(), {{"o", json::array()}}) == "invalidParams");
 }
 
-TEST_CASE("a value outside the allowed set is invalidParams listing the set") {
+TEST_CASE("control method table: a value outside the allowed set is invalidParams listing the set") {
   json p{{"userId", "alice"}, {"status", "sleeping"}};
   auto e = validateParams(setStatus(), p, "");
   REQUIRE(e);
@@ -72,7 +72,7 @@ TEST_CASE("a value outside the allowed set is invalidParams listing the set") {
   CHECK(e->message == "'status' must be one of free, rest");
 }
 
-TEST_CASE("an undeclared parameter is unknownParam") {
+TEST_CASE("control method table: an undeclared parameter is unknownParam") {
   auto e = [] {
     json p{{"userId", "alice"}, {"status", "free"}, {"stauts", "x"}};
     return validateParams(setStatus(), p, "");
@@ -82,12 +82,12 @@ TEST_CASE("an undeclared parameter is unknownParam") {
   CHECK(e->message.find("'stauts'") != std::string::npos);
 }
 
-TEST_CASE("params must be an object; null means none") {
+TEST_CASE("control method table: params must be an object; null means none") {
   CHECK(codeOf(typed(), json::array()) == "invalidParams");
   CHECK(codeOf(typed(), nullptr) == "ok");
 }
 
-TEST_CASE("userId defaults to the login binding and may not name another agent") {
+TEST_CASE("control method table: userId defaults to the login binding and may not name another agent") {
   json p{{"status", "free"}};
   CHECK_FALSE(validateParams(setStatus(), p, "alice"));
   CHECK(p["userId"] == "alice");
@@ -98,11 +98,11 @@ TEST_CASE("userId defaults to the login binding and may not name another agent")
   CHECK(codeOf(setStatus(), {{"status", "free"}, {"userId", ""}}) == "invalidParams");
 }
 
-TEST_CASE("a required string may not be empty") {
+TEST_CASE("control method table: a required string may not be empty") {
   CHECK(codeOf(setStatus(), {{"userId", "a"}, {"status", ""}}) == "invalidParams");
 }
 
-TEST_CASE("the table refuses a duplicate and finds by exact name") {
+TEST_CASE("control method table: the table refuses a duplicate and finds by exact name") {
   MethodTable t;
   t.add(setStatus());
   CHECK_THROWS_AS(t.add(setStatus()), std::logic_error);

@@ -4,7 +4,7 @@
 
 using namespace sb::control;
 
-TEST_CASE("below the high mark every event is queued and no notice is due") {
+TEST_CASE("control output gate: below the high mark every event is queued and no notice is due") {
   OutputGate g(1000, 500);
   CHECK(g.offer(1, 0));
   CHECK(g.offer(2, 999));
@@ -12,7 +12,7 @@ TEST_CASE("below the high mark every event is queued and no notice is due") {
   CHECK(g.droppedTotal() == 0);
 }
 
-TEST_CASE("at the high mark events are dropped until the queue drains to the low mark") {
+TEST_CASE("control output gate: at the high mark events are dropped until the queue drains to the low mark") {
   OutputGate g(1000, 500);
   CHECK_FALSE(g.offer(10, 1000));
   CHECK_FALSE(g.offer(11, 800));  // hysteresis: still above the low mark
@@ -28,7 +28,7 @@ TEST_CASE("at the high mark events are dropped until the queue drains to the low
   CHECK(g.droppedTotal() == 2);
 }
 
-TEST_CASE("a drain without a new event makes the notice due") {
+TEST_CASE("control output gate: a drain without a new event makes the notice due") {
   OutputGate g(1000, 500);
   CHECK_FALSE(g.offer(7, 2000));
   g.onDrained(600);
@@ -38,7 +38,7 @@ TEST_CASE("a drain without a new event makes the notice due") {
   CHECK(g.takeNotice().count == 1);
 }
 
-TEST_CASE("filtered subscriptions: count is what this client lost, the range spans it") {
+TEST_CASE("control output gate: filtered subscriptions: count is what this client lost, the range spans it") {
   OutputGate g(1000, 500);
   CHECK_FALSE(g.offer(3, 1500));
   CHECK_FALSE(g.offer(9, 1500));
@@ -49,7 +49,7 @@ TEST_CASE("filtered subscriptions: count is what this client lost, the range spa
   CHECK(n.count == 2);
 }
 
-TEST_CASE("events lost upstream are reported like drops") {
+TEST_CASE("control output gate: events lost upstream are reported like drops") {
   OutputGate g(1000, 500);
   g.recordLost(20, 29);
   REQUIRE(g.noticeDue());
@@ -59,7 +59,7 @@ TEST_CASE("events lost upstream are reported like drops") {
   CHECK(n.count == 10);
 }
 
-TEST_CASE("drops and losses merge into one notice") {
+TEST_CASE("control output gate: drops and losses merge into one notice") {
   OutputGate g(1000, 500);
   CHECK_FALSE(g.offer(5, 1000));
   g.recordLost(6, 8);
