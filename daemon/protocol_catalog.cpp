@@ -11,33 +11,33 @@ namespace {
 std::string n(std::string_view name) { return std::string(name); }
 
 const std::string kExtensionFields =
-    "`extensionId`, `userId` (the bound agent, when there is one), `registered`, `reachable`, `deviceState` "
+    "`extensionId`, `userId` (the bound agent), `registered`, `reachable`, `deviceState` "
     "(offline, idle, busy), `contacts` [{uri, source, userAgent, expiresAt, reachable}]";
 
 std::vector<control::EventDoc> events() {
   namespace ev = core::event;
   return {
-      {"ready", false, "`tabUUID`", "First line on every connection; takes no seq (its `seq` is the last emitted)."},
-      {"eventsDropped", false, "`fromSeq`, `toSeq`, `count`",
+      {"ready", "no", "`tabUUID`", "First line on every connection; takes no seq (its `seq` is the last emitted)."},
+      {"eventsDropped", "no", "`fromSeq`, `toSeq`, `count`",
        "This connection's queue overflowed and it missed events; sent once it drains, before newer events. Its "
        "`seq` is `toSeq`. Per connection."},
-      {n(ev::statusChanged), true, "`status` (offline, free, busy, arrange, notReady, rest), `restReason` with rest",
+      {n(ev::statusChanged), "yes", "`status` (offline, free, busy, arrange, notReady, rest), `restReason` with rest",
        "The agent's status changed (Agent.*, a call starting or ending, wrap-up ending)."},
-      {n(ev::extensionRegistered), true, kExtensionFields,
+      {n(ev::extensionRegistered), "when the line is bound", kExtensionFields,
        "A desk phone registered, or its bindings changed (a refresh that changes nothing is silent)."},
-      {n(ev::extensionUnregistered), true, kExtensionFields + ", `reason` (unregistered, expired)",
+      {n(ev::extensionUnregistered), "when the line is bound", kExtensionFields + ", `reason` (unregistered, expired)",
        "The extension's last binding went away."},
-      {n(ev::extensionUnreachable), true, kExtensionFields,
+      {n(ev::extensionUnreachable), "when the line is bound", kExtensionFields,
        "No binding of the extension answers keepalive OPTIONS any more."},
-      {n(ev::extensionReachable), true, kExtensionFields, "A binding answers keepalives again."},
-      {n(ev::callIn), true, "as in the SDK (#32, #36)", "Later release: a session is offered to the agent."},
-      {n(ev::userAccessed), true, "`sessionId`, `tabUUID`", "Later release: the agent answered."},
-      {n(ev::autoTransfer), true, "`sessionId`", "Later release: the offer timed out and moved on."},
-      {n(ev::sessionEnded), true, "`sessionId`, `closeBy`, `mainReason`, `subReason`", "Later release: the session is over."},
-      {n(ev::callOuted), true, "`sessionId`, `callerPhoneNumber`, `calleePhoneNumber`, `serverType`, `tabUUID`",
+      {n(ev::extensionReachable), "when the line is bound", kExtensionFields, "A binding answers keepalives again."},
+      {n(ev::callIn), "yes", "as in the SDK (#32, #36)", "Later release: a session is offered to the agent."},
+      {n(ev::userAccessed), "yes", "`sessionId`, `tabUUID`", "Later release: the agent answered."},
+      {n(ev::autoTransfer), "yes", "`sessionId`", "Later release: the offer timed out and moved on."},
+      {n(ev::sessionEnded), "yes", "`sessionId`, `closeBy`, `mainReason`, `subReason`", "Later release: the session is over."},
+      {n(ev::callOuted), "yes", "`sessionId`, `callerPhoneNumber`, `calleePhoneNumber`, `serverType`, `tabUUID`",
        "Later release: an outbound call was launched."},
-      {n(ev::calloutAccepted), true, "`sessionId`", "Later release: the customer answered an outbound call."},
-      {n(ev::transfer), true, "`sessionId`, `skillGroupId`, `userId`", "Later release: a transfer completed."},
+      {n(ev::calloutAccepted), "yes", "`sessionId`", "Later release: the customer answered an outbound call."},
+      {n(ev::transfer), "yes", "`sessionId`, `skillGroupId`, `userId`", "Later release: a transfer completed."},
   };
 }
 

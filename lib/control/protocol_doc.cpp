@@ -78,7 +78,7 @@ void events(std::ostream& o, const ProtocolDoc& doc) {
        "  Gateway events without a `userId` go to `all` subscribers only.\n\n"
        "| Event | userId | data | When |\n|---|---|---|---|\n";
   for (const auto& e : doc.events)
-    o << "| `" << e.name << "` | " << (e.hasUserId ? "yes" : "no") << " | " << e.fields << " | " << e.when << " |\n";
+    o << "| `" << e.name << "` | " << e.userId << " | " << e.fields << " | " << e.when << " |\n";
   o << "\n";
 }
 

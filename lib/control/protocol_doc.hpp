@@ -14,7 +14,7 @@ namespace sb::control {
 
 struct EventDoc {
   std::string name;
-  bool hasUserId = false;  // carries the agent's userId
+  std::string userId;      // whether it carries an agent's userId: "yes", "no", "when bound"...
   std::string fields;      // data fields, as Markdown
   std::string when;
 };
