@@ -47,19 +47,8 @@ json statusJson(const sip::GatewayStatus& s, const core::Counts& c) {
               {"trunks", s.trunks}};
 }
 
-}  // namespace
-
-control::MethodTable buildMethodTable(GatewayBridge* bridge) {
-  control::MethodTable table;
-  addClientMethods(table, bridge);
-  addGatewayMethods(table, bridge);
-  addAgentMethods(table, bridge);
-  addCallMethods(table, bridge);
-  return table;
-}
-
-void addClientMethods(control::MethodTable& table, GatewayBridge* b) {
-  table.add({.name = "Client.login",
+control::MethodSpec clientLogin(GatewayBridge* b) {
+  return {.name = "Client.login",
              .help = "Binds this connection to one agent: agent methods then default `userId` to it, and the "
                      "connection follows that agent's events unless it subscribed otherwise. A connection binds "
                      "once; naming another agent later is `userMismatch`.",
@@ -83,9 +72,11 @@ void addClientMethods(control::MethodTable& table, GatewayBridge* b) {
                                           {"lastSeq", b->server().lastSeq()},
                                           {"agent", std::move(agent)}});
                    });
-             }});
-  table.add(
-      {.name = "Client.subscribe",
+             }};
+}
+
+control::MethodSpec clientSubscribe(GatewayBridge* b) {
+  return {.name = "Client.subscribe",
        .help = "Chooses whose events this connection receives, replacing any earlier choice: `{\"all\": true}` for "
                "every event, `{\"userIds\": [...]}` for those agents' events, `{\"userIds\": []}` for none.",
        .params = {{"all", ParamType::Boolean, false, "Every event, gateway events included."},
@@ -110,8 +101,11 @@ void addClientMethods(control::MethodTable& table, GatewayBridge* b) {
                return ok(json::object());
              },
              apply);
-       }});
-  table.add({.name = "Client.resume",
+       }};
+}
+
+control::MethodSpec clientResume(GatewayBridge* b) {
+  return {.name = "Client.resume",
              .help = "Replays the held events from `fromSeq` that this connection's subscription selects: the answer "
                      "first, then the events in seq order, then live events. `resumeUnavailable` when the history "
                      "no longer reaches back that far.",
@@ -122,7 +116,24 @@ void addClientMethods(control::MethodTable& table, GatewayBridge* b) {
                if (from.is_number_integer() && from.get<int64_t>() < 0)
                  return r.reply.error(control::errc::invalidParams, "'fromSeq' must not be negative");
                b->server().resume(r.connectionId, from.get<uint64_t>(), r.reply);
-             }});
+             }};
+}
+
+}  // namespace
+
+void addClientMethods(control::MethodTable& table, GatewayBridge* b) {
+  table.add(clientLogin(b));
+  table.add(clientSubscribe(b));
+  table.add(clientResume(b));
+}
+
+control::MethodTable buildMethodTable(GatewayBridge* bridge) {
+  control::MethodTable table;
+  addClientMethods(table, bridge);
+  addGatewayMethods(table, bridge);
+  addAgentMethods(table, bridge);
+  addCallMethods(table, bridge);
+  return table;
 }
 
 void addGatewayMethods(control::MethodTable& table, GatewayBridge* b) {
