@@ -29,37 +29,51 @@ Connection::Connection(ControlServer& server, uint64_t id, bufferevent* bev, con
 
 Connection::~Connection() { bufferevent_free(bev_); }
 
-size_t Connection::queuedBytes() const { return evbuffer_get_length(bufferevent_get_output(bev_)); }
+size_t Connection::queuedBytes() const {
+  return evbuffer_get_length(bufferevent_get_output(bev_)) + gathered_.size();
+}
 
 void Connection::writeLine(std::string_view line) {
+  flush();
   bufferevent_write(bev_, line.data(), line.size());
   pauseReadingIfFull();
 }
 
 bool Connection::deliver(const StoredEvent& event) {
   if (!subscription_.matches(event.userId)) return true;
-  return deliverAlways(event);
+  if (!gate_.offer(event.seq, queuedBytes())) return false;
+  if (gate_.noticeDue()) appendNotice();
+  gathered_ += *event.line;
+  return true;
 }
 
-bool Connection::deliverAlways(const StoredEvent& event) {
-  if (!gate_.offer(event.seq, queuedBytes())) return false;
-  if (gate_.noticeDue()) flushNotice();
-  evbuffer_add(bufferevent_get_output(bev_), event.line->data(), event.line->size());
+bool Connection::deliverAll(const std::string& lines) {
+  if (!subscription_.all || gate_.dropping() || queuedBytes() + lines.size() >= limits_.maxQueuedBytes) return false;
+  if (gate_.noticeDue()) appendNotice();
+  gathered_ += lines;
   return true;
 }
 
 void Connection::reportLost(uint64_t fromSeq, uint64_t toSeq) {
   if (!subscription_.any()) return;
   gate_.recordLost(fromSeq, toSeq);
-  if (gate_.noticeDue()) flushNotice();
+  if (gate_.noticeDue()) appendNotice();
 }
 
-void Connection::flushNotice() {
+void Connection::flush() {
+  if (gathered_.empty()) return;
+  // One append (and so one write-event check inside libevent) per batch.
+  evbuffer_add(bufferevent_get_output(bev_), gathered_.data(), gathered_.size());
+  gathered_.clear();
+  if (gathered_.capacity() > 4 * limits_.maxQueuedBytes) gathered_.shrink_to_fit();
+}
+
+void Connection::appendNotice() {
   const DropNotice n = gate_.takeNotice();
   // Numbered with the last seq it covers: a client tracking seq has now been told
   // about everything up to there.
-  writeLine(eventLine("eventsDropped", n.toSeq, "",
-                      json{{"fromSeq", n.fromSeq}, {"toSeq", n.toSeq}, {"count", n.count}}));
+  gathered_ += eventLine("eventsDropped", n.toSeq, "",
+                         json{{"fromSeq", n.fromSeq}, {"toSeq", n.toSeq}, {"count", n.count}});
 }
 
 void Connection::pauseReadingIfFull() {
@@ -75,7 +89,10 @@ void Connection::onWrite(bufferevent*, void* self) {
   auto* c = static_cast<Connection*>(self);
   const size_t queued = c->queuedBytes();
   c->gate_.onDrained(queued);
-  if (c->gate_.noticeDue()) c->flushNotice();
+  if (c->gate_.noticeDue()) {
+    c->appendNotice();
+    c->flush();
+  }
   if (c->readingPaused_ && queued <= c->limits_.resumeBelowBytes) {
     c->readingPaused_ = false;
     bufferevent_enable(c->bev_, EV_READ);

@@ -37,15 +37,21 @@ class Connection {
   const Subscription& subscription() const { return subscription_; }
   void setSubscription(Subscription s) { subscription_ = std::move(s); }
 
-  // An answer or a per-connection event (ready): always queued.
+  // An answer or a per-connection event (ready): always queued (after any
+  // events gathered so far).
   void writeLine(std::string_view lineWithNewline);
   // A numbered event, if the subscription wants it and the gate lets it through.
-  // Returns false when it was dropped.
+  // Returns false when it was dropped. Events are gathered until flush(), so a
+  // batch costs one buffer append per connection instead of one per event.
   bool deliver(const StoredEvent& event);
-  // Like deliver(), ignoring the subscription (a resume replays what was asked).
-  bool deliverAlways(const StoredEvent& event);
+  // A whole batch of events (`lines`, concatenated) for an `all` subscriber whose
+  // queue has room for all of it; false (nothing done) otherwise.
+  bool deliverAll(const std::string& lines);
   // Seqs that never reached the control thread: reported to this subscriber.
   void reportLost(uint64_t fromSeq, uint64_t toSeq);
+  // Hands the gathered events to the socket's output buffer.
+  void flush();
+  // Bytes waiting for this client: in the output buffer and gathered.
   size_t queuedBytes() const;
 
  private:
@@ -53,7 +59,7 @@ class Connection {
   static void onWrite(bufferevent*, void* self);
   static void onEvent(bufferevent*, short what, void* self);
   void readLines();
-  void flushNotice();
+  void appendNotice();
   void tooLong();
   void pauseReadingIfFull();
 
@@ -65,6 +71,7 @@ class Connection {
   std::string loginUserId_;
   Subscription subscription_;
   OutputGate gate_;
+  std::string gathered_;  // events of the current batch, not yet in the output buffer
   bool discarding_ = false;  // inside an over-long line: drop until its newline
   bool readingPaused_ = false;
 };

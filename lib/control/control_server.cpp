@@ -208,14 +208,21 @@ void ControlServer::onLine(Connection& conn, std::string_view line) {
 // ---- events ----
 
 void ControlServer::publish(std::vector<PublishedEvent>& batch, LostRange lost) {
-  uint64_t dropped = 0;
+  std::vector<StoredEvent> stored;
+  stored.reserve(batch.size());
+  std::string all;  // the whole batch, for `all` subscribers with room for it
   for (auto& e : batch) {
     auto line = std::make_shared<const std::string>(eventLine(e.name, e.seq, e.userId, e.data));
-    StoredEvent stored{e.seq, std::move(e.userId), std::move(line)};
-    for (auto& [id, c] : connections_)
-      if (!c->deliver(stored)) ++dropped;
-    history_.push(std::move(stored));
+    all += *line;
+    stored.push_back(StoredEvent{e.seq, std::move(e.userId), std::move(line)});
   }
+  uint64_t dropped = 0;
+  for (auto& [id, c] : connections_) {
+    if (stored.empty() || c->deliverAll(all)) continue;
+    for (const auto& e : stored)
+      if (!c->deliver(e)) ++dropped;
+  }
+  for (auto& e : stored) history_.push(std::move(e));
   // Lost seqs come after the batch: the outlet loses only once its queue is full.
   if (lost.toSeq != 0) {
     SB_WARN("control", "events %llu..%llu lost: the control thread fell behind",
@@ -226,6 +233,7 @@ void ControlServer::publish(std::vector<PublishedEvent>& batch, LostRange lost) 
       c->reportLost(lost.fromSeq, lost.toSeq);
     }
   }
+  for (auto& [id, c] : connections_) c->flush();
   if (dropped) metrics_.controlEventsDropped.Increment(static_cast<double>(dropped));
 }
 
@@ -270,6 +278,7 @@ void ControlServer::resume(uint64_t connectionId, uint64_t fromSeq, const Reply&
   reply.success(json{{"fromSeq", fromSeq}, {"toSeq", lastSeq()}, {"replayed", count}});
   uint64_t dropped = 0;
   history_.forEachFrom(fromSeq, [&](const StoredEvent& e) { dropped += c.deliver(e) ? 0 : 1; });
+  c.flush();
   if (dropped) metrics_.controlEventsDropped.Increment(static_cast<double>(dropped));
 }
 

@@ -49,12 +49,16 @@ void ControlThread::start(std::function<void()> init) {
 }
 
 bool ControlThread::post(std::function<void()> fn) {
+  bool wake = false;
   {
     std::lock_guard lock(mutex_);
     if (!accepting_) return false;
+    // Only the first closure after a drain wakes the loop: later ones ride along
+    // with it (drain() takes the whole queue), so a burst costs one wake-up.
+    wake = queue_.empty();
     queue_.push_back(std::move(fn));
   }
-  event_active(wake_, EV_READ, 0);
+  if (wake) event_active(wake_, EV_READ, 0);
   return true;
 }
 
