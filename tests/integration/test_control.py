@@ -5,7 +5,7 @@ and the control metrics."""
 import json
 import unittest
 
-from harness import Daemon, SipPhone
+from harness import Daemon, SipPhone, wait_for
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -128,6 +128,23 @@ class ControlProtocol(unittest.TestCase):
         self.assertGreaterEqual(
             self.d.metric("seatbridge_control_requests_total", {"method": "Agent.setStatus", "status": "error"}), 6)
         self.assertIsNone(self.d.metric("seatbridge_control_requests_total", {"method": "Agent.fly", "status": "error"}))
+
+    def test_connections_over_the_limit_are_told_and_closed(self):
+        for _ in range(256):  # Limits::maxClients
+            self.client()
+        over = self.d.control()
+        self.clients.append(over)
+        answer = over.read()
+        self.assertEqual((answer["status"], answer["errorCode"]), ("error", "tooManyClients"))
+        with self.assertRaises(EOFError):
+            over.read()
+        self.assertEqual(self.d.metric("seatbridge_control_clients"), 256)
+        # One leaves, and a new client is served again.
+        self.clients.pop(0).close()
+        self.clients.pop().close()
+        wait_for(lambda: self.d.metric("seatbridge_control_clients") == 255, what="the closed client to be gone")
+        again = self.client()
+        self.assertEqual(again.call("Gateway.status")["status"], "success")
 
     def test_login_binds_the_connection_to_one_agent(self):
         c = self.client()
