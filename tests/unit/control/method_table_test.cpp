@@ -82,7 +82,7 @@ TEST_CASE("control method table: an undeclared parameter is unknownParam") {
   CHECK(e->message.find("'stauts'") != std::string::npos);
 }
 
-TEST_CASE("control method table: params must be an object; null means none") {
+TEST_CASE("control method table: params must be an object, and null means none") {
   CHECK(codeOf(typed(), json::array()) == "invalidParams");
   CHECK(codeOf(typed(), nullptr) == "ok");
 }
