@@ -57,7 +57,7 @@ GatewayBridge::GatewayBridge(const config::Config& config, sip::SipThread& sip, 
       server_(server),
       outlet_(outlet),
       metrics_(metrics),
-      gateway_(std::make_unique<core::Gateway>(core::Directory::fromConfig(config), random_)) {
+      gateway_(std::make_unique<core::Gateway>(core::Directory::fromConfig(config), random_, monotonicNow())) {
   refreshAgentGauges();
 }
 

@@ -43,7 +43,8 @@ class Agent {
     bool ok() const { return !error.has_value(); }
   };
 
-  explicit Agent(std::string userId) : userId_(std::move(userId)) {}
+  // `since` is when the agent entered its first status (offline): the daemon's start.
+  Agent(std::string userId, TimePoint since) : userId_(std::move(userId)), since_(since) {}
 
   Effects online(TimePoint now);
   Effects offline(TimePoint now);

@@ -13,9 +13,9 @@ Outcome unknownAgent(const std::string& userId) { return failure(errc::agentNotF
 
 }  // namespace
 
-Gateway::Gateway(Directory directory, RandomSource& random)
+Gateway::Gateway(Directory directory, RandomSource& random, TimePoint now)
     : directory_(std::move(directory)), sessions_(random), extensions_(directory_) {
-  for (const auto& a : directory_.agents) agents_.emplace(a.userId, Agent(a.userId));
+  for (const auto& a : directory_.agents) agents_.emplace(a.userId, Agent(a.userId, now));
 }
 
 Agent* Gateway::agent(const std::string& userId) {
@@ -72,7 +72,7 @@ Outputs Gateway::reconfigure(Directory next, TimePoint now) {
     }
     it = agents_.erase(it);
   }
-  for (const auto& a : next.agents) agents_.try_emplace(a.userId, Agent(a.userId));
+  for (const auto& a : next.agents) agents_.try_emplace(a.userId, Agent(a.userId, now));
   directory_ = std::move(next);
   extensions_.reconfigure(directory_);
   (void)now;  // statuses of agents that stay do not change, so no time is stamped

@@ -39,7 +39,8 @@ struct Counts {
 class Gateway {
  public:
   // `random` must outlive the Gateway.
-  Gateway(Directory directory, RandomSource& random);
+  // `now` starts every agent's offline period, so status durations are true from the start.
+  Gateway(Directory directory, RandomSource& random, TimePoint now);
 
   // ---- registrar facts -------------------------------------------------------
   Outputs onFact(const ExtensionRegistered& fact, TimePoint now);

@@ -17,7 +17,7 @@ const Duration kWrapUp = std::chrono::seconds(10);
 
 // Brings a fresh agent into a named start state through the public inputs only.
 Agent agentIn(const std::string& from, FakeClock& clock) {
-  Agent a("alice");
+  Agent a("alice", clock.now());
   const TimePoint t = clock.now();
   if (from == "offline") return a;
   a.online(t);
@@ -222,7 +222,7 @@ TEST_CASE("core agent: requests during wrap-up apply at once and end it") {
 
 TEST_CASE("core agent: two sessions: busy until the last ends") {
   FakeClock clock;
-  Agent a("alice");
+  Agent a("alice", clock.now());
   a.online(clock.now());
   a.seize("s1", clock.now());
   a.seize("s2", clock.now());

@@ -38,7 +38,7 @@ using Names = std::vector<std::string>;
 
 TEST_CASE("core extension: every configured line starts offline and unregistered") {
   CountingRandom random;
-  Gateway gw(testDirectory(), random);
+  Gateway gw(testDirectory(), random, TimePoint{});
   const json rows = gw.listExtensions()["extensions"];
   REQUIRE(rows.size() == 3);
   CHECK(rows[0] == json{{"extensionId", "1001"},
@@ -91,7 +91,7 @@ TEST_CASE("core extension: registrar facts to events and device state") {
     CAPTURE(std::string(r.what));
     FakeClock clock;
     CountingRandom random;
-    Gateway gw(testDirectory(), random);
+    Gateway gw(testDirectory(), random, TimePoint{});
     for (const auto& f : r.before) gw.onFact(f, clock.now());
     const Outputs out = gw.onFact(r.fact, clock.now());
     CHECK(names(out) == r.events);
@@ -106,7 +106,7 @@ TEST_CASE("core extension: registrar facts to events and device state") {
 TEST_CASE("core extension: event payloads name the line, its agent and its contacts") {
   FakeClock clock;
   CountingRandom random;
-  Gateway gw(testDirectory(), random);
+  Gateway gw(testDirectory(), random, TimePoint{});
   Outputs out = gw.onFact(registered("1001", {contact("sip:1001@192.0.2.10:5062")}), clock.now());
   REQUIRE(out.events.size() == 1);
   const Event& e = out.events[0];
@@ -133,7 +133,7 @@ TEST_CASE("core extension: event payloads name the line, its agent and its conta
 TEST_CASE("core extension: facts for unknown lines are ignored") {
   FakeClock clock;
   CountingRandom random;
-  Gateway gw(testDirectory(), random);
+  Gateway gw(testDirectory(), random, TimePoint{});
   CHECK(gw.onFact(registered("9999", {contact("sip:9999@192.0.2.99")}), clock.now()).empty());
   CHECK(gw.extensions().find("9999") == nullptr);
 }
@@ -147,7 +147,7 @@ TEST_CASE("core extension: device state idle / busy / offline") {
   for (const auto& r : rows) {
     CAPTURE(r.calls);
     CountingRandom random;
-    Gateway gw(testDirectory(), random);
+    Gateway gw(testDirectory(), random, TimePoint{});
     if (r.registered) gw.onFact(registered("1002", {contact("sip:1002@192.0.2.20")}), TimePoint{});
     for (int i = 0; i < r.calls; ++i) gw.extensions().callStarted("1002");
     CHECK(str(toString(gw.extensions().find("1002")->deviceState())) == std::string(r.state));
@@ -159,7 +159,7 @@ TEST_CASE("core extension: device state idle / busy / offline") {
 TEST_CASE("core extension: a phone going away does not sign its agent out") {
   FakeClock clock;
   CountingRandom random;
-  Gateway gw(testDirectory(), random);
+  Gateway gw(testDirectory(), random, TimePoint{});
   gw.agentOnline("alice@example.com", clock.now());
   gw.onFact(registered("1001", {contact("sip:1001@192.0.2.10")}), clock.now());
   const Outputs out = gw.onFact(ExtensionUnregistered{"1001", "expired"}, clock.now());

@@ -23,7 +23,7 @@ const std::string kCarol = "carol@example.com";
 struct Fixture {
   FakeClock clock;
   CountingRandom random;
-  Gateway gw{testDirectory(), random};
+  Gateway gw{testDirectory(), random, clock.now()};
 };
 
 // The statusChanged events of `out`, as {userId, data} pairs.
@@ -45,6 +45,16 @@ TEST_CASE("core gateway: every configured agent starts offline") {
   CHECK(agents[0]["extensionId"] == "1001");
   CHECK(f.gw.counts().agentsByStatus.at(AgentStatus::offline) == 3);
   CHECK(f.gw.counts().agentsByStatus.at(AgentStatus::busy) == 0);
+}
+
+TEST_CASE("core gateway: a status held since start-up is timed from start-up, not from clock zero") {
+  Fixture f;  // the fake clock starts far from zero, as a monotonic clock does
+  f.clock.advance(std::chrono::seconds(5));
+  const json agents = f.gw.listAgents(f.clock.now())["agents"];
+  CHECK(agents[0]["statusDurationMs"] == 5000);
+  f.gw.agentOnline(kAlice, f.clock.now());
+  f.clock.advance(std::chrono::seconds(2));
+  CHECK(f.gw.listAgents(f.clock.now())["agents"][0]["statusDurationMs"] == 2000);
 }
 
 TEST_CASE("core gateway: method errors carry precise codes") {

@@ -206,7 +206,7 @@ TEST_CASE("core session: ended sessions are kept up to a bound, oldest dropped f
 TEST_CASE("core gateway: sessions through the Gateway") {
   FakeClock clock;
   CountingRandom random;
-  Gateway gw(testDirectory(), random);
+  Gateway gw(testDirectory(), random, TimePoint{});
   const std::string id = gw.sessions().create(inboundFor("alice@example.com"), kWall).sessionId;
   CHECK(gw.checkSession("alice@example.com", id).ok());
   CHECK(gw.checkSession("", id).ok());  // operators may name any session
