@@ -8,11 +8,17 @@
 namespace sb::sip {
 namespace {
 
+// Fetched once and kept for the life of the process: with EVP_md5() and friends
+// OpenSSL 3 fetches the implementation again on every EVP_Digest (0.76 against
+// 0.33 us per MD5 on the bench machine). The legacy getters stay as a fallback.
 const EVP_MD* evpFor(DigestAlgorithm a) {
+  static const EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  static const EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+  static const EVP_MD* const sha512_256 = EVP_MD_fetch(nullptr, "SHA2-512/256", nullptr);
   switch (a) {
-    case DigestAlgorithm::md5: return EVP_md5();
-    case DigestAlgorithm::sha256: return EVP_sha256();
-    case DigestAlgorithm::sha512_256: return EVP_sha512_256();
+    case DigestAlgorithm::md5: return md5 ? md5 : EVP_md5();
+    case DigestAlgorithm::sha256: return sha256 ? sha256 : EVP_sha256();
+    case DigestAlgorithm::sha512_256: return sha512_256 ? sha512_256 : EVP_sha512_256();
   }
   return EVP_sha256();
 }

@@ -1,6 +1,7 @@
 #include "sip/nonce.hpp"
 
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -39,19 +40,40 @@ bool fromHex(std::string_view s, unsigned char* out) {
 
 }  // namespace
 
+void NonceService::MacFree::operator()(evp_mac_ctx_st* c) const { EVP_MAC_CTX_free(c); }
+
 NonceService::NonceService(int64_t lifetimeMs) : lifetimeMs_(lifetimeMs) {
   if (RAND_bytes(secret_.data(), static_cast<int>(secret_.size())) != 1)
     throw std::runtime_error("cannot draw a random nonce secret");
   RAND_bytes(reinterpret_cast<unsigned char*>(&counter_), sizeof counter_);
+  keyMac();
 }
 
-NonceService::NonceService(int64_t lifetimeMs, const Secret& secret) : lifetimeMs_(lifetimeMs), secret_(secret) {}
+NonceService::NonceService(int64_t lifetimeMs, const Secret& secret) : lifetimeMs_(lifetimeMs), secret_(secret) {
+  keyMac();
+}
+
+void NonceService::keyMac() {
+  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (!hmac) throw std::runtime_error("OpenSSL has no HMAC");
+  mac_.reset(EVP_MAC_CTX_new(hmac));
+  EVP_MAC_free(hmac);  // the context keeps its own reference
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                               OSSL_PARAM_construct_end()};
+  if (!mac_ || EVP_MAC_init(mac_.get(), secret_.data(), secret_.size(), params) != 1)
+    throw std::runtime_error("cannot key the nonce HMAC");
+}
 
 std::array<unsigned char, kMac> NonceService::mac(const unsigned char* payload, size_t n) const {
   unsigned char full[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret_.data(), static_cast<int>(secret_.size()), payload, n, full, &len);
+  size_t len = 0;
   std::array<unsigned char, kMac> out{};
+  // A null key restarts the MAC with the key given in keyMac() (OpenSSL 3 EVP_MAC_init).
+  // On failure the all-zero MAC verifies no nonce: the phone is challenged again.
+  if (EVP_MAC_init(mac_.get(), nullptr, 0, nullptr) != 1 || EVP_MAC_update(mac_.get(), payload, n) != 1 ||
+      EVP_MAC_final(mac_.get(), full, &len, sizeof full) != 1 || len < kMac)
+    return out;
   for (size_t i = 0; i < kMac; ++i) out[i] = full[i];
   return out;
 }

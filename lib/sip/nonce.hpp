@@ -9,9 +9,12 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+struct evp_mac_ctx_st;
 
 namespace sb::sip {
 
@@ -34,9 +37,16 @@ class NonceService {
 
  private:
   std::array<unsigned char, 12> mac(const unsigned char* payload, size_t n) const;
+  void keyMac();
+  struct MacFree {
+    void operator()(evp_mac_ctx_st* c) const;
+  };
   int64_t lifetimeMs_;
   Secret secret_{};
   uint32_t counter_ = 0;
+  // HMAC-SHA256 keyed once with secret_: re-initialised per nonce without
+  // fetching the algorithm again (HMAC() fetches and allocates on every call).
+  std::unique_ptr<evp_mac_ctx_st, MacFree> mac_;
 };
 
 // Highest nonce-count seen per nonce, so a captured Authorization cannot be

@@ -4,6 +4,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
+#include <sofia-sip/tport_tag.h>
 
 #include <cerrno>
 #include <cstring>
@@ -26,6 +27,12 @@ std::string listenUrl(const config::ListenAddr& l) {
   return "sip:" + host + ":" + std::to_string(l.where.port) + ";transport=" + l.transport;
 }
 
+// The kernel default UDP receive buffer (net.core.rmem_default, 208 KiB on
+// Debian) overflows under a burst of a few hundred REGISTERs and phones
+// retransmit; bench/register showed it at 200 in flight. The kernel caps the
+// request at net.core.rmem_max.
+constexpr unsigned kUdpReceiveBuffer = 4u << 20;
+
 }  // namespace
 
 SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> config, metrics::Metrics& metrics,
@@ -39,7 +46,7 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
   if (!agent_) throw std::runtime_error(std::string("cannot create the SIP agent: ") + std::strerror(errno));
   for (const auto& l : config_->sip.listen) {
     const std::string url = listenUrl(l);
-    if (nta_agent_add_tport(agent_.get(), URL_STRING_MAKE(url.c_str()), TAG_END()) < 0)
+    if (nta_agent_add_tport(agent_.get(), URL_STRING_MAKE(url.c_str()), TPTAG_UDP_RMEM(kUdpReceiveBuffer), TAG_END()) < 0)
       throw std::runtime_error("sip.listen " + l.str() + ": cannot listen: " + std::strerror(errno));
     SB_INFO("sip", "listening on %s", l.str().c_str());
   }
