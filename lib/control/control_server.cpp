@@ -71,7 +71,7 @@ void Reply::error(const std::string& code, const std::string& message) const {
 // ---- ControlServer ----
 
 ControlServer::ControlServer(ControlThread& thread, config::Control config, metrics::Metrics& metrics, Limits limits)
-    : thread_(thread), config_(std::move(config)), metrics_(metrics), limits_(limits), history_(limits.historyEvents) {}
+    : thread_(thread), config_(std::move(config)), metrics_(metrics), limits_(limits), history_(limits.historyEvents, limits.historyBytes) {}
 
 ControlServer::~ControlServer() { close(); }
 

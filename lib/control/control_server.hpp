@@ -42,6 +42,7 @@ struct Limits {
   size_t resumeBelowBytes = 256 * 1024;   // ... until its queue drains to this
   size_t pauseReadingBytes = 8 * 1024 * 1024;  // stop reading requests while answers pile up beyond this
   size_t historyEvents = 65536;           // events kept for Client.resume
+  size_t historyBytes = 16u << 20;        // and at most this much of them
   size_t outletPending = 1 << 20;         // events waiting for the control thread before they are lost
 };
 

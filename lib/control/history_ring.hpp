@@ -2,6 +2,7 @@
 // The last N events, serialised once, kept for Client.resume. Bounded: the oldest
 // events fall out, and the ring remembers up to which seq it can no longer replay.
 #include <cstdint>
+#include <cstddef>
 #include <deque>
 #include <memory>
 #include <string>
@@ -16,7 +17,10 @@ struct StoredEvent {
 
 class HistoryRing {
  public:
-  explicit HistoryRing(size_t capacity) : capacity_(capacity ? capacity : 1) {}
+  // At most `capacity` events and `maxBytes` of serialised lines (the newest
+  // event is always kept), so a burst of large events cannot hold memory hostage.
+  explicit HistoryRing(size_t capacity, size_t maxBytes = SIZE_MAX)
+      : capacity_(capacity ? capacity : 1), maxBytes_(maxBytes) {}
 
   // Seqs must rise; a gap (events lost before they reached the ring) makes every
   // seq up to the gap unreplayable, as if evicted.
@@ -31,6 +35,7 @@ class HistoryRing {
   uint64_t lastSeq() const { return lastSeq_; }
   size_t size() const { return events_.size(); }
   size_t capacity() const { return capacity_; }
+  size_t bytes() const { return bytes_; }
 
   // Calls fn(const StoredEvent&) for each held event with seq >= fromSeq, in order.
   template <typename Fn>
@@ -40,8 +45,11 @@ class HistoryRing {
 
  private:
   std::deque<StoredEvent>::const_iterator lowerBound(uint64_t seq) const;
+  void popFront();
 
   size_t capacity_;
+  size_t maxBytes_;
+  size_t bytes_ = 0;
   std::deque<StoredEvent> events_;
   uint64_t lastSeq_ = 0;
   uint64_t unreplayableThrough_ = 0;

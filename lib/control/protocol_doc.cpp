@@ -85,7 +85,7 @@ void events(std::ostream& o, const ProtocolDoc& doc) {
 void resumeAndBackpressure(std::ostream& o, const ProtocolDoc& doc) {
   const Limits& l = doc.limits;
   o << "## Resume\n\n"
-       "The daemon keeps the last " << l.historyEvents << " events. After a reconnect, a client subscribes\n"
+       "The daemon keeps the last " << l.historyEvents << " events (at most " << (l.historyBytes >> 20) << " MiB of them). After a reconnect, a client subscribes\n"
        "again and calls `Client.resume {\"fromSeq\": N}` with the first seq it has not seen. The answer\n"
        "(`fromSeq`, `toSeq`, `replayed`) comes first, then the held events from N that the\n"
        "subscription selects, in seq order, then live events. Replayed events keep their seq; an event\n"
@@ -109,7 +109,7 @@ void resumeAndBackpressure(std::ostream& o, const ProtocolDoc& doc) {
        "| event output queued per client before drops | " << kib(l.maxQueuedBytes) << " |\n"
        "| ... events flow again below | " << kib(l.resumeBelowBytes) << " |\n"
        "| answer output queued before the client's requests are no longer read | " << kib(l.pauseReadingBytes) << " |\n"
-       "| history for Client.resume | " << l.historyEvents << " events |\n\n";
+       "| history for Client.resume | " << l.historyEvents << " events, at most " << (l.historyBytes >> 20) << " MiB |\n\n";
 }
 
 std::string groupOf(const std::string& name) { return name.substr(0, name.find('.')); }

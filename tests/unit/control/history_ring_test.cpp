@@ -73,3 +73,15 @@ TEST_CASE("control history: a seq that does not rise is ignored") {
   r.push(ev(3));
   CHECK(r.size() == 1);
 }
+
+TEST_CASE("control history: the byte bound evicts the oldest events, keeping the newest") {
+  HistoryRing r(100, 9);  // each test line is 3 bytes ("eN\n")
+  for (uint64_t s = 1; s <= 5; ++s) r.push(ev(s));
+  CHECK(r.bytes() == 9);
+  CHECK(from(r, 1) == std::vector<uint64_t>{3, 4, 5});
+  CHECK_FALSE(r.canReplayFrom(2));
+  CHECK(r.canReplayFrom(3));
+  HistoryRing tiny(100, 1);  // one event larger than the bound is still held
+  tiny.push(ev(1));
+  CHECK(from(tiny, 1) == std::vector<uint64_t>{1});
+}
