@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "sip/digest.hpp"
@@ -108,29 +110,92 @@ NonceService::Check NonceService::check(std::string_view nonce, int64_t nowMs) c
   return r;
 }
 
-NonceCounter::Verdict NonceCounter::use(const std::string& nonce, uint32_t nc, uint64_t fingerprint) {
-  auto it = entries_.find(nonce);
-  if (it == entries_.end()) {
-    if (!floor_.empty() && nonce <= floor_) return Verdict::untracked;
-    while (entries_.size() >= capacity_ && !entries_.empty()) {
-      floor_ = std::max(floor_, entries_.begin()->first);
-      entries_.erase(entries_.begin());
+void NonceCounter::Text::assign(std::string_view s) {
+  len = static_cast<uint8_t>(std::min(s.size(), kMaxNonce));
+  std::copy_n(s.data(), len, chars.data());
+}
+
+NonceCounter::Verdict NonceCounter::use(std::string_view user, std::string_view nonce, uint32_t nc,
+                                        uint64_t fingerprint) {
+  if (nonce.empty() || nonce.size() > kMaxNonce) return Verdict::untracked;
+  auto u = users_.find(user);
+  if (u == users_.end()) {
+    // A first nonce of this extension: nothing of it is tracked yet, so only the
+    // floor of extensions dropped by a reload can make it untracked.
+    if (droppedFloor_.len && nonce <= droppedFloor_.view()) return Verdict::untracked;
+    u = users_.emplace(std::string(user), User{}).first;
+  }
+  User& x = u->second;
+  for (uint8_t i = 0; i < x.used; ++i) {
+    Slot& s = x.slots[i];
+    if (s.nonce.view() != nonce) continue;
+    if (nc > s.maxNc) {  // RFC 7616 §3.3: nc increases for each use of the nonce
+      s.maxNc = nc;
+      s.fingerprint = fingerprint;
+      return Verdict::fresh;
     }
-    if (!floor_.empty() && nonce <= floor_) return Verdict::untracked;
-    entries_.emplace(nonce, Entry{nc, fingerprint});
-    return Verdict::fresh;
+    // The same count in the very same request is its retransmission (RFC 3261
+    // §17.1.2.2); anything else with a count already used is a replay.
+    if (nc == s.maxNc && fingerprint == s.fingerprint) return Verdict::retransmission;
+    return Verdict::replay;
   }
-  Entry& e = it->second;
-  if (nc > e.maxNc) {
-    e = Entry{nc, fingerprint};
-    return Verdict::fresh;
+  // Not tracked: at or below the floor it may have been used and evicted, so it
+  // must not count as fresh.
+  if (x.floor.len && nonce <= x.floor.view()) return Verdict::untracked;
+  if (x.used == kSlots) {
+    uint8_t oldest = 0;
+    for (uint8_t i = 1; i < x.used; ++i)
+      if (x.slots[i].nonce.view() < x.slots[oldest].nonce.view()) oldest = i;
+    // Older than every tracked nonce: give it up rather than evict a newer one a
+    // retransmission may still need; it stays untracked because the floor below
+    // would cover it anyway once the oldest went.
+    if (nonce < x.slots[oldest].nonce.view()) return Verdict::untracked;
+    x.floor = x.slots[oldest].nonce;  // slots sort above the floor, so it only rises
+    x.slots[oldest] = x.slots[--x.used];
   }
-  if (nc == e.maxNc && fingerprint == e.fingerprint) return Verdict::retransmission;
-  return Verdict::replay;
+  Slot& s = x.slots[x.used++];
+  s.nonce.assign(nonce);
+  s.maxNc = nc;
+  s.fingerprint = fingerprint;
+  return Verdict::fresh;
 }
 
 void NonceCounter::forgetBefore(const std::string& cutoffNonce) {
-  while (!entries_.empty() && entries_.begin()->first < cutoffNonce) entries_.erase(entries_.begin());
+  const std::string_view cutoff = cutoffNonce;
+  for (auto u = users_.begin(); u != users_.end();) {
+    User& x = u->second;
+    for (uint8_t i = 0; i < x.used;)
+      if (x.slots[i].nonce.view() < cutoff)
+        x.slots[i] = x.slots[--x.used];
+      else
+        ++i;
+    // The floor sorts below every slot, so an extension without slots has its
+    // floor below the cutoff too: whatever it covered is stale now, rejected by
+    // NonceService::check before it gets here, and the entry can go.
+    if (x.floor.len && x.floor.view() < cutoff) x.floor = Text{};
+    u = x.used == 0 ? users_.erase(u) : std::next(u);
+  }
+  if (droppedFloor_.len && droppedFloor_.view() < cutoff) droppedFloor_ = Text{};
+}
+
+void NonceCounter::retainOnly(const std::set<std::string>& users) {
+  for (auto u = users_.begin(); u != users_.end();) {
+    if (users.count(u->first)) {
+      ++u;
+      continue;
+    }
+    const User& x = u->second;
+    if (x.floor.view() > droppedFloor_.view()) droppedFloor_ = x.floor;
+    for (uint8_t i = 0; i < x.used; ++i)
+      if (x.slots[i].nonce.view() > droppedFloor_.view()) droppedFloor_ = x.slots[i].nonce;
+    u = users_.erase(u);
+  }
+}
+
+size_t NonceCounter::size() const {
+  size_t n = 0;
+  for (const auto& [user, x] : users_) n += x.used;
+  return n;
 }
 
 std::string nonceFloorFor(int64_t ms) {

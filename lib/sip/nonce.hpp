@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -55,29 +56,64 @@ class NonceService {
 // again, because this registrar keeps no server transaction (see
 // docs/ARCHITECTURE.md and DESIGN.md).
 //
-// Bounded: past `capacity` entries the oldest-issued is evicted and the eviction
-// floor rises; a nonce at or below the floor that is no longer tracked is
-// reported `untracked` and the caller answers stale=true, so eviction costs a
-// phone one extra round trip and never opens a replay window.
+// Tracked per extension, not globally: a shared table of N nonces lasts N/rate
+// seconds under load (8192 entries were gone within a second at 10k REGISTER/s),
+// less than the 64*T1 = 32 s a non-INVITE may be retransmitted (RFC 3261
+// §17.1.2.2), so retransmissions were answered stale. Each extension keeps its
+// own kSlots most recent nonces and its own eviction floor; other
+// extensions cannot push its entries out. Only authenticated (hence configured)
+// extensions reach use(), so the table is bounded by configured extensions ×
+// slots, about 300 bytes each (fixed slots, no per-nonce allocation).
+//
+// A nonce not in the extension's slots and at or below its floor was evicted (or
+// is older than one that was) and is reported `untracked`: the caller answers
+// stale=true, so eviction costs a phone one extra round trip and never opens a
+// replay window. A phone only loses recognition of a retransmission if it uses
+// kSlots newer nonces while that request is still being retransmitted.
 class NonceCounter {
  public:
-  explicit NonceCounter(size_t capacity) : capacity_(capacity) {}
+  // Phones use one nonce per registration refresh (or a few, after a restart
+  // or a stale answer); four covers those while a retransmission is in flight.
+  static constexpr size_t kSlots = 4;
+  // Longest nonce tracked: NonceService issues 48 hex digits. A longer one is
+  // never tracked, hence never accepted.
+  static constexpr size_t kMaxNonce = 48;
+
   enum class Verdict { fresh, retransmission, replay, untracked };
-  Verdict use(const std::string& nonce, uint32_t nc, uint64_t fingerprint);
-  // Forgets nonces issued before `cutoffNonce` sorts (they are stale anyway).
+  // `user` is the authenticated extension: call only after the digest response
+  // matched a configured extension, so unknown names never get an entry.
+  Verdict use(std::string_view user, std::string_view nonce, uint32_t nc, uint64_t fingerprint);
+  // Forgets nonces issued before `cutoffNonce` sorts, and extensions left with
+  // none. The caller must refuse such nonces as stale itself (NonceService::check
+  // does), since a forgotten nonce is no longer known to have been used.
   void forgetBefore(const std::string& cutoffNonce);
-  size_t size() const { return entries_.size(); }
+  // Drops extensions no longer configured. Their highest tracked nonce becomes a
+  // floor for any extension that starts afresh, so one removed and re-added
+  // within the nonce lifetime cannot have an old Authorization replayed.
+  void retainOnly(const std::set<std::string>& users);
+  size_t size() const;  // nonces tracked, over all extensions
+  size_t users() const { return users_.size(); }
 
  private:
-  struct Entry {
+  struct Text {  // a nonce without a heap allocation; empty = none
+    std::array<char, kMaxNonce> chars{};
+    uint8_t len = 0;
+    std::string_view view() const { return {chars.data(), len}; }
+    void assign(std::string_view s);
+  };
+  struct Slot {
+    Text nonce;
     uint32_t maxNc = 0;
     uint64_t fingerprint = 0;
   };
-  size_t capacity_;
-  std::map<std::string, Entry, std::less<>> entries_;
-  std::string floor_;  // highest evicted nonce
+  struct User {
+    std::array<Slot, kSlots> slots{};  // the first `used` are live
+    uint8_t used = 0;
+    Text floor;  // highest nonce evicted from this extension's slots
+  };
+  std::map<std::string, User, std::less<>> users_;
+  Text droppedFloor_;  // highest nonce of extensions dropped by retainOnly()
 };
-
 // A nonce whose time part is `ms` and every other digit zero: the lower bound
 // for NonceCounter::forgetBefore.
 std::string nonceFloorFor(int64_t ms);

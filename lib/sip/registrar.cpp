@@ -42,7 +42,6 @@ Registrar::Registrar(const config::Config& cfg)
       algorithms_(algorithmsOf(cfg)),
       credentials_(cfg.extensions, cfg.sip.domain),
       nonces_(kNonceLifetimeMs),
-      counts_(kNonceTracking),
       guard_(cfg.security.maxAuthFailures, cfg.security.banSeconds * 1000LL),
       rate_(kRatePerSecond, kRateBurst) {}
 
@@ -55,6 +54,7 @@ void Registrar::configure(const config::Config& cfg, Now now) {
   guard_.configure(cfg.security.maxAuthFailures, cfg.security.banSeconds * 1000LL);
   std::set<std::string> ids;
   for (const auto& e : cfg.extensions) ids.insert(e.id);
+  counts_.retainOnly(ids);  // nonce-counts stay bounded by the configured extensions
   for (const auto& ext : table_.retainOnly(ids)) {
     SB_INFO("registrar", "extension %s is no longer configured: its bindings are dropped", ext.c_str());
     emit(core::ExtensionUnregistered{ext, "unregistered"});
@@ -130,7 +130,9 @@ Registrar::AuthResult Registrar::authenticate(const RegisterRequest& r, int64_t 
                   c.qop == "auth" && nc && !c.cnonce.empty() && a->uriMatches;
   if (!ok) return AuthResult::failure;
   if (nonce.verdict == NonceService::Verdict::stale) return AuthResult::stale;
-  switch (counts_.use(c.nonce, *nc, fingerprint(c, r))) {
+  // Per extension: `ok` above requires a configured user, so unknown names never
+  // get an entry, and other phones' traffic cannot evict this one's nonces.
+  switch (counts_.use(c.username, c.nonce, *nc, fingerprint(c, r))) {
     case NonceCounter::Verdict::fresh:
     case NonceCounter::Verdict::retransmission: break;
     case NonceCounter::Verdict::replay:

@@ -75,7 +75,6 @@ class Registrar {
   static constexpr int kKeepaliveMisses = 3;
   static constexpr double kRatePerSecond = 50;
   static constexpr double kRateBurst = 100;
-  static constexpr size_t kNonceTracking = 8192;
 
   explicit Registrar(const config::Config& cfg);
   // A reloaded configuration: credentials, limits, and bindings of extensions

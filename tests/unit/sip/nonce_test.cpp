@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <string>
+#include <vector>
+
 #include "sip/nonce.hpp"
 
 using namespace sb::sip;
@@ -33,25 +36,107 @@ TEST_CASE("nonce: nonces sort by issue time, and the floor sorts before them") {
 }
 
 TEST_CASE("nonce-count: increase is fresh, the same request again is a retransmission, anything else a replay") {
-  NonceCounter c(16);
-  CHECK(c.use("n1", 1, 11) == NonceCounter::Verdict::fresh);
-  CHECK(c.use("n1", 1, 11) == NonceCounter::Verdict::retransmission);
-  CHECK(c.use("n1", 1, 12) == NonceCounter::Verdict::replay);
-  CHECK(c.use("n1", 2, 13) == NonceCounter::Verdict::fresh);
-  CHECK(c.use("n1", 1, 11) == NonceCounter::Verdict::replay);
-  CHECK(c.use("n1", 2, 13) == NonceCounter::Verdict::retransmission);
+  NonceCounter c;
+  CHECK(c.use("1001", "n1", 1, 11) == NonceCounter::Verdict::fresh);
+  CHECK(c.use("1001", "n1", 1, 11) == NonceCounter::Verdict::retransmission);
+  CHECK(c.use("1001", "n1", 1, 12) == NonceCounter::Verdict::replay);  // same nc, another request
+  CHECK(c.use("1001", "n1", 2, 13) == NonceCounter::Verdict::fresh);
+  CHECK(c.use("1001", "n1", 1, 11) == NonceCounter::Verdict::replay);  // RFC 7616 §3.3: an old nc
+  CHECK(c.use("1001", "n1", 2, 13) == NonceCounter::Verdict::retransmission);
+  CHECK(c.use("1001", "n1", 0, 13) == NonceCounter::Verdict::replay);
 }
 
-TEST_CASE("nonce-count: bounded; an evicted nonce is untracked, never replayable") {
-  NonceCounter c(2);
-  CHECK(c.use("a", 1, 1) == NonceCounter::Verdict::fresh);
-  CHECK(c.use("b", 1, 1) == NonceCounter::Verdict::fresh);
-  CHECK(c.use("c", 1, 1) == NonceCounter::Verdict::fresh);  // evicts "a"
-  CHECK(c.size() == 2);
-  CHECK(c.use("a", 1, 1) == NonceCounter::Verdict::untracked);
-  CHECK(c.use("a", 5, 9) == NonceCounter::Verdict::untracked);
-  c.forgetBefore("c");
+TEST_CASE("nonce-count: bounded per extension; an evicted nonce is untracked, never replayable") {
+  NonceCounter c;
+  static_assert(NonceCounter::kSlots == 4);
+  for (const char* n : {"b", "c", "d", "e"}) CHECK(c.use("1001", n, 1, 1) == NonceCounter::Verdict::fresh);
+  CHECK(c.use("1001", "f", 1, 1) == NonceCounter::Verdict::fresh);  // evicts "b", the oldest
+  CHECK(c.size() == 4);
+  CHECK(c.use("1001", "b", 1, 1) == NonceCounter::Verdict::untracked);
+  CHECK(c.use("1001", "b", 5, 9) == NonceCounter::Verdict::untracked);  // a higher nc is no way back in
+  // Never used, but older than an evicted one: it may as well have been used.
+  CHECK(c.use("1001", "a", 1, 1) == NonceCounter::Verdict::untracked);
+  CHECK(c.use("1001", "c", 1, 1) == NonceCounter::Verdict::retransmission);
+  CHECK(c.size() == 4);
+  c.forgetBefore("d");
+  CHECK(c.size() == 3);
+  CHECK(c.use("1001", "d", 1, 1) == NonceCounter::Verdict::retransmission);
+  CHECK(c.use("1001", "e", 2, 2) == NonceCounter::Verdict::fresh);
+  CHECK(c.use("1001", std::string(NonceCounter::kMaxNonce + 1, 'z'), 1, 1) == NonceCounter::Verdict::untracked);
+  CHECK(c.use("1001", "", 1, 1) == NonceCounter::Verdict::untracked);
+}
+
+TEST_CASE("nonce-count: an older nonce that finds the slots full evicts nothing") {
+  NonceCounter c;
+  for (const char* n : {"c", "d", "e", "f"}) CHECK(c.use("1001", n, 1, 1) == NonceCounter::Verdict::fresh);
+  CHECK(c.use("1001", "b", 1, 1) == NonceCounter::Verdict::untracked);
+  CHECK(c.use("1001", "c", 1, 1) == NonceCounter::Verdict::retransmission);
+}
+
+// The bench/register failure: under load the old global table of 8192 nonces
+// had evicted a phone's nonce before its UDP retransmission (RFC 3261 §17.1.2.2)
+// came, and the retransmission got 401 stale=true instead of the same 200.
+TEST_CASE("nonce-count: many other extensions never evict an extension's nonces") {
+  NonceService s(300'000);
+  NonceCounter c;
+  const auto mine = s.issue(1'000'000);
+  CHECK(c.use("1001", mine, 1, 42) == NonceCounter::Verdict::fresh);
+  for (int i = 0; i < 20'000; ++i) {
+    const auto user = std::to_string(20'000 + i);
+    REQUIRE(c.use(user, s.issue(1'000'000 + i / 10), 1, 7) == NonceCounter::Verdict::fresh);
+  }
+  CHECK(c.users() == 20'001);
+  CHECK(c.use("1001", mine, 1, 42) == NonceCounter::Verdict::retransmission);
+  CHECK(c.use("1001", mine, 1, 43) == NonceCounter::Verdict::replay);
+  CHECK(c.use("1001", mine, 2, 44) == NonceCounter::Verdict::fresh);
+  // Another extension presenting this nonce has its own counts, but NonceService
+  // nonces are not bound to a user anyway: the digest response is.
+  CHECK(c.use("20000", mine, 1, 42) == NonceCounter::Verdict::fresh);
+}
+
+TEST_CASE("nonce-count: a phone that takes a new nonce for every refresh keeps its retransmissions") {
+  NonceService s(300'000);
+  NonceCounter c;
+  std::vector<std::string> used;
+  for (int i = 0; i < 4; ++i) {
+    used.push_back(s.issue(1'000'000 + i * 100));
+    CHECK(c.use("1001", used.back(), 1, 100 + i) == NonceCounter::Verdict::fresh);
+    for (int j = 0; j <= i; ++j)  // every request still in its 32 s window is recognised
+      CHECK(c.use("1001", used[j], 1, 100 + j) == NonceCounter::Verdict::retransmission);
+  }
+  used.push_back(s.issue(1'000'500));
+  CHECK(c.use("1001", used.back(), 1, 104) == NonceCounter::Verdict::fresh);
+  // Only a fifth newer nonce pushes the first out, and then it is stale, not fresh.
+  CHECK(c.use("1001", used[0], 1, 100) == NonceCounter::Verdict::untracked);
+  CHECK(c.use("1001", used[0], 9, 999) == NonceCounter::Verdict::untracked);
+  CHECK(c.use("1001", used[1], 1, 101) == NonceCounter::Verdict::retransmission);
+}
+
+TEST_CASE("nonce-count: expiry and reload drop extensions; a re-added one cannot replay old nonces") {
+  NonceService s(300'000);
+  NonceCounter c;
+  const auto old = s.issue(1'000'000);
+  const auto newer = s.issue(2'000'000);
+  CHECK(c.use("1001", old, 1, 1) == NonceCounter::Verdict::fresh);
+  CHECK(c.use("1002", old, 1, 2) == NonceCounter::Verdict::fresh);
+  CHECK(c.use("1002", newer, 1, 3) == NonceCounter::Verdict::fresh);
+  c.forgetBefore(nonceFloorFor(1'500'000));
+  CHECK(c.users() == 1);  // 1001 only had a stale nonce
   CHECK(c.size() == 1);
+
+  CHECK(c.use("1003", newer, 1, 4) == NonceCounter::Verdict::fresh);
+  c.retainOnly({"1002"});
+  CHECK(c.users() == 1);
+  CHECK(c.use("1002", newer, 1, 3) == NonceCounter::Verdict::retransmission);
+  // 1003 removed and configured again: its captured Authorization is not new.
+  CHECK(c.use("1003", newer, 1, 4) == NonceCounter::Verdict::untracked);
+  CHECK(c.use("1003", newer, 2, 5) == NonceCounter::Verdict::untracked);
+  const auto later = s.issue(2'000'001);
+  CHECK(c.use("1003", later, 1, 6) == NonceCounter::Verdict::fresh);
+  c.forgetBefore(nonceFloorFor(3'000'000));
+  CHECK(c.users() == 0);
+  CHECK(c.size() == 0);
+  CHECK(c.use("1004", s.issue(3'000'000), 1, 7) == NonceCounter::Verdict::fresh);  // the reload floor expired too
 }
 
 TEST_CASE("nonce-count: nc must be exactly 8 hex digits") {

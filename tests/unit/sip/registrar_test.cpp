@@ -108,6 +108,29 @@ TEST_CASE("registrar: challenge, SHA-256 first then MD5, qop=auth; the answer bi
   CHECK(again.contacts.size() == 1);
 }
 
+// bench/register: with one global table of 8192 nonce-counts, this many other
+// registrations pushed 1001's nonce out and its retransmission got stale=true.
+TEST_CASE("registrar: a retransmission is answered the same after thousands of other registrations") {
+  Config cfg = config();
+  for (int i = 0; i < 9'000; ++i) {
+    const auto id = std::to_string(20'000 + i);
+    cfg.extensions.push_back({id, "Desk", "pw-" + id, "", ""});
+  }
+  Registrar reg(cfg);
+  auto mine = request("1001", "sip:1001@192.0.2.1:5060");
+  authorize(mine, reg.handle(mine, at(0)), "pw-1001");
+  REQUIRE(reg.handle(mine, at(0)).status == 200);
+  for (int i = 0; i < 9'000; ++i) {
+    const auto id = std::to_string(20'000 + i);
+    REQUIRE(registerOk(reg, request(id, "sip:" + id + "@192.0.2.9:5060", "192.0.2.9"), "pw-" + id, at(0)).status == 200);
+  }
+  auto again = reg.handle(mine, at(1));
+  CHECK(again.status == 200);
+  CHECK(again.contacts.size() == 1);
+  mine.cseq = 2;  // a new request with the used nc stays a replay
+  CHECK(reg.handle(mine, at(1)).status == 401);
+}
+
 TEST_CASE("registrar: MD5 for an ha1-only extension; a SHA-256 answer from it fails") {
   Registrar reg(config());
   auto r = request("1002", "sip:1002@h");
