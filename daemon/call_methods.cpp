@@ -18,15 +18,13 @@ using nlohmann::json;
 
 namespace {
 
-core::Outcome fail(std::string_view code, std::string message) {
-  return core::Outcome{core::Result::failure(code, std::move(message)), {}};
-}
-
 core::Outcome notYet(const std::string& method) {
-  return fail(control::errc::notImplemented, method + " is declared but its behaviour arrives with call handling");
+  return core::Outcome::failure(control::errc::notImplemented,
+                                method + " is declared but its behaviour arrives with call handling");
 }
 
-const Param kSessionId{"sessionId", ParamType::String, true, "The session, as in callIn or the method that started it."};
+const Param kSessionId{"sessionId", ParamType::String, true,
+                       "The session, as in callIn or the method that started it."};
 
 // Planned methods on a session: the agent must exist and the session must be
 // theirs (or, for a supervisor's method, exist at all).
@@ -35,7 +33,7 @@ control::Handler sessionCheck(GatewayBridge* b, std::string method, bool anyAgen
     const std::string userId = r.params["userId"];
     const std::string sessionId = r.params["sessionId"];
     b->run(r.reply, [=](core::Gateway& g, core::TimePoint) {
-      if (!g.findAgent(userId)) return fail(control::errc::agentNotFound, "no agent " + userId);
+      if (!g.findAgent(userId)) return core::Outcome::failure(control::errc::agentNotFound, "no agent " + userId);
       core::Result s = g.checkSession(anyAgentsSession ? std::string() : userId, sessionId);
       if (s.error) return core::Outcome{std::move(s), {}};
       return notYet(method);
@@ -51,7 +49,7 @@ control::Handler agentsCheck(GatewayBridge* b, std::string method, std::vector<s
       if (r.params.contains(p)) ids.push_back(r.params[p]);
     b->run(r.reply, [=](core::Gateway& g, core::TimePoint) {
       for (const auto& id : ids)
-        if (!g.findAgent(id)) return fail(control::errc::agentNotFound, "no agent " + id);
+        if (!g.findAgent(id)) return core::Outcome::failure(control::errc::agentNotFound, "no agent " + id);
       return notYet(method);
     });
   };
@@ -74,20 +72,21 @@ MethodSpec onSession(GatewayBridge* b, std::string name, std::string help, std::
 }  // namespace
 
 void addCallMethods(control::MethodTable& table, GatewayBridge* b) {
-  table.add({.name = "Call.startOutboundCall",
-             .help = "Dials a customer for the agent (a desk phone is rung first, or the mobile in a dual call), "
-                     "then callOuted and calloutAccepted follow.",
-             .params = {{"phoneNumber", ParamType::String, true, "The customer's number."},
-                        {"phoneDesc", ParamType::String, false, "A note shown with the number."},
-                        {"uui", ParamType::String, false, "User data that travels with the call and into its record."},
-                        {"skillGroupId", ParamType::String, false, "The skill group the call counts for."},
-                        {"callerPhoneNumber", ParamType::String, false, "The number to present (a trunk's callerNumbers)."},
-                        {"servingNumberGroupIds", ParamType::StringArray, false, "Number groups to present from."},
-                        {"phoneEncodeType", ParamType::String, false, "How phoneNumber is given.", {"number"}}},
-             .actsForAgent = true,
-             .availability = Availability::Planned,
-             .answer = "`{sessionId, calleeLocation, calleePhoneNumber, callerPhoneNumber, serverType, remark}`.",
-             .handler = agentsCheck(b, "Call.startOutboundCall", {"userId"})});
+  table.add(
+      {.name = "Call.startOutboundCall",
+       .help = "Dials a customer for the agent (a desk phone is rung first, or the mobile in a dual call), "
+               "then callOuted and calloutAccepted follow.",
+       .params = {{"phoneNumber", ParamType::String, true, "The customer's number."},
+                  {"phoneDesc", ParamType::String, false, "A note shown with the number."},
+                  {"uui", ParamType::String, false, "User data that travels with the call and into its record."},
+                  {"skillGroupId", ParamType::String, false, "The skill group the call counts for."},
+                  {"callerPhoneNumber", ParamType::String, false, "The number to present (a trunk's callerNumbers)."},
+                  {"servingNumberGroupIds", ParamType::StringArray, false, "Number groups to present from."},
+                  {"phoneEncodeType", ParamType::String, false, "How phoneNumber is given.", {"number"}}},
+       .actsForAgent = true,
+       .availability = Availability::Planned,
+       .answer = "`{sessionId, calleeLocation, calleePhoneNumber, callerPhoneNumber, serverType, remark}`.",
+       .handler = agentsCheck(b, "Call.startOutboundCall", {"userId"})});
   table.add(onSession(b, "Call.accept", "Answers a session offered by callIn: userAccessed follows."));
   table.add(onSession(b, "Call.end", "Rejects a ringing offer: the session is offered to the next agent."));
   table.add(onSession(b, "Call.hungUp", "Hangs up the agent's session (closeBy `seat`)."));
@@ -99,7 +98,8 @@ void addCallMethods(control::MethodTable& table, GatewayBridge* b) {
              .handler = [b](const Request& r) {
                const std::string userId = r.params["userId"], sessionId = r.params["sessionId"];
                b->run(r.reply, [=](core::Gateway& g, core::TimePoint) {
-                 if (!g.findAgent(userId)) return fail(control::errc::agentNotFound, "no agent " + userId);
+                 if (!g.findAgent(userId))
+                   return core::Outcome::failure(control::errc::agentNotFound, "no agent " + userId);
                  return g.callDeleteCall(userId, sessionId);
                });
              }});

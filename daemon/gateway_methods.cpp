@@ -19,12 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-core::Outcome fail(std::string_view code, std::string message) {
-  return core::Outcome{core::Result::failure(code, std::move(message)), {}};
-}
-
-core::Outcome ok(json data) { return core::Outcome{core::Result::success(std::move(data)), {}}; }
-
 json statusJson(const sip::GatewayStatus& s, const core::Counts& c) {
   json byStatus = json::object();
   for (const auto& [status, n] : c.agentsByStatus) byStatus[std::string(core::toString(status))] = n;
@@ -49,74 +43,79 @@ json statusJson(const sip::GatewayStatus& s, const core::Counts& c) {
 
 control::MethodSpec clientLogin(GatewayBridge* b) {
   return {.name = "Client.login",
-             .help = "Binds this connection to one agent: agent methods then default `userId` to it, and the "
-                     "connection follows that agent's events unless it subscribed otherwise. A connection binds "
-                     "once; naming another agent later is `userMismatch`.",
-             .params = {{"userId", ParamType::String, true, "The agent, as configured (agents[].userId)."}},
-             .answer = "`{userId, tabUUID, lastSeq, agent}`, `agent` as in Agent.getStatus.",
-             .handler = [b](const Request& r) {
-               const std::string userId = r.params["userId"];
-               if (!r.loginUserId.empty() && r.loginUserId != userId)
-                 return r.reply.error(control::errc::userMismatch, "this connection is logged in as '" +
-                                                                       r.loginUserId + "' already");
-               b->run(
-                   r.reply,
-                   [userId](core::Gateway& g, core::TimePoint now) {
-                     const core::Agent* a = g.findAgent(userId);
-                     return a ? ok(g.agentStatusJson(*a, now)) : fail(control::errc::agentNotFound, "no agent " + userId);
-                   },
-                   [b, r, userId](json agent) {
-                     b->server().login(r.connectionId, userId);
-                     r.reply.success(json{{"userId", userId},
-                                          {"tabUUID", r.tabUuid},
-                                          {"lastSeq", b->server().lastSeq()},
-                                          {"agent", std::move(agent)}});
-                   });
-             }};
+          .help =
+              "Binds this connection to one agent: agent methods then default `userId` to it, and the "
+              "connection follows that agent's events unless it subscribed otherwise. A connection binds "
+              "once; naming another agent later is `userMismatch`.",
+          .params = {{"userId", ParamType::String, true, "The agent, as configured (agents[].userId)."}},
+          .answer = "`{userId, tabUUID, lastSeq, agent}`, `agent` as in Agent.getStatus.",
+          .handler = [b](const Request& r) {
+            const std::string userId = r.params["userId"];
+            if (!r.loginUserId.empty() && r.loginUserId != userId)
+              return r.reply.error(control::errc::userMismatch,
+                                   "this connection is logged in as '" + r.loginUserId + "' already");
+            b->run(
+                r.reply,
+                [userId](core::Gateway& g, core::TimePoint now) {
+                  const core::Agent* a = g.findAgent(userId);
+                  return a ? core::Outcome::success(g.agentStatusJson(*a, now))
+                           : core::Outcome::failure(control::errc::agentNotFound, "no agent " + userId);
+                },
+                [b, r, userId](json agent) {
+                  b->server().login(r.connectionId, userId);
+                  r.reply.success(json{{"userId", userId},
+                                       {"tabUUID", r.tabUuid},
+                                       {"lastSeq", b->server().lastSeq()},
+                                       {"agent", std::move(agent)}});
+                });
+          }};
 }
 
 control::MethodSpec clientSubscribe(GatewayBridge* b) {
   return {.name = "Client.subscribe",
-       .help = "Chooses whose events this connection receives, replacing any earlier choice: `{\"all\": true}` for "
-               "every event, `{\"userIds\": [...]}` for those agents' events, `{\"userIds\": []}` for none.",
-       .params = {{"all", ParamType::Boolean, false, "Every event, gateway events included."},
-                  {"userIds", ParamType::StringArray, false, "Only these agents' events (each must exist)."}},
-       .answer = "`{all, userIds, lastSeq}`: live events after `lastSeq` follow.",
-       .handler = [b](const Request& r) {
-         const bool hasAll = r.params.contains("all"), hasIds = r.params.contains("userIds");
-         if (!hasAll && !hasIds) return r.reply.error(control::errc::missingParam, "Client.subscribe needs 'all' or 'userIds'");
-         if (hasAll && hasIds && r.params["all"].get<bool>())
-           return r.reply.error(control::errc::invalidParams, "give either all:true or userIds, not both");
-         control::Subscription sub;
-         sub.all = hasAll && r.params["all"].get<bool>();
-         if (hasIds)
-           for (const auto& id : r.params["userIds"]) sub.userIds.insert(id.get<std::string>());
-         auto apply = [b, r, sub](json) { r.reply.success(b->server().subscribe(r.connectionId, sub)); };
-         if (sub.userIds.empty()) return apply(json{});
-         b->run(
-             r.reply,
-             [sub](core::Gateway& g, core::TimePoint) {
-               for (const auto& id : sub.userIds)
-                 if (!g.findAgent(id)) return fail(control::errc::agentNotFound, "no agent " + id);
-               return ok(json::object());
-             },
-             apply);
-       }};
+          .help =
+              "Chooses whose events this connection receives, replacing any earlier choice: `{\"all\": true}` for "
+              "every event, `{\"userIds\": [...]}` for those agents' events, `{\"userIds\": []}` for none.",
+          .params = {{"all", ParamType::Boolean, false, "Every event, gateway events included."},
+                     {"userIds", ParamType::StringArray, false, "Only these agents' events (each must exist)."}},
+          .answer = "`{all, userIds, lastSeq}`: live events after `lastSeq` follow.",
+          .handler = [b](const Request& r) {
+            const bool hasAll = r.params.contains("all"), hasIds = r.params.contains("userIds");
+            if (!hasAll && !hasIds)
+              return r.reply.error(control::errc::missingParam, "Client.subscribe needs 'all' or 'userIds'");
+            if (hasAll && hasIds && r.params["all"].get<bool>())
+              return r.reply.error(control::errc::invalidParams, "give either all:true or userIds, not both");
+            control::Subscription sub;
+            sub.all = hasAll && r.params["all"].get<bool>();
+            if (hasIds)
+              for (const auto& id : r.params["userIds"]) sub.userIds.insert(id.get<std::string>());
+            auto apply = [b, r, sub](json) { r.reply.success(b->server().subscribe(r.connectionId, sub)); };
+            if (sub.userIds.empty()) return apply(json{});
+            b->run(
+                r.reply,
+                [sub](core::Gateway& g, core::TimePoint) {
+                  for (const auto& id : sub.userIds)
+                    if (!g.findAgent(id)) return core::Outcome::failure(control::errc::agentNotFound, "no agent " + id);
+                  return core::Outcome::success(json::object());
+                },
+                apply);
+          }};
 }
 
 control::MethodSpec clientResume(GatewayBridge* b) {
   return {.name = "Client.resume",
-             .help = "Replays the held events from `fromSeq` that this connection's subscription selects: the answer "
-                     "first, then the events in seq order, then live events. `resumeUnavailable` when the history "
-                     "no longer reaches back that far.",
-             .params = {{"fromSeq", ParamType::Integer, true, "The first seq not yet seen (last seen + 1)."}},
-             .answer = "`{fromSeq, toSeq, replayed}`.",
-             .handler = [b](const Request& r) {
-               const json& from = r.params["fromSeq"];
-               if (from.is_number_integer() && from.get<int64_t>() < 0)
-                 return r.reply.error(control::errc::invalidParams, "'fromSeq' must not be negative");
-               b->server().resume(r.connectionId, from.get<uint64_t>(), r.reply);
-             }};
+          .help =
+              "Replays the held events from `fromSeq` that this connection's subscription selects: the answer "
+              "first, then the events in seq order, then live events. `resumeUnavailable` when the history "
+              "no longer reaches back that far.",
+          .params = {{"fromSeq", ParamType::Integer, true, "The first seq not yet seen (last seen + 1)."}},
+          .answer = "`{fromSeq, toSeq, replayed}`.",
+          .handler = [b](const Request& r) {
+            const json& from = r.params["fromSeq"];
+            if (from.is_number_integer() && from.get<int64_t>() < 0)
+              return r.reply.error(control::errc::invalidParams, "'fromSeq' must not be negative");
+            b->server().resume(r.connectionId, from.get<uint64_t>(), r.reply);
+          }};
 }
 
 }  // namespace
@@ -146,7 +145,9 @@ void addGatewayMethods(control::MethodTable& table, GatewayBridge* b) {
              .handler = [b](const Request& r) {
                b->run(
                    r.reply,
-                   [b](core::Gateway& g, core::TimePoint) { return ok(statusJson(b->sip().server().status(), g.counts())); },
+                   [b](core::Gateway& g, core::TimePoint) {
+                     return core::Outcome::success(statusJson(b->sip().server().status(), g.counts()));
+                   },
                    [b, r](json data) {
                      data["lastSeq"] = b->server().lastSeq();
                      data["controlClients"] = b->server().clientCount();
@@ -158,13 +159,15 @@ void addGatewayMethods(control::MethodTable& table, GatewayBridge* b) {
              .answer = "`{extensions: [{extensionId, name, userId, registered, reachable, deviceState (offline, idle, "
                        "busy), contacts: [{uri, source, userAgent, expiresAt, reachable}]}]}`.",
              .handler = [b](const Request& r) {
-               b->run(r.reply, [](core::Gateway& g, core::TimePoint) { return ok(g.listExtensions()); });
+               b->run(r.reply,
+                      [](core::Gateway& g, core::TimePoint) { return core::Outcome::success(g.listExtensions()); });
              }});
   table.add({.name = "Gateway.listAgents",
              .help = "Every configured agent with its status.",
              .answer = "`{agents: [...]}`, each as in Agent.getStatus.",
              .handler = [b](const Request& r) {
-               b->run(r.reply, [](core::Gateway& g, core::TimePoint now) { return ok(g.listAgents(now)); });
+               b->run(r.reply,
+                      [](core::Gateway& g, core::TimePoint now) { return core::Outcome::success(g.listAgents(now)); });
              }});
   table.add({.name = "Gateway.listSessions",
              .help = "Sessions, live and ended (until Call.deleteCall), optionally of one agent.",
@@ -173,15 +176,17 @@ void addGatewayMethods(control::MethodTable& table, GatewayBridge* b) {
              .handler = [b](const Request& r) {
                const std::string userId = r.params.value("userId", "");
                b->run(r.reply, [userId](core::Gateway& g, core::TimePoint) {
-                 if (!userId.empty() && !g.findAgent(userId)) return fail(control::errc::agentNotFound, "no agent " + userId);
-                 return ok(g.listSessions(userId));
+                 if (!userId.empty() && !g.findAgent(userId))
+                   return core::Outcome::failure(control::errc::agentNotFound, "no agent " + userId);
+                 return core::Outcome::success(g.listSessions(userId));
                });
              }});
 }
 
 void addAgentMethods(control::MethodTable& table, GatewayBridge* b) {
-  const std::string status = "`{userId, name, extensionId, status, restReason?, pendingStatus?, pendingRestReason?, "
-                             "statusDurationMs, sessions[], wrapUpRemainingMs?}`.";
+  const std::string status =
+      "`{userId, name, extensionId, status, restReason?, pendingStatus?, pendingRestReason?, "
+      "statusDurationMs, sessions[], wrapUpRemainingMs?}`.";
   table.add({.name = "Agent.online",
              .help = "Signs the agent in: offline becomes free (statusChanged). Signing in again changes nothing.",
              .actsForAgent = true,
@@ -203,7 +208,10 @@ void addAgentMethods(control::MethodTable& table, GatewayBridge* b) {
   table.add({.name = "Agent.setStatus",
              .help = "Changes the agent's status (statusChanged). While busy in a call the request is kept and applies "
                      "when the call ends; `stopNotReady` leaves notReady. The agent must be online.",
-             .params = {{"status", ParamType::String, true, "The status wanted.",
+             .params = {{"status",
+                         ParamType::String,
+                         true,
+                         "The status wanted.",
                          {"free", "rest", "arrange", "notReady", "stopNotReady"}},
                         {"restReason", ParamType::String, false, "Why, with `rest` (e.g. Meal, Meeting, Training)."}},
              .actsForAgent = true,
@@ -223,7 +231,8 @@ void addAgentMethods(control::MethodTable& table, GatewayBridge* b) {
              .sdkName = "`Agent.getStatus()`",
              .handler = [b](const Request& r) {
                const std::string userId = r.params["userId"];
-               b->run(r.reply, [userId](core::Gateway& g, core::TimePoint now) { return g.agentGetStatus(userId, now); });
+               b->run(r.reply,
+                      [userId](core::Gateway& g, core::TimePoint now) { return g.agentGetStatus(userId, now); });
              }});
 }
 

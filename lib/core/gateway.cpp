@@ -7,9 +7,7 @@
 namespace sb::core {
 namespace {
 
-Outcome failure(std::string_view code, std::string message) { return Outcome{Result::failure(code, std::move(message)), {}}; }
-
-Outcome unknownAgent(const std::string& userId) { return failure(errc::agentNotFound, "no agent " + userId); }
+Outcome unknownAgent(const std::string& userId) { return Outcome::failure(errc::agentNotFound, "no agent " + userId); }
 
 }  // namespace
 
@@ -133,8 +131,8 @@ Outcome Gateway::agentSetStatus(const std::string& userId, const std::string& st
   if (!a) return unknownAgent(userId);
   const auto requested = parseRequestedStatus(status);
   if (!requested) {
-    return failure(errc::invalidStatus,
-                   "status '" + status + "' cannot be set: use free, rest, arrange, notReady or stopNotReady");
+    return Outcome::failure(errc::invalidStatus,
+                            "status '" + status + "' cannot be set: use free, rest, arrange, notReady or stopNotReady");
   }
   return finish(*a, a->setStatus(*requested, restReason, now), now);
 }
@@ -153,8 +151,8 @@ Outcome Gateway::agentSeized(const std::string& userId, const std::string& sessi
   return finish(*a, a->seize(sessionId, now), now);
 }
 
-Outcome Gateway::agentReleased(const std::string& userId, const std::string& sessionId,
-                               const std::string& skillGroupId, TimePoint now) {
+Outcome Gateway::agentReleased(const std::string& userId, const std::string& sessionId, const std::string& skillGroupId,
+                               TimePoint now) {
   Agent* a = agent(userId);
   if (!a) return unknownAgent(userId);
   return finish(*a, a->release(sessionId, wrapUpFor(userId, skillGroupId), now), now);

@@ -2,9 +2,8 @@
 // What core/ asks the I/O layers to do after each input: events to publish on the
 // control socket and timers to start or cancel. Later issues add SIP actions (ring,
 // bridge, hang up) as further vectors; existing members stay as they are.
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +47,12 @@ struct Outputs {
 struct Outcome {
   Result result;
   Outputs outputs;
+
+  // A method answer with nothing else to do: the shapes every handler returns.
+  static Outcome failure(std::string_view code, std::string message) {
+    return Outcome{Result::failure(code, std::move(message)), {}};
+  }
+  static Outcome success(nlohmann::json data) { return Outcome{Result::success(std::move(data)), {}}; }
 };
 
 inline void Outputs::append(Outputs&& other) {
