@@ -86,7 +86,8 @@ int App::run() {
   notifyReady("serving");
   SB_INFO("main", "seatbridged %s ready", kVersion);
   const sigset_t set = handledSignals();
-  const auto watchdog = watchdogInterval();
+  watchdog_ = watchdogInterval();
+  const auto& watchdog = watchdog_;
   // Ping at half the interval (sd_watchdog_enabled(3)); without a watchdog, wake
   // once a second anyway to keep the loops' heartbeats fresh.
   const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
@@ -108,10 +109,9 @@ int App::run() {
 void App::pingWatchdog() {
   // Only tell systemd we are alive when both loops answered their last heartbeat:
   // a wedged SIP thread must get the daemon restarted.
-  const auto watchdog = watchdogInterval();
   const int64_t now = monotonicNow().ms;
-  if (watchdog) {
-    const int64_t limit = std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog).count();
+  if (watchdog_) {
+    const int64_t limit = std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog_).count();
     if (now - sip_->lastHeartbeatMs() < limit && now - controlThread_->lastHeartbeatMs() < limit)
       notifyWatchdog();
     else

@@ -2,7 +2,9 @@
 // The daemon's wiring: owns the threads and modules, runs the signal loop on the
 // main thread (signals are blocked everywhere and taken with sigtimedwait, so no
 // work ever runs in a signal handler), and drives start-up, reload and drain.
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/config.hpp"
@@ -41,6 +43,8 @@ class App {
   void reload();
   void drainAndStop();
   void pingWatchdog();
+  // WatchdogSec as systemd passed it (read once in run()); empty without one.
+  std::optional<std::chrono::microseconds> watchdog_;
 
   std::string configPath_;
   std::shared_ptr<const config::Config> config_;

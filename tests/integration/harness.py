@@ -92,8 +92,8 @@ class Daemon:
         with open(self.config_path, "w") as f:
             f.write(text if text is not None else json.dumps(cfg, indent=1))
 
-    def start(self, timeout=20, expect_ready=True):
-        env = dict(os.environ, NOTIFY_SOCKET=self.notify_path)
+    def start(self, timeout=20, expect_ready=True, extra_env=None):
+        env = dict(os.environ, NOTIFY_SOCKET=self.notify_path, **(extra_env or {}))
         if getattr(self, "log", None):  # a restart: the previous run's handle
             self.log.close()
         self.log = open(self.log_path, "w")

@@ -94,6 +94,17 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(self.d.proc.wait(10), 0)
 
 
+class Watchdog(unittest.TestCase):
+    def test_watchdog_pings_while_both_loops_answer(self):
+        # As systemd starts it with WatchdogSec=1: pings come at half the interval.
+        d = Daemon().start(extra_env={"WATCHDOG_USEC": "1000000"})
+        try:
+            d.wait_notify("WATCHDOG=1", timeout=5)
+            d.wait_notify("WATCHDOG=1", timeout=5)
+        finally:
+            d.close()
+
+
 class StartupErrors(unittest.TestCase):
     def test_corrupt_store_is_a_clear_startup_error(self):
         d = Daemon()
