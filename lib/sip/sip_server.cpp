@@ -92,10 +92,11 @@ int SipServer::onMessage(nta_agent_magic_t* self, nta_agent_t*, msg_t* msg, sip_
   return 0;
 }
 
-void SipServer::reply(msg_t* msg, const sip_t* sip, int status, const char* phrase) {
+template <typename... Tags>
+void SipServer::reply(msg_t* msg, const sip_t* sip, int status, const char* phrase, Tags... tags) {
   const char* method = sip->sip_request ? sip->sip_request->rq_method_name : "?";
   metrics_.sipResponse(method, status).Increment();
-  nta_msg_treply(agent_.get(), msg, status, phrase, SIPTAG_SERVER_STR(kServer.c_str()), TAG_END());
+  nta_msg_treply(agent_.get(), msg, status, phrase, SIPTAG_SERVER_STR(kServer.c_str()), tags..., TAG_END());
 }
 
 void SipServer::handle(msg_t* msg, sip_t* sip) {
@@ -115,9 +116,7 @@ void SipServer::handle(msg_t* msg, sip_t* sip) {
       return;
     case sip_method_options:
       // RFC 3261 §11.2: a capabilities answer; Allow lists what we take.
-      metrics_.sipResponse("OPTIONS", 200).Increment();
-      nta_msg_treply(agent_.get(), msg, SIP_200_OK, SIPTAG_SERVER_STR(kServer.c_str()), SIPTAG_ALLOW_STR(kAllow),
-                     SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
+      reply(msg, sip, SIP_200_OK, SIPTAG_ALLOW_STR(kAllow), SIPTAG_ACCEPT_STR("application/sdp"));
       return;
     case sip_method_ack:
       // RFC 3261 §17.2.1: ACK is never answered.
@@ -125,9 +124,7 @@ void SipServer::handle(msg_t* msg, sip_t* sip) {
       return;
     case sip_method_invite:
       if (draining_) {
-        metrics_.sipResponse("INVITE", 503).Increment();
-        nta_msg_treply(agent_.get(), msg, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_SERVER_STR(kServer.c_str()),
-                       SIPTAG_RETRY_AFTER_STR("60"), TAG_END());
+        reply(msg, sip, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("60"));
         return;
       }
       reply(msg, sip, SIP_480_TEMPORARILY_UNAVAILABLE);

@@ -64,7 +64,10 @@ class SipServer {
  private:
   static int onMessage(nta_agent_magic_t* self, nta_agent_t* agent, msg_t* msg, sip_t* sip) noexcept;
   void handle(msg_t* msg, sip_t* sip);
-  void reply(msg_t* msg, const sip_t* sip, int status, const char* phrase);
+  // Answers statelessly with our Server header and counts the response; extra
+  // Sofia tags (SIPTAG_...) go in after it. Defined in sip_server.cpp, its only user.
+  template <typename... Tags>
+  void reply(msg_t* msg, const sip_t* sip, int status, const char* phrase, Tags... tags);
 
   std::shared_ptr<const config::Config> config_;
   metrics::Metrics& metrics_;
