@@ -4,8 +4,6 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include <algorithm>
-#include <iterator>
 #include <stdexcept>
 
 #include "sip/digest.hpp"
@@ -110,25 +108,39 @@ NonceService::Check NonceService::check(std::string_view nonce, int64_t nowMs) c
   return r;
 }
 
-void NonceCounter::Text::assign(std::string_view s) {
-  len = static_cast<uint8_t>(std::min(s.size(), kMaxNonce));
-  std::copy_n(s.data(), len, chars.data());
+std::optional<NonceId> parseNonceId(std::string_view nonce) {
+  unsigned char raw[kPayload + kMac];
+  if (nonce.size() != kHexLen || !fromHex(nonce, raw)) return std::nullopt;
+  NonceId id;
+  for (size_t i = 0; i < 8; ++i) id.ms = id.ms << 8 | raw[i];
+  for (size_t i = 8; i < kPayload; ++i) id.counter = id.counter << 8 | raw[i];
+  return id;
+}
+
+void NonceCounter::User::removeAt(size_t i) {
+  Slot& last = at(count() - 1);
+  if (&at(i) != &last) at(i) = last;
+  --more->used;
 }
 
 NonceCounter::Verdict NonceCounter::use(std::string_view user, std::string_view nonce, uint32_t nc,
                                         uint64_t fingerprint) {
-  if (nonce.empty() || nonce.size() > kMaxNonce) return Verdict::untracked;
+  const auto id = parseNonceId(nonce);
+  if (!id) return Verdict::untracked;
   auto u = users_.find(user);
   if (u == users_.end()) {
     // A first nonce of this extension: nothing of it is tracked yet, so only the
     // floor of extensions dropped by a reload can make it untracked.
-    if (droppedFloor_.len && nonce <= droppedFloor_.view()) return Verdict::untracked;
+    if (droppedFloor_ && *id <= *droppedFloor_) return Verdict::untracked;
     u = users_.emplace(std::string(user), User{}).first;
+    u->second.first = {id->ms, fingerprint, id->counter, nc};
+    return Verdict::fresh;
   }
   User& x = u->second;
-  for (uint8_t i = 0; i < x.used; ++i) {
-    Slot& s = x.slots[i];
-    if (s.nonce.view() != nonce) continue;
+  const size_t used = x.count();
+  for (size_t i = 0; i < used; ++i) {
+    Slot& s = x.at(i);
+    if (s.id() != *id) continue;
     if (nc > s.maxNc) {  // RFC 7616 §3.3: nc increases for each use of the nonce
       s.maxNc = nc;
       s.fingerprint = fingerprint;
@@ -141,41 +153,48 @@ NonceCounter::Verdict NonceCounter::use(std::string_view user, std::string_view 
   }
   // Not tracked: at or below the floor it may have been used and evicted, so it
   // must not count as fresh.
-  if (x.floor.len && nonce <= x.floor.view()) return Verdict::untracked;
-  if (x.used == kSlots) {
-    uint8_t oldest = 0;
-    for (uint8_t i = 1; i < x.used; ++i)
-      if (x.slots[i].nonce.view() < x.slots[oldest].nonce.view()) oldest = i;
+  if (x.more && x.more->hasFloor && *id <= x.more->floor()) return Verdict::untracked;
+  if (!x.more) x.more = std::make_unique<More>();
+  if (used == kSlots) {
+    size_t oldest = 0;
+    for (size_t i = 1; i < used; ++i)
+      if (x.at(i).id() < x.at(oldest).id()) oldest = i;
     // Older than every tracked nonce: give it up rather than evict a newer one a
     // retransmission may still need; it stays untracked because the floor below
     // would cover it anyway once the oldest went.
-    if (nonce < x.slots[oldest].nonce.view()) return Verdict::untracked;
-    x.floor = x.slots[oldest].nonce;  // slots sort above the floor, so it only rises
-    x.slots[oldest] = x.slots[--x.used];
+    if (*id < x.at(oldest).id()) return Verdict::untracked;
+    // Slots sort above the floor, so it only rises.
+    x.more->floorMs = x.at(oldest).ms;
+    x.more->floorCounter = x.at(oldest).counter;
+    x.more->hasFloor = true;
+    x.removeAt(oldest);
   }
-  Slot& s = x.slots[x.used++];
-  s.nonce.assign(nonce);
-  s.maxNc = nc;
-  s.fingerprint = fingerprint;
+  x.more->slots[x.more->used++] = {id->ms, fingerprint, id->counter, nc};
   return Verdict::fresh;
 }
 
-void NonceCounter::forgetBefore(const std::string& cutoffNonce) {
-  const std::string_view cutoff = cutoffNonce;
+void NonceCounter::forgetBefore(int64_t cutoffMs) {
+  if (cutoffMs <= 0) return;  // issue times are never negative: nothing is older
+  const NonceId cutoff{static_cast<uint64_t>(cutoffMs), 0};
   for (auto u = users_.begin(); u != users_.end();) {
     User& x = u->second;
-    for (uint8_t i = 0; i < x.used;)
-      if (x.slots[i].nonce.view() < cutoff)
-        x.slots[i] = x.slots[--x.used];
-      else
-        ++i;
-    // The floor sorts below every slot, so an extension without slots has its
-    // floor below the cutoff too: whatever it covered is stale now, rejected by
-    // NonceService::check before it gets here, and the entry can go.
-    if (x.floor.len && x.floor.view() < cutoff) x.floor = Text{};
-    u = x.used == 0 ? users_.erase(u) : std::next(u);
+    for (size_t i = x.count(); i-- > 1;)
+      if (x.at(i).id() < cutoff) x.removeAt(i);
+    if (x.first.id() < cutoff) {
+      // The floor sorts below every slot, so an extension without slots has its
+      // floor below the cutoff too: whatever it covered is stale now, rejected by
+      // NonceService::check before it gets here, and the entry can go.
+      if (x.count() == 1) {
+        u = users_.erase(u);
+        continue;
+      }
+      x.removeAt(0);
+    }
+    if (x.more && x.more->hasFloor && x.more->floor() < cutoff) x.more->hasFloor = false;
+    if (x.more && x.more->used == 0 && !x.more->hasFloor) x.more.reset();  // back to one node
+    ++u;
   }
-  if (droppedFloor_.len && droppedFloor_.view() < cutoff) droppedFloor_ = Text{};
+  if (droppedFloor_ && *droppedFloor_ < cutoff) droppedFloor_.reset();
 }
 
 void NonceCounter::retainOnly(const std::set<std::string>& users) {
@@ -185,26 +204,19 @@ void NonceCounter::retainOnly(const std::set<std::string>& users) {
       continue;
     }
     const User& x = u->second;
-    if (x.floor.view() > droppedFloor_.view()) droppedFloor_ = x.floor;
-    for (uint8_t i = 0; i < x.used; ++i)
-      if (x.slots[i].nonce.view() > droppedFloor_.view()) droppedFloor_ = x.slots[i].nonce;
+    auto raise = [&](NonceId id) {
+      if (!droppedFloor_ || id > *droppedFloor_) droppedFloor_ = id;
+    };
+    if (x.more && x.more->hasFloor) raise(x.more->floor());
+    for (size_t i = 0; i < x.count(); ++i) raise(x.at(i).id());
     u = users_.erase(u);
   }
 }
 
 size_t NonceCounter::size() const {
   size_t n = 0;
-  for (const auto& [user, x] : users_) n += x.used;
+  for (const auto& [user, x] : users_) n += x.count();
   return n;
-}
-
-std::string nonceFloorFor(int64_t ms) {
-  unsigned char p[8];
-  const auto t = static_cast<uint64_t>(ms < 0 ? 0 : ms);
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(t >> (56 - 8 * i));
-  std::string out;
-  toHex(p, 8, out);
-  return out;  // a prefix sorts before every nonce that starts with it
 }
 
 std::optional<uint32_t> parseNonceCount(std::string_view nc) {

@@ -131,7 +131,9 @@ Registrar::AuthResult Registrar::authenticate(const RegisterRequest& r, int64_t 
   if (!ok) return AuthResult::failure;
   if (nonce.verdict == NonceService::Verdict::stale) return AuthResult::stale;
   // Per extension: `ok` above requires a configured user, so unknown names never
-  // get an entry, and other phones' traffic cannot evict this one's nonces.
+  // get an entry, and other phones' traffic cannot evict this one's nonces. The
+  // nonce is valid here (a forged one failed `ok`, a stale one returned), as
+  // NonceCounter::use requires.
   switch (counts_.use(c.username, c.nonce, *nc, fingerprint(c, r))) {
     case NonceCounter::Verdict::fresh:
     case NonceCounter::Verdict::retransmission: break;
@@ -268,7 +270,7 @@ std::vector<Probe> Registrar::tick(Now now) {
     lastSweepMs_ = now.monoMs;
     rate_.sweep(now.monoMs);
     hints_.sweep(now.monoMs);
-    counts_.forgetBefore(nonceFloorFor(now.monoMs - kNonceLifetimeMs));
+    counts_.forgetBefore(now.monoMs - kNonceLifetimeMs);
   }
   std::vector<Probe> probes;
   if (limits_.keepaliveSeconds <= 0) return probes;
