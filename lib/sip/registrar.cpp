@@ -284,8 +284,10 @@ std::vector<Probe> Registrar::tick(Now now) {
   return probes;
 }
 
-void Registrar::keepaliveAnswered(uint64_t bindingId) {
-  if (auto c = table_.answered(bindingId)) {
+void Registrar::keepaliveAnswered(std::string_view tag) {
+  const auto probe = parseKeepaliveTag(tag);
+  if (!probe) return;
+  if (auto c = table_.answered(probe->first, probe->second)) {
     SB_INFO("registrar", "extension %s: contact %s answers again", c->extension.c_str(), c->uri.c_str());
     emit(core::ExtensionReachability{c->extension, c->uri, true, true});
   }

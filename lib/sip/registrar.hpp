@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -89,7 +90,8 @@ class Registrar {
 
   // Once a second: expiry, ban lifting, bookkeeping; returns the keepalives due.
   std::vector<Probe> tick(Now now);
-  void keepaliveAnswered(uint64_t bindingId);
+  // An answer to a keepalive whose Call-ID ended in `tag` (keepaliveTag of the probe).
+  void keepaliveAnswered(std::string_view tag);
 
   std::vector<core::ContactInfo> contacts(const std::string& extension, int64_t wallMs) const;
   BindingTable& table() { return table_; }

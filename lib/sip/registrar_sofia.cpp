@@ -166,12 +166,8 @@ bool SofiaRegistrar::handleResponse(msg_t* msg, sip_t* sip) {
   const std::string callId = sip->sip_call_id->i_id;
   if (callId.compare(0, probePrefix_.size(), probePrefix_) != 0) return false;
   // Any final answer, even an error, shows the phone and its NAT mapping are alive.
-  if (sip->sip_status && sip->sip_status->st_status >= 200) {
-    try {
-      engine_.keepaliveAnswered(std::stoull(callId.substr(probePrefix_.size())));
-    } catch (const std::exception&) {
-    }
-  }
+  if (sip->sip_status && sip->sip_status->st_status >= 200)
+    engine_.keepaliveAnswered(std::string_view(callId).substr(probePrefix_.size()));
   nta_msg_discard(agent_, msg);
   return true;
 }
@@ -187,7 +183,7 @@ void SofiaRegistrar::sendProbe(const Probe& p) {
   const std::string route = routeFor(p.source);
   const std::string from = "<sip:seatbridge@" + realm_ + ">;tag=" + randomHex(4);
   const std::string to = "<" + p.uri + ">";
-  const std::string callId = probePrefix_ + std::to_string(p.id);
+  const std::string callId = probePrefix_ + keepaliveTag(p.id, p.extension);
   sip_request_t* rq = sip_request_create(home, SIP_METHOD_OPTIONS, URL_STRING_MAKE(p.uri.c_str()), nullptr);
   if (!rq || route.empty() ||
       sip_add_tl(msg, sip, SIPTAG_REQUEST(rq), SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),

@@ -292,3 +292,33 @@ TEST_CASE("registrar: a client that ignores a SHA-256 challenge list gets MD5 al
     CHECK(reg.handle(modern, at(40 + i)).status == 200);
   }
 }
+
+TEST_CASE("registrar: unanswered keepalives make a contact unreachable; the answer, found by its Call-ID tag, brings it back") {
+  Registrar reg(config());
+  std::vector<sb::core::DeviceFact> facts;
+  reg.setFactSink([&](const sb::core::DeviceFact& f) { facts.push_back(f); }, at(0));
+  REQUIRE(registerOk(reg, request("1001", "sip:1001@192.0.2.1:5060"), "pw-1001", at(0)).status == 200);
+  CHECK(reg.tick(at(0)).empty());  // schedules the first keepalive, registrar.keepaliveSeconds on
+  std::vector<Probe> probes;
+  for (int s = 30; s <= 120; s += 30) probes = reg.tick(at(s));  // the third miss at 120 s
+  REQUIRE(probes.size() == 1);
+  CHECK(probes[0].extension == "1001");
+  CHECK(probes[0].source == "udp:192.0.2.1:5060");
+  REQUIRE(facts.size() == 2);
+  const auto& down = std::get<sb::core::ExtensionReachability>(facts[1]);
+  CHECK(down.extensionId == "1001");
+  CHECK(down.contactUri == "sip:1001@192.0.2.1:5060");
+  CHECK_FALSE(down.reachable);
+  CHECK_FALSE(reg.contacts("1001", at(120).wallMs).at(0).reachable);
+  reg.keepaliveAnswered(keepaliveTag(probes[0].id, "1002"));  // no such binding of 1002
+  reg.keepaliveAnswered("not-a-tag");
+  reg.keepaliveAnswered("");
+  CHECK(facts.size() == 2);
+  reg.keepaliveAnswered(keepaliveTag(probes[0].id, probes[0].extension));
+  REQUIRE(facts.size() == 3);
+  const auto& up = std::get<sb::core::ExtensionReachability>(facts[2]);
+  CHECK(up.contactUri == "sip:1001@192.0.2.1:5060");
+  CHECK(up.reachable);
+  CHECK(up.anyReachable);
+  CHECK(reg.contacts("1001", at(120).wallMs).at(0).reachable);
+}
