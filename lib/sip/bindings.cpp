@@ -58,8 +58,7 @@ std::optional<std::pair<std::string, uint64_t>> parseKeepaliveTag(std::string_vi
   return std::pair{std::move(extension), id};
 }
 
-BindingTable::Texts::Texts(std::string_view key, std::string_view uri, std::string_view source,
-                           std::string_view callId)
+BindingTable::Texts::Texts(std::string_view key, std::string_view uri, std::string_view source, std::string_view callId)
     : uriLen_(static_cast<uint32_t>(uri.size())),
       keyLen_(key == uri ? kSameAsUri : static_cast<uint32_t>(key.size())),
       sourceLen_(static_cast<uint32_t>(source.size())),

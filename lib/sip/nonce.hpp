@@ -122,7 +122,8 @@ class NonceCounter {
     uint32_t maxNc = 0;
     NonceId id() const { return {ms, counter}; }
   };
-  struct More {  // a phone with more than one nonce in play
+  // The rest of a phone's slots, once it has more than one nonce in play.
+  struct More {
     std::array<Slot, kSlots - 1> slots{};  // the first `used` are live
     uint8_t used = 0;
     bool hasFloor = false;

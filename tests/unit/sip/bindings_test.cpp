@@ -133,7 +133,8 @@ TEST_CASE("bindings: a keepalive's Call-ID tag carries the binding id and the ex
   REQUIRE(p);
   CHECK(p->first == odd);
   CHECK(p->second == 18'446'744'073'709'551'615u);
-  for (const char* bad : {"", "42", "42-", "-1001", "x-1001", "42x-1001", "42-10%3", "42-10%zz", "99999999999999999999-1"})
+  for (const char* bad :
+       {"", "42", "42-", "-1001", "x-1001", "42x-1001", "42-10%3", "42-10%zz", "99999999999999999999-1"})
     CHECK_FALSE(parseKeepaliveTag(bad));
 }
 

@@ -42,11 +42,12 @@ TEST_CASE("nonce: the id is the issue time and counter, and sorts as the text do
   CHECK(*ia < *ib);
   CHECK(*ib != *ic);
   CHECK((*ib < *ic) == (b < c));
-  CHECK(parseNonceId("0000000000001770" "0000002a" "00112233445566778899aabb") == NonceId{6'000, 42});
+  // time 0x1770 = 6000 ms, counter 0x2a = 42, then the MAC
+  CHECK(parseNonceId("00000000000017700000002a00112233445566778899aabb") == NonceId{6'000, 42});
 }
 
 TEST_CASE("nonce: only NonceService's format has an id") {
-  const std::string ok = "0000000000001770" "0000002a" "00112233445566778899aabb";
+  const std::string ok = "00000000000017700000002a00112233445566778899aabb";
   CHECK(parseNonceId(ok));
   CHECK_FALSE(parseNonceId(""));
   CHECK_FALSE(parseNonceId("n1"));
