@@ -41,6 +41,22 @@ json statusJson(const sip::GatewayStatus& s, const core::Counts& c) {
               {"trunks", s.trunks}};
 }
 
+// core/ keeps only what device state needs; the registrar owns the bindings, so
+// each Gateway.listExtensions row gets its contacts here, on the SIP thread.
+json withContacts(json list, const sip::SipServer& sip) {
+  for (json& row : list["extensions"]) {
+    json contacts = json::array();
+    for (const auto& c : sip.extensionContacts(row["extensionId"].get<std::string>()))
+      contacts.push_back({{"uri", c.uri},
+                          {"source", c.source},
+                          {"userAgent", c.userAgent},
+                          {"expiresAt", c.expiresAtMs},
+                          {"reachable", c.reachable}});
+    row["contacts"] = std::move(contacts);
+  }
+  return list;
+}
+
 control::MethodSpec clientLogin(GatewayBridge* b) {
   return {.name = "Client.login",
           .help =
@@ -159,8 +175,9 @@ void addGatewayMethods(control::MethodTable& table, GatewayBridge* b) {
              .answer = "`{extensions: [{extensionId, name, userId, registered, reachable, deviceState (offline, idle, "
                        "busy), contacts: [{uri, source, userAgent, expiresAt, reachable}]}]}`.",
              .handler = [b](const Request& r) {
-               b->run(r.reply,
-                      [](core::Gateway& g, core::TimePoint) { return core::Outcome::success(g.listExtensions()); });
+               b->run(r.reply, [b](core::Gateway& g, core::TimePoint) {
+                 return core::Outcome::success(withContacts(g.listExtensions(), b->sip().server()));
+               });
              }});
   table.add({.name = "Gateway.listAgents",
              .help = "Every configured agent with its status.",

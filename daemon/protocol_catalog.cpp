@@ -10,9 +10,11 @@ namespace {
 
 std::string n(std::string_view name) { return std::string(name); }
 
+// No contacts: every event is kept for Client.resume, so they stay small;
+// Gateway.listExtensions has the contacts.
 const std::string kExtensionFields =
     "`extensionId`, `userId` (the bound agent), `registered`, `reachable`, `deviceState` "
-    "(offline, idle, busy), `contacts` [{uri, source, userAgent, expiresAt, reachable}]";
+    "(offline, idle, busy), `contactCount` (the line's bindings; Gateway.listExtensions lists them)";
 
 std::vector<control::EventDoc> events() {
   namespace ev = core::event;
@@ -24,7 +26,8 @@ std::vector<control::EventDoc> events() {
       {n(ev::statusChanged), "yes", "`status` (offline, free, busy, arrange, notReady, rest), `restReason` with rest",
        "The agent's status changed (Agent.*, a call starting or ending, wrap-up ending)."},
       {n(ev::extensionRegistered), "when the line is bound", kExtensionFields,
-       "A desk phone registered, or its bindings changed (a refresh that changes nothing is silent)."},
+       "A desk phone registered, or its bindings changed: a binding more or fewer, or another contact URI, NAT "
+       "source or User-Agent (a refresh that only extends expiry is silent)."},
       {n(ev::extensionUnregistered), "when the line is bound", kExtensionFields + ", `reason` (unregistered, expired)",
        "The extension's last binding went away."},
       {n(ev::extensionUnreachable), "when the line is bound", kExtensionFields,

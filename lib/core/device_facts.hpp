@@ -23,7 +23,9 @@ struct ContactInfo {
 // changed), or after a restart restored its bindings from the store.
 struct ExtensionRegistered {
   std::string extensionId;
-  std::vector<ContactInfo> contacts;  // every current binding
+  // Every current binding, for core/ to read while it applies the fact; core/ keeps
+  // none of it (the registrar owns the bindings: SipServer::extensionContacts).
+  std::vector<ContactInfo> contacts;
 };
 
 // The extension's last binding is gone (Expires 0, Contact *, or expiry).

@@ -1,35 +1,35 @@
 #include "core/extension_table.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 namespace sb::core {
 namespace {
-
-nlohmann::json contactsJson(const std::vector<ContactInfo>& contacts) {
-  nlohmann::json arr = nlohmann::json::array();
-  for (const auto& c : contacts) {
-    arr.push_back({{"uri", c.uri},
-                   {"source", c.source},
-                   {"userAgent", c.userAgent},
-                   {"expiresAt", c.expiresAtMs},
-                   {"reachable", c.reachable}});
-  }
-  return arr;
-}
-
-// Bindings differ for event purposes when a phone moved (URI or NAT source) or was
-// swapped (User-Agent); a refresh only moves expiresAt and stays silent.
-bool sameBindings(const std::vector<ContactInfo>& a, const std::vector<ContactInfo>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const ContactInfo& x, const ContactInfo& y) {
-    return x.uri == y.uri && x.source == y.source && x.userAgent == y.userAgent;
-  });
-}
 
 bool anyReachable(const std::vector<ContactInfo>& contacts) {
   return std::any_of(contacts.begin(), contacts.end(), [](const ContactInfo& c) { return c.reachable; });
 }
 
 }  // namespace
+
+uint64_t bindingsFingerprint(const std::vector<ContactInfo>& contacts) {
+  // FNV-1a: a few lines and no dependency. Not collision-resistant against a chosen
+  // input, which is fine here: only an authenticated phone picks these strings, and
+  // a collision would only hide its own move. Each field goes in with its length
+  // first, so ("ab", "c") and ("a", "bc") differ.
+  constexpr uint64_t kPrime = 1099511628211ULL;
+  uint64_t h = 14695981039346656037ULL;
+  auto mix = [&h](std::string_view s) {
+    for (uint64_t n = s.size(), i = 0; i < 8; ++i, n >>= 8) h = (h ^ (n & 0xff)) * kPrime;
+    for (const char c : s) h = (h ^ static_cast<unsigned char>(c)) * kPrime;
+  };
+  for (const auto& c : contacts) {
+    mix(c.uri);
+    mix(c.source);
+    mix(c.userAgent);
+  }
+  return h;
+}
 
 DeviceState ExtensionState::deviceState() const {
   if (!registered) return DeviceState::offline;
@@ -42,8 +42,7 @@ nlohmann::json ExtensionState::toJson() const {
           {"userId", boundUserId.empty() ? nlohmann::json(nullptr) : nlohmann::json(boundUserId)},
           {"registered", registered},
           {"reachable", reachable},
-          {"deviceState", toString(deviceState())},
-          {"contacts", contactsJson(contacts)}};
+          {"deviceState", toString(deviceState())}};
 }
 
 ExtensionState ExtensionTable::fresh(const config::Extension& e, const Directory& directory) {
@@ -67,7 +66,8 @@ void ExtensionTable::reconfigure(const Directory& directory) {
       s.registered = old->second.registered;
       s.reachable = old->second.reachable;
       s.callCount = old->second.callCount;
-      s.contacts = std::move(old->second.contacts);
+      s.contactCount = old->second.contactCount;
+      s.bindingsFingerprint = old->second.bindingsFingerprint;
     }
     next.emplace(e.id, std::move(s));
   }
@@ -77,8 +77,11 @@ void ExtensionTable::reconfigure(const Directory& directory) {
 Event ExtensionTable::makeEvent(std::string_view name, const ExtensionState& ext) const {
   Event e;
   e.name = std::string(name);
+  // Lean on purpose: the control socket keeps every event for Client.resume, and
+  // with the contacts spelled out (~560 bytes a line) these were the largest cost
+  // per registered phone outside the registrar. Gateway.listExtensions has them.
   e.data = {{"extensionId", ext.extensionId},
-            {"contacts", contactsJson(ext.contacts)},
+            {"contactCount", ext.contactCount},
             {"registered", ext.registered},
             {"reachable", ext.reachable},
             {"deviceState", toString(ext.deviceState())}};
@@ -98,10 +101,15 @@ Outputs ExtensionTable::apply(const ExtensionRegistered& fact) {
   if (fact.contacts.empty()) return apply(ExtensionUnregistered{fact.extensionId, "unregistered"});
   const bool wasRegistered = ext.registered;
   const bool wasReachable = ext.reachable;
-  const bool changed = !wasRegistered || !sameBindings(ext.contacts, fact.contacts);
+  // Bindings differ for event purposes when a phone moved (URI or NAT source) or was
+  // swapped (User-Agent); a refresh only moves expiry and stays silent.
+  const int count = static_cast<int>(fact.contacts.size());
+  const uint64_t fingerprint = bindingsFingerprint(fact.contacts);
+  const bool changed = !wasRegistered || count != ext.contactCount || fingerprint != ext.bindingsFingerprint;
   ext.registered = true;
-  ext.contacts = fact.contacts;
-  ext.reachable = anyReachable(ext.contacts);
+  ext.contactCount = count;
+  ext.bindingsFingerprint = fingerprint;
+  ext.reachable = anyReachable(fact.contacts);
   if (changed) out.events.push_back(makeEvent(event::extensionRegistered, ext));
   if (wasRegistered && wasReachable != ext.reachable)
     out.events.push_back(makeEvent(ext.reachable ? event::extensionReachable : event::extensionUnreachable, ext));
@@ -115,7 +123,8 @@ Outputs ExtensionTable::apply(const ExtensionUnregistered& fact) {
   ExtensionState& ext = it->second;
   ext.registered = false;
   ext.reachable = false;
-  ext.contacts.clear();
+  ext.contactCount = 0;
+  ext.bindingsFingerprint = 0;
   Event e = makeEvent(event::extensionUnregistered, ext);
   e.data["reason"] = fact.reason;
   out.events.push_back(std::move(e));
@@ -127,9 +136,8 @@ Outputs ExtensionTable::apply(const ExtensionReachability& fact) {
   auto it = extensions_.find(fact.extensionId);
   if (it == extensions_.end() || !it->second.registered) return out;
   ExtensionState& ext = it->second;
-  for (auto& c : ext.contacts)
-    if (c.uri == fact.contactUri) c.reachable = fact.reachable;
-  // The registrar's aggregate is authoritative: it may know bindings better.
+  // The registrar's aggregate is all the line's state needs (it keeps each
+  // contact's own flag, for Gateway.listExtensions).
   const bool was = ext.reachable;
   ext.reachable = fact.anyReachable;
   if (was != ext.reachable)

@@ -5,6 +5,7 @@
 // extension has an entry from the start (offline until it registers).
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,18 +18,30 @@
 
 namespace sb::core {
 
+// What device state needs of a line, and no more: the registrar (sip/) owns the
+// bindings themselves, and a copy here per desk phone cost memory for nothing.
 struct ExtensionState {
   std::string extensionId;
   std::string name;
   std::string boundUserId;  // empty: no agent uses this line
   bool registered = false;
-  bool reachable = false;   // some binding answers keepalives (false when unregistered)
-  int callCount = 0;        // live calls on the line; > 0 makes it busy
-  std::vector<ContactInfo> contacts;
+  bool reachable = false;  // some binding answers keepalives (false when unregistered)
+  int callCount = 0;       // live calls on the line; > 0 makes it busy
+  int contactCount = 0;    // bindings the registrar holds (0 when unregistered)
+  // bindingsFingerprint() of the bindings last applied: tells a moved phone from a refresh.
+  uint64_t bindingsFingerprint = 0;
 
   DeviceState deviceState() const;
-  nlohmann::json toJson() const;  // Gateway.listExtensions row
+  // A Gateway.listExtensions row without `contacts`: the daemon adds them from the
+  // registrar, which owns them.
+  nlohmann::json toJson() const;
 };
+
+// A 64-bit digest of what makes bindings differ for events: each contact's URI, NAT
+// source and User-Agent, in order (not expiry, not reachability). Equal bindings
+// give equal digests; unequal ones collide with odds of about 2^-64, which would
+// only leave one extensionRegistered unsent.
+uint64_t bindingsFingerprint(const std::vector<ContactInfo>& contacts);
 
 class ExtensionTable {
  public:

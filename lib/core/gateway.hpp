@@ -78,6 +78,8 @@ class Gateway {
 
   // ---- Gateway.* queries ------------------------------------------------------
   // {"extensions": [...]}, {"agents": [...]}, {"sessions": [...]} (userId empty: all).
+  // Extension rows carry no `contacts`: the registrar owns them, and the daemon
+  // adds them from SipServer::extensionContacts.
   nlohmann::json listExtensions() const;
   nlohmann::json listAgents(TimePoint now) const;
   nlohmann::json listSessions(const std::string& userId = {}) const;

@@ -3,6 +3,7 @@ with a daemon-wide seq reaching every subscriber, subscriptions and login, every
 bad-input class answered with its errorCode, resume, gateway device-state events
 and the control metrics."""
 import json
+import time
 import unittest
 
 from harness import Daemon, SipPhone, wait_for
@@ -181,23 +182,53 @@ class ControlProtocol(unittest.TestCase):
         watcher = self.client({"all": True})
         alices = self.client({"userIds": [ALICE]})
         phone = SipPhone(self.d.sip_port, "1001", "pw-1001")
+        other = SipPhone(self.d.sip_port, "1001", "pw-1001")  # a second desk phone on the same line
         try:
+            before_ms = time.time() * 1000
             self.assertEqual(phone.register().status, 200)
             ev = watcher.wait_event("extensionRegistered")
-            self.assertEqual((ev["userId"], ev["data"]["extensionId"]), (ALICE, "1001"))
-            self.assertTrue(ev["data"]["registered"])
-            self.assertEqual(ev["data"]["deviceState"], "idle")
+            self.assertEqual(ev["userId"], ALICE)
+            # Lean events: a count, not the contacts (the history holds every event).
+            self.assertEqual(ev["data"], {"extensionId": "1001", "userId": ALICE, "registered": True,
+                                          "reachable": True, "deviceState": "idle", "contactCount": 1})
             self.assertEqual(alices.wait_event("extensionRegistered")["seq"], ev["seq"])
+
+            # The contacts come from the registrar, merged in by the daemon.
             rows = {e["extensionId"]: e for e in self.ok(watcher, "Gateway.listExtensions")["extensions"]}
             self.assertTrue(rows["1001"]["registered"])
-            self.assertEqual(len(rows["1001"]["contacts"]), 1)
+            [c] = rows["1001"]["contacts"]
+            self.assertEqual((c["uri"], c["source"], c["userAgent"], c["reachable"]),
+                             (f"sip:1001@127.0.0.1:{phone.port}", f"udp:127.0.0.1:{phone.port}",
+                              "seatbridge-test-phone", True))
+            self.assertGreaterEqual(c["expiresAt"], before_ms + 590_000)  # defaultExpires 600 s
+            self.assertLessEqual(c["expiresAt"], time.time() * 1000 + 600_000)
             self.assertFalse(rows["1002"]["registered"])
+            self.assertEqual(rows["1002"]["contacts"], [])
+
+            # A refresh is silent: the next event on the stream is the second phone's.
+            self.assertEqual(phone.register().status, 200)
+            self.assertEqual(other.register().status, 200)
+            [nxt] = watcher.events(1)
+            self.assertEqual((nxt["event"], nxt["data"]["contactCount"]), ("extensionRegistered", 2))
+            rows = {e["extensionId"]: e for e in self.ok(watcher, "Gateway.listExtensions")["extensions"]}
+            self.assertEqual({c["uri"] for c in rows["1001"]["contacts"]},
+                             {f"sip:1001@127.0.0.1:{phone.port}", f"sip:1001@127.0.0.1:{other.port}"})
+
+            # One phone leaves: the line stays registered with one binding.
             self.assertEqual(phone.register(expires=0).status, 200)
+            [nxt] = watcher.events(1)
+            self.assertEqual((nxt["event"], nxt["data"]["contactCount"]), ("extensionRegistered", 1))
+            self.assertEqual(other.register(expires=0).status, 200)
             gone = watcher.wait_event("extensionUnregistered")
-            self.assertEqual((gone["data"]["extensionId"], gone["data"]["deviceState"]), ("1001", "offline"))
+            self.assertEqual(gone["data"], {"extensionId": "1001", "userId": ALICE, "registered": False,
+                                            "reachable": False, "deviceState": "offline", "contactCount": 0,
+                                            "reason": "unregistered"})
             self.assertGreater(gone["seq"], ev["seq"])
+            rows = {e["extensionId"]: e for e in self.ok(watcher, "Gateway.listExtensions")["extensions"]}
+            self.assertEqual(rows["1001"]["contacts"], [])
         finally:
             phone.close()
+            other.close()
 
     def test_agent_and_client_metrics(self):
         c = self.client()

@@ -253,8 +253,8 @@ TEST_CASE("core gateway: reconfigure keeps the state of what stays") {
     f.gw.agentSeized(kBob, "s3", f.clock.now());
     return f.gw.agentReleased(kBob, "s3", "support", f.clock.now()).outputs.timers.at(0).id;
   }();
-  f.gw.onFact(ExtensionRegistered{"1001", {ContactInfo{"sip:1001@192.0.2.10", "udp:192.0.2.10:5060", "", 0, true}}},
-              f.clock.now());
+  const ExtensionRegistered phone{"1001", {ContactInfo{"sip:1001@192.0.2.10", "udp:192.0.2.10:5060", "", 0, true}}};
+  f.gw.onFact(phone, f.clock.now());
 
   Directory next = testDirectory();
   next.agents.erase(next.agents.begin() + 1);  // bob leaves
@@ -281,6 +281,8 @@ TEST_CASE("core gateway: reconfigure keeps the state of what stays") {
   CHECK(f.gw.findAgent(kAlice)->status() == AgentStatus::busy);  // untouched
   CHECK(f.gw.findAgent("dave@example.com")->status() == AgentStatus::offline);
   CHECK(f.gw.extensions().find("1001")->registered);  // kept its binding
+  CHECK(f.gw.extensions().find("1001")->contactCount == 1);
+  CHECK(f.gw.onFact(phone, f.clock.now()).empty());  // and knows a refresh for one
   CHECK(f.gw.extensions().find("1003")->name == "Front desk");
   CHECK(f.gw.extensions().find("1003")->boundUserId == "dave@example.com");
   CHECK(f.gw.agentOnline(kBob, f.clock.now()).result.error->code == "agentNotFound");
