@@ -42,7 +42,12 @@ std::string makeUuid() {
 std::string eventLine(const std::string& name, uint64_t seq, const std::string& userId, const json& data) {
   // Assembled from pieces the library serialises, so that `event` leads the line
   // (nlohmann::json would sort the keys) without building an ordered object per event.
-  std::string line = "{\"event\":";
+  const std::string body = data.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string line;
+  // About the final size at once (64: the fixed parts, seq, quotes): the history
+  // keeps every line, and growing it piece by piece left up to half of each unused.
+  line.reserve(body.size() + name.size() + userId.size() + 64);
+  line += "{\"event\":";
   line += json(name).dump();
   line += ",\"seq\":";
   line += std::to_string(seq);
@@ -51,7 +56,7 @@ std::string eventLine(const std::string& name, uint64_t seq, const std::string& 
     line += json(userId).dump(-1, ' ', false, json::error_handler_t::replace);
   }
   line += ",\"data\":";
-  line += data.dump(-1, ' ', false, json::error_handler_t::replace);
+  line += body;
   line += "}\n";
   return line;
 }
