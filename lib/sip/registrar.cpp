@@ -21,9 +21,20 @@ bool sameHost(const std::string& a, const std::string& b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// What makes an authenticated REGISTER this very request: a retransmission
+// (RFC 3261 §17.1.2.2) repeats all of it. It covers everything the registrar acts
+// on, because qop=auth does not sign the headers (RFC 7616 §3.4.3): were Contact
+// or Expires left out, a captured request resent with another Contact and the same
+// nc would pass as a retransmission and bind the attacker's address. SHA-256, not
+// std::hash, so that a second request with the same fingerprint cannot be crafted.
 uint64_t fingerprint(const DigestCredentials& c, const RegisterRequest& r) {
-  return std::hash<std::string>{}(c.nc + '\n' + c.cnonce + '\n' + c.response + '\n' + r.callId + '\n' +
-                                  std::to_string(r.cseq));
+  std::string text = c.nc + '\n' + c.cnonce + '\n' + c.response + '\n' + r.callId + '\n' + std::to_string(r.cseq) +
+                     '\n' + r.source + '\n' + (r.wildcard ? "*" : "") + '\n' +
+                     (r.expiresHeader ? std::to_string(*r.expiresHeader) : "-");
+  for (const auto& contact : r.contacts)
+    text += '\n' + contact.uri + ';' + (contact.expires ? std::to_string(*contact.expires) : "-");
+  const std::string hex = digestHex(DigestAlgorithm::sha256, text);
+  return std::stoull(hex.substr(0, 16), nullptr, 16);
 }
 
 }  // namespace

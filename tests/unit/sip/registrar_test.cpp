@@ -108,6 +108,33 @@ TEST_CASE("registrar: challenge, SHA-256 first then MD5, qop=auth; the answer bi
   CHECK(again.contacts.size() == 1);
 }
 
+// qop=auth signs neither Contact nor Expires (RFC 7616 §3.4.3): a captured
+// REGISTER resent with the attacker's Contact, or from another address, must not
+// pass as a retransmission of the phone's own.
+TEST_CASE("registrar: a captured REGISTER resent with another Contact, Expires or source is a replay") {
+  Registrar reg(config());
+  auto phone = request("1001", "sip:1001@192.0.2.1:5060");
+  authorize(phone, reg.handle(phone, at(0)), "pw-1001");
+  REQUIRE(reg.handle(phone, at(0)).status == 200);
+
+  auto moved = phone;
+  moved.contacts = {{"sip:1001@198.51.100.66:5060", "sip:1001@198.51.100.66:5060", std::nullopt}};
+  CHECK(reg.handle(moved, at(1)).status == 401);
+  auto longer = phone;
+  longer.expiresHeader = 3600;
+  CHECK(reg.handle(longer, at(1)).status == 401);
+  auto elsewhere = phone;
+  elsewhere.source = "udp:198.51.100.66:5060";
+  elsewhere.sourceIp = "198.51.100.66";
+  CHECK(reg.handle(elsewhere, at(1)).status == 401);
+
+  // The phone's binding is untouched, and its own retransmission still gets 200.
+  auto again = reg.handle(phone, at(1));
+  CHECK(again.status == 200);
+  REQUIRE(again.contacts.size() == 1);
+  CHECK(again.contacts[0].uri == "sip:1001@192.0.2.1:5060");
+}
+
 // bench/register: with one global table of 8192 nonce-counts, this many other
 // registrations pushed 1001's nonce out and its retransmission got stale=true.
 TEST_CASE("registrar: a retransmission is answered the same after thousands of other registrations") {
