@@ -7,11 +7,13 @@
 // the k-th event every subscriber reads belongs to the k-th request.
 //
 //   load --mode seatbridge|reference --socket PATH [--producer-socket PATH]
-//        --clients 100 --events N [--window W | --rate R] [--user ID]
+//        --clients 100 --events N [--window W | --rate R] [--user ID] [--trace FILE]
 // seatbridge: subscribers send Client.subscribe {"all":true}; the producer sends
 //   Agent.setStatus toggles (rest/free) for --user, which must be online.
 // reference: subscribers just connect to PATH; the producer writes the same
 //   request lines to --producer-socket, and the server fans out one event per line.
+// --trace (paced runs): one line per event, "index sent-us min-us max-us", to tell
+//   whole late events (a stall before the fan-out) from a late fan-out or fan-in.
 // Prints one JSON object.
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -94,6 +96,7 @@ struct Options {
   long window = 2000;  // closed loop: at most this many events ahead of the slowest subscriber
   long rate = 0;       // open loop: events per second (0: closed loop)
   int sampleEvery = 1;
+  std::string trace;   // paced: write one line per event: index, sent (us from the start), min and max latency (us)
 };
 
 struct Subscriber {
@@ -232,6 +235,24 @@ void producerLoop(Shared& s, int fd, int64_t& firstSend) {
   }
 }
 
+// Per event: when it was sent and its fastest and slowest delivery, to tell a
+// tail made of whole late events (a stall before the fan-out) from one spread
+// over the clients (the fan-out itself). Needs --sample-every 1 and no drops.
+void writeTrace(const Shared& s, int64_t firstSend) {
+  FILE* f = std::fopen(s.o.trace.c_str(), "w");
+  if (!f) die("open " + s.o.trace);
+  for (long k = 0; k < s.o.events; ++k) {
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (const auto& sub : s.subs) {
+      if (static_cast<size_t>(k) >= sub->latencyUs.size()) continue;
+      lo = std::min(lo, sub->latencyUs[static_cast<size_t>(k)]);
+      hi = std::max(hi, sub->latencyUs[static_cast<size_t>(k)]);
+    }
+    std::fprintf(f, "%ld %lld %u %u\n", k, static_cast<long long>((s.sentAt[k].load() - firstSend) / 1000), lo, hi);
+  }
+  std::fclose(f);
+}
+
 uint32_t percentile(std::vector<uint32_t>& v, double p) {
   if (v.empty()) return 0;
   const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
@@ -252,6 +273,7 @@ Options parse(int argc, char** argv) {
     else if (k == "--window") o.window = std::atol(v.c_str());
     else if (k == "--rate") o.rate = std::atol(v.c_str());
     else if (k == "--sample-every") o.sampleEvery = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--trace") o.trace = v;
     else {
       std::fprintf(stderr, "load: unknown option %s\n", k.c_str());
       std::exit(2);
@@ -301,6 +323,7 @@ int main(int argc, char** argv) {
   prod.join();
   reader.join();
   const double secs = static_cast<double>(s.lastReadNs.load() - firstSend) * 1e-9;
+  if (!s.o.trace.empty()) writeTrace(s, firstSend);
   long delivered = 0, dropped = 0;
   std::vector<uint32_t> all;
   for (auto& sub : s.subs) {
