@@ -45,7 +45,7 @@ bool Connection::deliver(const StoredEvent& event) {
   if (!subscription_.matches(event.userId)) return true;
   if (!gate_.offer(event.seq, queuedBytes())) return false;
   if (gate_.noticeDue()) appendNotice();
-  gathered_ += *event.line;
+  gathered_ += event.line;
   return true;
 }
 

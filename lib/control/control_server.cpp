@@ -217,8 +217,8 @@ void ControlServer::publish(std::vector<PublishedEvent>& batch, LostRange lost) 
   stored.reserve(batch.size());
   std::string all;  // the whole batch, for `all` subscribers with room for it
   for (auto& e : batch) {
-    auto line = std::make_shared<const std::string>(eventLine(e.name, e.seq, e.userId, e.data));
-    all += *line;
+    std::string line = eventLine(e.name, e.seq, e.userId, e.data);
+    all += line;
     stored.push_back(StoredEvent{e.seq, std::move(e.userId), std::move(line)});
   }
   uint64_t dropped = 0;

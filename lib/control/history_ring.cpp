@@ -8,7 +8,7 @@ void HistoryRing::push(StoredEvent event) {
   if (event.seq <= lastSeq_) return;  // never rewrite the past
   if (event.seq > lastSeq_ + 1) markLost(event.seq - 1);
   lastSeq_ = event.seq;
-  bytes_ += event.line ? event.line->size() : 0;
+  bytes_ += event.line.size();
   events_.push_back(std::move(event));
   while (events_.size() > capacity_ || (bytes_ > maxBytes_ && events_.size() > 1)) {
     unreplayableThrough_ = std::max(unreplayableThrough_, events_.front().seq);
@@ -17,7 +17,7 @@ void HistoryRing::push(StoredEvent event) {
 }
 
 void HistoryRing::popFront() {
-  bytes_ -= events_.front().line ? events_.front().line->size() : 0;
+  bytes_ -= events_.front().line.size();
   events_.pop_front();
 }
 

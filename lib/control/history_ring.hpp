@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <cstddef>
 #include <deque>
-#include <memory>
 #include <string>
 
 namespace sb::control {
@@ -12,7 +11,9 @@ namespace sb::control {
 struct StoredEvent {
   uint64_t seq = 0;
   std::string userId;                       // empty for gateway events
-  std::shared_ptr<const std::string> line;  // the NDJSON line, with its newline
+  // The NDJSON line, with its newline. Owned here: clients get copies of it in
+  // their own output, so sharing it would only add a control block per event.
+  std::string line;
 };
 
 class HistoryRing {

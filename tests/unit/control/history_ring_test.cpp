@@ -9,7 +9,7 @@ using namespace sb::control;
 namespace {
 
 StoredEvent ev(uint64_t seq, std::string user = "") {
-  return StoredEvent{seq, std::move(user), std::make_shared<const std::string>("e" + std::to_string(seq) + "\n")};
+  return StoredEvent{seq, std::move(user), "e" + std::to_string(seq) + "\n"};
 }
 
 std::vector<uint64_t> from(const HistoryRing& r, uint64_t seq) {
