@@ -91,9 +91,25 @@ void Metrics::serve(const std::string& listen) {
   exposer_->RegisterCollectable(process_);
 }
 
-prometheus::Counter& Metrics::sipRequest(const std::string& method) { return sipRequests_->Add({{"method", method}}); }
-prometheus::Counter& Metrics::sipResponse(const std::string& method, int code) {
-  return sipResponses_->Add({{"method", method}, {"code", std::to_string(code)}});
+prometheus::Counter& Metrics::sipRequest(std::string_view method) {
+  std::string key(method);  // short enough for the small-string buffer: no allocation
+  std::lock_guard lock(sipCountersMutex_);
+  auto it = sipCounters_.find(key);
+  if (it == sipCounters_.end())
+    it = sipCounters_.emplace(key, &sipRequests_->Add({{"method", std::string(method)}})).first;
+  return *it->second;
+}
+
+prometheus::Counter& Metrics::sipResponse(std::string_view method, int code) {
+  std::string key(method);
+  key += ' ';
+  key += std::to_string(code);
+  std::lock_guard lock(sipCountersMutex_);
+  auto it = sipCounters_.find(key);
+  if (it == sipCounters_.end())
+    it = sipCounters_.emplace(key, &sipResponses_->Add({{"method", std::string(method)}, {"code", std::to_string(code)}}))
+             .first;
+  return *it->second;
 }
 prometheus::Counter& Metrics::controlRequest(const std::string& method, const std::string& status) {
   return controlRequests_->Add({{"method", method}, {"status", status}});

@@ -33,6 +33,14 @@ std::string listenUrl(const config::ListenAddr& l) {
 // request at net.core.rmem_max.
 constexpr unsigned kUdpReceiveBuffer = 4u << 20;
 
+// The method label of the SIP metrics. A method Sofia does not know is any token
+// a sender likes (RFC 3261 §25.1 extension-method): counted as "other", so that a
+// scanner cannot grow the label set, and the scrape, without bound.
+const char* methodLabel(const sip_t* sip) {
+  if (!sip->sip_request) return "other";
+  return sip->sip_request->rq_method == sip_method_unknown ? "other" : sip->sip_request->rq_method_name;
+}
+
 }  // namespace
 
 SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> config, metrics::Metrics& metrics,
@@ -94,8 +102,7 @@ int SipServer::onMessage(nta_agent_magic_t* self, nta_agent_t*, msg_t* msg, sip_
 
 template <typename... Tags>
 void SipServer::reply(msg_t* msg, const sip_t* sip, int status, const char* phrase, Tags... tags) {
-  const char* method = sip->sip_request ? sip->sip_request->rq_method_name : "?";
-  metrics_.sipResponse(method, status).Increment();
+  metrics_.sipResponse(methodLabel(sip), status).Increment();
   nta_msg_treply(agent_.get(), msg, status, phrase, SIPTAG_SERVER_STR(kServer.c_str()), tags..., TAG_END());
 }
 
@@ -109,7 +116,7 @@ void SipServer::handle(msg_t* msg, sip_t* sip) {
   // A banned source gets no answer to anything (issue 3: dropped and counted).
   if (registrar_->dropBanned(msg)) return;
   const sip_method_t method = sip->sip_request->rq_method;
-  metrics_.sipRequest(sip->sip_request->rq_method_name).Increment();
+  metrics_.sipRequest(methodLabel(sip)).Increment();
   switch (method) {
     case sip_method_register:
       registrar_->handleRegister(msg, sip);

@@ -2,6 +2,7 @@
 reloads on SIGHUP (refusing a broken file), and drains on SIGTERM."""
 import os
 import signal
+import socket
 import sqlite3
 import time
 import unittest
@@ -24,6 +25,28 @@ class Lifecycle(unittest.TestCase):
             self.assertIn("Allow:", r.stdout)
         self.assertGreaterEqual(self.d.metric("seatbridge_sip_requests_total", {"method": "OPTIONS"}), 2)
         self.assertGreaterEqual(self.d.metric("seatbridge_sip_responses_total", {"method": "OPTIONS", "code": "200"}), 2)
+
+    def test_unknown_methods_get_501_and_one_bounded_metric_label(self):
+        # A scanner inventing method names must not grow the metric label set.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.settimeout(10)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        try:
+            for i in range(3):
+                method = f"XSCAN{i}"
+                sock.sendto((f"{method} sip:127.0.0.1:{self.d.sip_port} SIP/2.0\r\n"
+                             f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-scan{i}\r\n"
+                             f"From: <sip:scan@127.0.0.1>;tag=s{i}\r\nTo: <sip:x@127.0.0.1>\r\n"
+                             f"Call-ID: scan-{i}\r\nCSeq: 1 {method}\r\nMax-Forwards: 70\r\n"
+                             f"Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", self.d.sip_port))
+                answer = sock.recv(65535).decode()
+                self.assertTrue(answer.startswith("SIP/2.0 501 "), answer)
+        finally:
+            sock.close()
+        self.assertEqual(self.d.metric("seatbridge_sip_requests_total", {"method": "other"}), 3)
+        self.assertEqual(self.d.metric("seatbridge_sip_responses_total", {"method": "other", "code": "501"}), 3)
+        self.assertNotIn("XSCAN0", self.d.metrics())
 
     def test_metrics_serves_build_info_and_process_figures(self):
         text = self.d.metrics()
