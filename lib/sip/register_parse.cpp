@@ -1,6 +1,6 @@
 #include "sip/register_parse.hpp"
 
-#include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/sip_header.h>
@@ -105,14 +105,26 @@ std::string contactKey(const url_t* u) {
 bool messageSource(msg_t* msg, std::string& source, std::string& ip) {
   const su_addrinfo_t* ai = msg_addrinfo(msg);
   if (!ai || !ai->ai_addr) return false;
-  char host[NI_MAXHOST], serv[NI_MAXSERV];
-  if (getnameinfo(ai->ai_addr, static_cast<socklen_t>(ai->ai_addrlen), host, sizeof host, serv, sizeof serv,
-                  NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+  // inet_ntop rather than getnameinfo(NI_NUMERICHOST): the same text without the
+  // resolver's machinery, on a path every REGISTER takes.
+  char host[INET6_ADDRSTRLEN];
+  unsigned port = 0;
+  bool v6 = false;
+  if (ai->ai_addr->sa_family == AF_INET && ai->ai_addrlen >= sizeof(sockaddr_in)) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
+    if (!inet_ntop(AF_INET, &a->sin_addr, host, sizeof host)) return false;
+    port = ntohs(a->sin_port);
+  } else if (ai->ai_addr->sa_family == AF_INET6 && ai->ai_addrlen >= sizeof(sockaddr_in6)) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(ai->ai_addr);
+    if (!inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host)) return false;
+    port = ntohs(a->sin6_port);
+    v6 = true;
+  } else {
     return false;
+  }
   ip = host;
   const char* proto = ai->ai_protocol == IPPROTO_TCP ? "tcp" : ai->ai_protocol == IPPROTO_SCTP ? "sctp" : "udp";
-  const bool v6 = ip.find(':') != std::string::npos;
-  source = std::string(proto) + ":" + (v6 ? "[" + ip + "]" : ip) + ":" + serv;
+  source = std::string(proto) + ":" + (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
   return true;
 }
 
