@@ -68,7 +68,9 @@ void App::start() {
 }
 
 void App::wireGateway() {
-  outlet_ = std::make_unique<control::EventOutlet>(*controlThread_, control_->limits().outletPending);
+  const uint64_t seqBase = control::seqBaseFor(wallClockMs());
+  control_->startAfter(seqBase);
+  outlet_ = std::make_unique<control::EventOutlet>(*controlThread_, control_->limits().outletPending, seqBase + 1);
   outlet_->setSink([control = control_.get()](std::vector<control::PublishedEvent>& batch, control::LostRange lost) {
     control->publish(batch, lost);
   });

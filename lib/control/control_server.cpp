@@ -61,6 +61,8 @@ std::string eventLine(const std::string& name, uint64_t seq, const std::string& 
   return line;
 }
 
+uint64_t seqBaseFor(int64_t wallClockMs) { return static_cast<uint64_t>(wallClockMs > 0 ? wallClockMs : 0) * 1000; }
+
 // ---- Reply ----
 
 void Reply::success(json data) const {

@@ -35,6 +35,13 @@ namespace sb::control {
 class ControlThread;
 class Connection;
 
+// The seq this run starts after: the start time in ms times 1000. Seqs then keep
+// rising across restarts (a run would need over 1000 events per ms of its life to
+// catch up with the next one), so a client resuming with a seq from before a
+// restart is told resumeUnavailable instead of being replayed the wrong events,
+// and seqs stay below 2^53, exact in every JSON reader, until the 23rd century.
+uint64_t seqBaseFor(int64_t wallClockMs);
+
 struct Limits {
   size_t maxLineBytes = 64 * 1024;        // a longer request line is refused (lineTooLong)
   size_t maxClients = 256;                // further connections are refused (tooManyClients)
@@ -53,6 +60,9 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
+  // Before listen(): this run numbers its events after `seq`; every seq up to it
+  // belongs to an earlier run and cannot be replayed (resumeUnavailable).
+  void startAfter(uint64_t seq) { history_.markLost(seq); }
   // Before listen(); the table must outlive the server.
   void setMethods(const MethodTable* methods) { methods_ = methods; }
   // Binds the socket; on the control thread. Throws std::runtime_error.

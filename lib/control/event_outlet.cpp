@@ -4,8 +4,8 @@
 
 namespace sb::control {
 
-EventOutlet::EventOutlet(ControlThread& thread, size_t maxPending)
-    : thread_(thread), maxPending_(maxPending ? maxPending : 1) {}
+EventOutlet::EventOutlet(ControlThread& thread, size_t maxPending, uint64_t firstSeq)
+    : thread_(thread), maxPending_(maxPending ? maxPending : 1), nextSeq_(firstSeq ? firstSeq : 1) {}
 
 void EventOutlet::setSink(Sink sink) { sink_ = std::move(sink); }
 

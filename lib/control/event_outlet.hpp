@@ -35,7 +35,8 @@ class EventOutlet {
  public:
   using Sink = std::function<void(std::vector<PublishedEvent>& batch, LostRange lost)>;
 
-  EventOutlet(ControlThread& thread, size_t maxPending);
+  // The first event gets `firstSeq` (see seqBaseFor).
+  EventOutlet(ControlThread& thread, size_t maxPending, uint64_t firstSeq = 1);
   EventOutlet(const EventOutlet&) = delete;
   EventOutlet& operator=(const EventOutlet&) = delete;
 

@@ -46,7 +46,9 @@ class ControlProtocol(unittest.TestCase):
         for r in readies:
             self.assertEqual(r["event"], "ready")
             self.assertRegex(r["data"]["tabUUID"], r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-            self.assertEqual(r["seq"], 0)
+        # Nothing happened yet: every ready carries the same last seq, this run's base.
+        self.assertEqual(len({r["seq"] for r in readies}), 1)
+        self.assertGreater(readies[0]["seq"], 0)
         self.assertEqual(len(set(tabs)), 4)
         # Client.login echoes the connection's own tab.
         data = self.ok(self.clients[2], "Client.login", {"userId": ALICE})
@@ -177,6 +179,24 @@ class ControlProtocol(unittest.TestCase):
         self.assertEqual(b.read()["seq"], first + 5)
         self.assertEqual(b.call("Client.resume", {"fromSeq": first + 99})["errorCode"], "invalidParams")
         self.assertEqual(b.call("Client.resume", {"fromSeq": first + 6})["data"]["replayed"], 0)
+
+    def test_seq_keeps_rising_across_a_restart_and_an_old_seq_cannot_be_resumed(self):
+        a = self.client({"all": True})
+        self.ok(a, "Agent.online", {"userId": ALICE})
+        before = a.wait_event("statusChanged")["seq"]
+        a.close()
+        self.clients.remove(a)
+        self.assertEqual(self.d.stop(), 0)
+        self.d.start()
+        b = self.d.control()
+        self.clients.append(b)
+        ready = b.read()
+        self.assertGreater(ready["seq"], before, "a new run numbers after the old one")
+        self.assertEqual(b.call("Client.subscribe", {"all": True})["status"], "success")
+        # The client's next seq is from the earlier run: it must re-read the state,
+        # not be replayed this run's events under old numbers.
+        self.assertEqual(b.call("Client.resume", {"fromSeq": before + 1})["errorCode"], "resumeUnavailable")
+        self.assertEqual(b.call("Client.resume", {"fromSeq": ready["seq"] + 1})["data"]["replayed"], 0)
 
     def test_device_state_events_and_list_extensions(self):
         watcher = self.client({"all": True})

@@ -84,16 +84,21 @@ class Seatbridgectl(unittest.TestCase):
             proc.stdout.close()
             proc.stderr.close()
             c.close()
-        proc = subprocess.Popen([CTL, "--socket", self.d.control_socket, "events", "--from", "1"],
+        proc = subprocess.Popen([CTL, "--socket", self.d.control_socket, "events", "--from", str(ready["seq"] + 1)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             line = proc.stdout.readline()
-            self.assertRegex(line, r"^#1 statusChanged \S+ status=")
+            self.assertRegex(line, rf"^#{ready['seq'] + 1} statusChanged \S+ status=")
         finally:
             proc.kill()
             proc.wait()
             proc.stdout.close()
             proc.stderr.close()
+
+    def test_events_from_a_seq_of_an_earlier_run_is_a_clear_error(self):
+        r = run([CTL, "--socket", self.d.control_socket, "events", "--from", "1"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("resumeUnavailable", r.stderr)
 
     def test_clear_errors_without_a_daemon(self):
         r = run([CTL, "--socket", os.path.join(self.d.tmp, "absent.sock"), "agents"])
