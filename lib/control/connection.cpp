@@ -66,7 +66,10 @@ void Connection::flush() {
   if (gathered_.empty()) return;
   evbuffer* out = bufferevent_get_output(bev_);
   size_t written = 0;
-  if (evbuffer_get_length(out) == 0) {
+  // Only while the gate is open: a gate that is dropping, or owes a notice,
+  // learns that the client caught up from onWrite, which libevent calls only
+  // for output that went through its buffer.
+  if (evbuffer_get_length(out) == 0 && !gate_.dropping() && !gate_.noticeDue()) {
     // Nothing queued ahead of it: write now. Left to the bufferevent, the batch
     // would wait for the next loop pass and cost an epoll_ctl to arm the write
     // event and another to disarm it, per client per batch; with 100 clients

@@ -49,7 +49,8 @@ class Connection {
   bool deliverAll(const std::string& lines);
   // Seqs that never reached the control thread: reported to this subscriber.
   void reportLost(uint64_t fromSeq, uint64_t toSeq);
-  // Hands the gathered events to the socket's output buffer.
+  // Hands the gathered events to the socket: written at once when nothing is
+  // queued ahead of them and the gate is open, else to the output buffer.
   void flush();
   // Bytes waiting for this client: in the output buffer and gathered.
   size_t queuedBytes() const;

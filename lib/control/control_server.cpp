@@ -271,8 +271,11 @@ void ControlServer::resume(uint64_t connectionId, uint64_t fromSeq, const Reply&
   }
   if (fromSeq == 0) fromSeq = 1;
   if (fromSeq > lastSeq() + 1) {
-    reply.error(errc::invalidParams,
-                "fromSeq " + std::to_string(fromSeq) + " is beyond the next seq " + std::to_string(lastSeq() + 1));
+    // Not a seq of this run: from a run before a restart whose clock was ahead
+    // (seqBaseFor), or never issued. Either way the client must re-read the state.
+    reply.error(errc::resumeUnavailable, "fromSeq " + std::to_string(fromSeq) + " is beyond the next seq " +
+                                             std::to_string(lastSeq() + 1) +
+                                             ": re-read the state with Gateway.* and follow the live events");
     return;
   }
   if (!history_.canReplayFrom(fromSeq)) {

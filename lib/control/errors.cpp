@@ -17,7 +17,8 @@ const std::vector<ErrorDoc>& controlErrors() {
       {notImplemented, "The method is declared and its parameters were valid, but its behaviour lands in a later "
                        "release."},
       {notSubscribed, "Client.resume on a connection that has no subscription yet."},
-      {resumeUnavailable, "The history no longer holds every event from `fromSeq`: re-read the state with Gateway.* "
+      {resumeUnavailable, "The history no longer holds every event from `fromSeq`, or `fromSeq` is not a seq of "
+                          "this run of the daemon (a restart came between): re-read the state with Gateway.* "
                           "and carry on from the live stream."},
       {notPermitted, "Sent just before the daemon closes a connection whose peer uid is not allowed."},
       {tooManyClients, "Sent just before the daemon closes a connection over the client limit."},

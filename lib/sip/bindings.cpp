@@ -258,11 +258,12 @@ bool BindingTable::anyReachable(const Entries& v) {
 std::vector<Probe> BindingTable::dueProbes(int64_t nowMs, int64_t intervalMs, int maxMisses,
                                            std::vector<ReachabilityChange>& changes) {
   std::vector<Probe> probes;
+  // Misses are counted up to maxMisses only, so they fit missed's 8 bits.
+  maxMisses = std::clamp(maxMisses, 1, int{UINT8_MAX});
   for (auto& [ext, v] : byExtension_) {
     for (auto& b : v) {
       if (b.nextProbeMs == 0) b.nextProbeMs = nowMs + intervalMs;
       if (nowMs < b.nextProbeMs || b.expiresAtMs <= nowMs) continue;
-      // Misses are counted up to maxMisses only, which fits missed's 8 bits.
       if (b.awaiting && b.missed < maxMisses && ++b.missed == maxMisses && b.reachable) {
         b.reachable = false;
         changes.push_back({ext, std::string(b.texts.uri()), false, false});

@@ -151,7 +151,13 @@ class BindingTable {
     Texts() = default;
     Texts(std::string_view key, std::string_view uri, std::string_view source, std::string_view callId);
     Texts(const Texts& o);
-    Texts(Texts&&) noexcept = default;
+    // Leaves `o` empty with zero lengths, so no view of it can reach past a null block.
+    Texts(Texts&& o) noexcept
+        : chars_(std::move(o.chars_)),
+          uriLen_(std::exchange(o.uriLen_, 0)),
+          keyLen_(std::exchange(o.keyLen_, kSameAsUri)),
+          sourceLen_(std::exchange(o.sourceLen_, 0)),
+          callIdLen_(std::exchange(o.callIdLen_, 0)) {}
     Texts& operator=(Texts o) noexcept {
       std::swap(chars_, o.chars_);
       std::swap(uriLen_, o.uriLen_);
@@ -185,7 +191,7 @@ class BindingTable {
     bool reachable = true;
     bool awaiting = false;
   };
-  static_assert(sizeof(Entry) <= 72, "one Entry and malloc's header fit an 80-byte chunk");
+  static_assert(sizeof(Entry) <= 72, "72 bytes per binding is the registrar's memory budget (bench/register)");
   using Entries = std::vector<Entry>;
 
   static Binding toBinding(const Entry& e);

@@ -1,6 +1,7 @@
 #include "sip/register_parse.hpp"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/sip_header.h>
@@ -123,6 +124,13 @@ bool messageSource(msg_t* msg, std::string& source, std::string& ip) {
     return false;
   }
   ip = host;
+  if (v6) {
+    // A link-local source needs its interface to be reached again (RFC 4007 §11).
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(ai->ai_addr);
+    char name[IF_NAMESIZE];
+    if (a->sin6_scope_id != 0)
+      ip += '%' + std::string(if_indextoname(a->sin6_scope_id, name) ? name : std::to_string(a->sin6_scope_id));
+  }
   const char* proto = ai->ai_protocol == IPPROTO_TCP ? "tcp" : ai->ai_protocol == IPPROTO_SCTP ? "sctp" : "udp";
   source = std::string(proto) + ":" + (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
   return true;

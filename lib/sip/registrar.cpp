@@ -112,11 +112,16 @@ RegisterReply Registrar::handle(const RegisterRequest& r, Now now) {
     }
     case AuthResult::stale: return challenge(r.toUser, true, now.monoMs);
     case AuthResult::failure: return fail(r, now);
-    case AuthResult::ok: break;
+    case AuthResult::ok:
+    case AuthResult::retransmission: break;
   }
   // §10.3 step 4: only the extension itself may change its bindings.
   if (user != r.toUser) return makeReply(403, "Forbidden");
-  return bind(r, now);
+  // A retransmission (RFC 3261 §17.1.2.2) gets the answer again, not a second
+  // application: its change took effect the first time, and re-applying it later
+  // would undo whatever the phone did since (a captured REGISTER replayed after the
+  // phone unregistered would bind it again, RFC 7616 §3.3).
+  return bind(r, now, auth == AuthResult::ok);
 }
 
 // §22.4 / RFC 7616 §3.4: a failure of any kind costs the same work and gets the
@@ -146,8 +151,10 @@ Registrar::AuthResult Registrar::authenticate(const RegisterRequest& r, int64_t 
   // nonce is valid here (a forged one failed `ok`, a stale one returned), as
   // NonceCounter::use requires.
   switch (counts_.use(c.username, c.nonce, *nc, fingerprint(c, r))) {
-    case NonceCounter::Verdict::fresh:
-    case NonceCounter::Verdict::retransmission: break;
+    case NonceCounter::Verdict::fresh: break;
+    case NonceCounter::Verdict::retransmission:
+      user = c.username;
+      return AuthResult::retransmission;
     case NonceCounter::Verdict::replay:
     case NonceCounter::Verdict::untracked: return AuthResult::stale;  // RFC 7616 §3.3: a fresh nonce
   }
@@ -214,7 +221,7 @@ std::optional<RegisterReply> Registrar::decideExpiries(const RegisterRequest& r,
   return std::nullopt;
 }
 
-RegisterReply Registrar::bind(const RegisterRequest& r, Now now) {
+RegisterReply Registrar::bind(const RegisterRequest& r, Now now, bool apply) {
   BindingUpdate u;
   u.extension = r.toUser;
   u.callId = r.callId;
@@ -222,7 +229,7 @@ RegisterReply Registrar::bind(const RegisterRequest& r, Now now) {
   u.source = r.source;
   u.userAgent = r.userAgent;
   if (auto early = decideExpiries(r, u)) return *early;
-  const bool query = !u.wildcard && u.contacts.empty();
+  const bool query = (!u.wildcard && u.contacts.empty()) || !apply;
   if (!query) {
     const UpdateResult res = table_.apply(u, now.wallMs, static_cast<size_t>(limits_.maxContacts));
     // §10.3 step 7: an older CSeq on the same Call-ID aborts the whole request.

@@ -101,10 +101,11 @@ class Registrar {
   const std::string& realm() const { return realm_; }
 
  private:
-  enum class AuthResult { ok, challenge, stale, failure };
+  enum class AuthResult { ok, retransmission, challenge, stale, failure };
   AuthResult authenticate(const RegisterRequest& r, int64_t monoMs, std::string& user);
   RegisterReply challenge(const std::string& user, bool stale, int64_t monoMs, bool md5Only = false);
-  RegisterReply bind(const RegisterRequest& r, Now now);
+  // `apply` false: answer with the current bindings and change nothing.
+  RegisterReply bind(const RegisterRequest& r, Now now, bool apply = true);
   std::optional<RegisterReply> decideExpiries(const RegisterRequest& r, BindingUpdate& u) const;
   RegisterReply fail(const RegisterRequest& r, Now now);
   void report(const std::string& extension, bool hadBindings, int64_t wallMs, const char* reason);

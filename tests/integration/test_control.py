@@ -177,7 +177,7 @@ class ControlProtocol(unittest.TestCase):
         # Live events continue after the replay.
         self.ok(a, "Agent.setStatus", {"userId": ALICE, "status": "rest"})
         self.assertEqual(b.read()["seq"], first + 5)
-        self.assertEqual(b.call("Client.resume", {"fromSeq": first + 99})["errorCode"], "invalidParams")
+        self.assertEqual(b.call("Client.resume", {"fromSeq": first + 99})["errorCode"], "resumeUnavailable")
         self.assertEqual(b.call("Client.resume", {"fromSeq": first + 6})["data"]["replayed"], 0)
 
     def test_seq_keeps_rising_across_a_restart_and_an_old_seq_cannot_be_resumed(self):

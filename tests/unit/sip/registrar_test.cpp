@@ -135,6 +135,24 @@ TEST_CASE("registrar: a captured REGISTER resent with another Contact, Expires o
   CHECK(again.contacts[0].uri == "sip:1001@192.0.2.1:5060");
 }
 
+TEST_CASE("registrar: a REGISTER replayed after the phone unregistered gets the list, and binds nothing") {
+  Registrar reg(config());
+  auto phone = request("1001", "sip:1001@192.0.2.1:5060");
+  authorize(phone, reg.handle(phone, at(0)), "pw-1001");
+  REQUIRE(reg.handle(phone, at(0)).contacts.size() == 1);
+  auto leave = request("1001", "sip:1001@192.0.2.1:5060");
+  leave.cseq = 2;
+  leave.expiresHeader = 0;
+  REQUIRE(registerOk(reg, leave, "pw-1001", at(2)).contacts.empty());
+  // The first request again, byte for byte, within its nonce's lifetime.
+  const auto replayed = reg.handle(phone, at(3));
+  CHECK(replayed.status == 200);
+  CHECK(replayed.contacts.empty());
+  auto query = request("1001", "");
+  query.cseq = 3;
+  CHECK(registerOk(reg, query, "pw-1001", at(4)).contacts.empty());
+}
+
 // bench/register: with one global table of 8192 nonce-counts, this many other
 // registrations pushed 1001's nonce out and its retransmission got stale=true.
 TEST_CASE("registrar: a retransmission is answered the same after thousands of other registrations") {
