@@ -20,28 +20,26 @@ CredentialBook::CredentialBook(const std::vector<config::Extension>& extensions,
   unsigned char noise[32];
   RAND_bytes(noise, sizeof noise);
   const std::string secret(reinterpret_cast<const char*>(noise), sizeof noise);
-  for (auto a : kAll) standIn_[a] = digestHex(a, secret);
+  for (auto a : kAll) standIn_[slot(a)] = digestHex(a, secret);
+  ha1_.reserve(extensions.size());
   for (const auto& e : extensions) {
     auto& m = ha1_[e.id];
     if (!e.password.empty())
-      for (auto a : kAll) m[a] = digestHa1(a, e.id, realm, e.password);
-    if (!e.ha1.empty()) m[DigestAlgorithm::md5] = lower(e.ha1);
-    if (!e.ha1Sha256.empty()) m[DigestAlgorithm::sha256] = lower(e.ha1Sha256);
+      for (auto a : kAll) m[slot(a)] = digestHa1(a, e.id, realm, e.password);
+    if (!e.ha1.empty()) m[slot(DigestAlgorithm::md5)] = lower(e.ha1);
+    if (!e.ha1Sha256.empty()) m[slot(DigestAlgorithm::sha256)] = lower(e.ha1Sha256);
   }
 }
 
 const std::string& CredentialBook::ha1(const std::string& user, DigestAlgorithm a) const {
   const auto u = ha1_.find(user);
-  if (u != ha1_.end()) {
-    const auto h = u->second.find(a);
-    if (h != u->second.end()) return h->second;
-  }
-  return standIn_.at(a);
+  if (u != ha1_.end() && !u->second[slot(a)].empty()) return u->second[slot(a)];
+  return standIn_[slot(a)];
 }
 
 bool CredentialBook::supports(const std::string& user, DigestAlgorithm a) const {
   const auto u = ha1_.find(user);
-  return u == ha1_.end() || u->second.count(a) != 0;
+  return u == ha1_.end() || !u->second[slot(a)].empty();
 }
 
 }  // namespace sb::sip

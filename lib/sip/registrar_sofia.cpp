@@ -84,6 +84,7 @@ SofiaRegistrar::SofiaRegistrar(su_root_t* root, nta_agent_t* agent, const config
       engine_(cfg),
       timer_(su_timer_create(su_root_task(root), 1000)),
       probePrefix_("sbka-" + randomHex(6) + "-") {
+  serverHeader_ = sip_server_make(home_.get(), server_.c_str());
   restore();
   if (timer_) su_timer_set_for_ever(timer_.get(), &SofiaRegistrar::onTimer, reinterpret_cast<su_timer_arg_t*>(this));
   updateGauges();
@@ -156,7 +157,7 @@ void SofiaRegistrar::reply(msg_t* msg, const RegisterReply& r) {
   }
   addChallenges(out, r.challenges);
   sip_date_t* date = r.status == 200 ? sip_date_create(msg_home(out), sip_now()) : nullptr;  // §10.3 step 8
-  nta_msg_mreply(agent_, out, sip_object(out), r.status, r.phrase.c_str(), msg, SIPTAG_SERVER_STR(server_.c_str()),
+  nta_msg_mreply(agent_, out, sip_object(out), r.status, r.phrase.c_str(), msg, SIPTAG_SERVER(serverHeader_),
                  TAG_IF(date, SIPTAG_DATE(date)), TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())),
                  TAG_END());
 }

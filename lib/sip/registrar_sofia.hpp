@@ -14,6 +14,7 @@
 
 #include "config/config.hpp"
 #include "sip/registrar.hpp"
+#include "sip/sofia.hpp"
 
 namespace sb::metrics {
 class Metrics;
@@ -61,6 +62,8 @@ class SofiaRegistrar {
   metrics::Metrics& metrics_;
   store::Store* store_;
   std::string server_;
+  Home home_;                         // owns serverHeader_
+  sip_server_t* serverHeader_ = nullptr;  // parsed once: each answer copies it
   std::string realm_;
   int keepaliveSeconds_;
   Registrar engine_;
