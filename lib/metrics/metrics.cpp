@@ -91,26 +91,23 @@ void Metrics::serve(const std::string& listen) {
   exposer_->RegisterCollectable(process_);
 }
 
-prometheus::Counter& Metrics::sipRequest(std::string_view method) {
-  std::string key(method);  // short enough for the small-string buffer: no allocation
+prometheus::Counter& Metrics::sipCounter(std::string_view method, std::optional<int> code) {
+  // "METHOD" or "METHOD code": short enough for the small-string buffer, so a hit
+  // allocates nothing; the label map is built only the first time.
+  std::string key(method);
+  if (code) key += ' ' + std::to_string(*code);
   std::lock_guard lock(sipCountersMutex_);
   auto it = sipCounters_.find(key);
-  if (it == sipCounters_.end())
-    it = sipCounters_.emplace(key, &sipRequests_->Add({{"method", std::string(method)}})).first;
+  if (it == sipCounters_.end()) {
+    prometheus::Counter& c = code ? sipResponses_->Add({{"method", std::string(method)}, {"code", std::to_string(*code)}})
+                                  : sipRequests_->Add({{"method", std::string(method)}});
+    it = sipCounters_.emplace(std::move(key), &c).first;
+  }
   return *it->second;
 }
 
-prometheus::Counter& Metrics::sipResponse(std::string_view method, int code) {
-  std::string key(method);
-  key += ' ';
-  key += std::to_string(code);
-  std::lock_guard lock(sipCountersMutex_);
-  auto it = sipCounters_.find(key);
-  if (it == sipCounters_.end())
-    it = sipCounters_.emplace(key, &sipResponses_->Add({{"method", std::string(method)}, {"code", std::to_string(code)}}))
-             .first;
-  return *it->second;
-}
+prometheus::Counter& Metrics::sipRequest(std::string_view method) { return sipCounter(method, std::nullopt); }
+prometheus::Counter& Metrics::sipResponse(std::string_view method, int code) { return sipCounter(method, code); }
 prometheus::Counter& Metrics::controlRequest(const std::string& method, const std::string& status) {
   return controlRequests_->Add({{"method", method}, {"status", status}});
 }

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,6 +58,8 @@ class Metrics {
  private:
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::shared_ptr<prometheus::Collectable> process_;
+  // A request counter (no code) or a response counter, from the cache.
+  prometheus::Counter& sipCounter(std::string_view method, std::optional<int> code);
   std::mutex sipCountersMutex_;
   std::unordered_map<std::string, prometheus::Counter*> sipCounters_;  // "METHOD" or "METHOD code"
   prometheus::Family<prometheus::Counter>* sipRequests_;

@@ -114,22 +114,20 @@ bool messageSource(msg_t* msg, std::string& source, std::string& ip) {
   if (ai->ai_addr->sa_family == AF_INET && ai->ai_addrlen >= sizeof(sockaddr_in)) {
     const auto* a = reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
     if (!inet_ntop(AF_INET, &a->sin_addr, host, sizeof host)) return false;
+    ip = host;
     port = ntohs(a->sin_port);
   } else if (ai->ai_addr->sa_family == AF_INET6 && ai->ai_addrlen >= sizeof(sockaddr_in6)) {
     const auto* a = reinterpret_cast<const sockaddr_in6*>(ai->ai_addr);
     if (!inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host)) return false;
+    ip = host;
+    // A link-local source needs its interface to be reached again (RFC 4007 §11).
+    char name[IF_NAMESIZE];
+    if (a->sin6_scope_id != 0)
+      ip += '%' + std::string(if_indextoname(a->sin6_scope_id, name) ? name : std::to_string(a->sin6_scope_id));
     port = ntohs(a->sin6_port);
     v6 = true;
   } else {
     return false;
-  }
-  ip = host;
-  if (v6) {
-    // A link-local source needs its interface to be reached again (RFC 4007 §11).
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(ai->ai_addr);
-    char name[IF_NAMESIZE];
-    if (a->sin6_scope_id != 0)
-      ip += '%' + std::string(if_indextoname(a->sin6_scope_id, name) ? name : std::to_string(a->sin6_scope_id));
   }
   const char* proto = ai->ai_protocol == IPPROTO_TCP ? "tcp" : ai->ai_protocol == IPPROTO_SCTP ? "sctp" : "udp";
   source = std::string(proto) + ":" + (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port);

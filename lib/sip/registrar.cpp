@@ -150,16 +150,14 @@ Registrar::AuthResult Registrar::authenticate(const RegisterRequest& r, int64_t 
   // get an entry, and other phones' traffic cannot evict this one's nonces. The
   // nonce is valid here (a forged one failed `ok`, a stale one returned), as
   // NonceCounter::use requires.
-  switch (counts_.use(c.username, c.nonce, *nc, fingerprint(c, r))) {
-    case NonceCounter::Verdict::fresh: break;
-    case NonceCounter::Verdict::retransmission:
-      user = c.username;
-      return AuthResult::retransmission;
-    case NonceCounter::Verdict::replay:
-    case NonceCounter::Verdict::untracked: return AuthResult::stale;  // RFC 7616 §3.3: a fresh nonce
-  }
   user = c.username;
-  return AuthResult::ok;
+  switch (counts_.use(c.username, c.nonce, *nc, fingerprint(c, r))) {
+    case NonceCounter::Verdict::fresh: return AuthResult::ok;
+    case NonceCounter::Verdict::retransmission: return AuthResult::retransmission;
+    case NonceCounter::Verdict::replay:
+    case NonceCounter::Verdict::untracked: break;
+  }
+  return AuthResult::stale;  // RFC 7616 §3.3: a replay or an untracked count needs a fresh nonce
 }
 
 RegisterReply Registrar::challenge(const std::string& user, bool stale, int64_t monoMs, bool md5Only) {
