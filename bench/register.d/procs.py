@@ -5,6 +5,7 @@ All addresses are on loopback.
 """
 import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -15,6 +16,11 @@ import urllib.request
 HOST = "127.0.0.1"
 DOMAIN = "bench.seatbridge.test"
 SUPPORT = os.path.dirname(os.path.abspath(__file__))
+# The UDP receive buffer both servers ask the kernel for, in bytes: seatbridge's
+# kUdpReceiveBuffer (lib/sip/sip_server.cpp, set through TPTAG_UDP_RMEM), and
+# Kamailio's `maxbuffer` (the upper bound of its SO_RCVBUF probe). The kernel
+# caps each at net.core.rmem_max, then doubles it; the bench changes neither.
+UDP_RCVBUF = 4 << 20
 
 
 def free_port(host=HOST, tcp_too=True):
@@ -120,6 +126,39 @@ def cpu_seconds(pid):
     return total / tick
 
 
+def udp_socket_memory(port, host=HOST):
+    """{'rb': receive buffer, 'drops': datagrams dropped} of the UDP socket bound to
+    host:port, from `ss -m` (the kernel's sk_rcvbuf and sk_drops), or None."""
+    try:
+        r = subprocess.run(["ss", "-H", "-u", "-a", "-n", "-m", "src", f"{host}:{port}"],
+                           capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.findall(r"skmem:\(([^)]*)\)", r.stdout)
+    if len(found) != 1:
+        return None
+    mem = dict(re.findall(r"([a-z_]+)(\d+)", found[0]))
+    return {"rb": int(mem["rb"]), "drops": int(mem.get("d", 0))} if "rb" in mem else None
+
+
+def rmem_max():
+    try:
+        with open("/proc/sys/net/core/rmem_max") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def machine_ticks():
+    """The machine's CPU time from /proc/stat (all CPUs, clock ticks): 'steal' (time
+    the hypervisor gave to others while this machine's vCPUs wanted it), 'busy'
+    (user, nice, system, irq, softirq) and 'total' (every time column)."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in f.readline().split()[1:9])
+    return {"steal": steal, "busy": user + nice + system + irq + softirq,
+            "total": user + nice + system + idle + iowait + irq + softirq + steal}
+
+
 def children_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -165,6 +204,14 @@ class Server:
 
     def memory_kib(self):
         return vmrss_kib(self.proc.pid)
+
+    def udp_memory(self):
+        """Receive buffer and drop count of the server's UDP socket (see udp_socket_memory)."""
+        return udp_socket_memory(self.port)
+
+    def processes(self):
+        """How many processes cpu_seconds sums: the server and its descendants."""
+        return len(process_tree(self.proc.pid))
 
 
 class Seatbridge(Server):
@@ -249,7 +296,7 @@ class Seatbridge(Server):
 class Kamailio(Server):
     name = "kamailio"
 
-    def __init__(self, work, phones, children, debug_level):
+    def __init__(self, work, phones, children, debug_level, maxbuffer=UDP_RCVBUF):
         super().__init__(work)
         self.runtime = os.path.join(work, "kamailio-run")
         os.makedirs(self.runtime, exist_ok=True)
@@ -262,7 +309,8 @@ class Kamailio(Server):
         with open(os.path.join(SUPPORT, "kamailio.cfg")) as f:
             cfg = f.read()
         for key, value in {"DEBUG": str(debug_level), "CHILDREN": str(children), "HOST": HOST,
-                           "PORT": str(self.port), "DOMAIN": DOMAIN, "USERS_FILE": users_path}.items():
+                           "PORT": str(self.port), "DOMAIN": DOMAIN, "USERS_FILE": users_path,
+                           "MAXBUFFER": str(maxbuffer)}.items():
             cfg = cfg.replace(f"@{key}@", value)
         self.config_path = os.path.join(work, "kamailio.cfg")
         with open(self.config_path, "w") as f:
