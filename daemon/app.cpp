@@ -1,6 +1,7 @@
 #include "daemon/app.hpp"
 
 #include <signal.h>
+#include <time.h>
 
 #include <future>
 #include <stdexcept>
@@ -81,6 +82,7 @@ void App::wireGateway() {
   GatewayBridge* bridge = bridge_.get();
   sip_->post([sip, bridge] {
     sip->server().setDeviceFactSink([bridge](const core::DeviceFact& fact) { bridge->onFact(fact); });
+    bridge->attachCalls();
   });
 }
 
@@ -171,6 +173,20 @@ void App::drainAndStop() {
       break;
     }
     pingWatchdog();
+  }
+  // Whatever still runs is ended cleanly: BYE on both legs of a bridged call,
+  // 503 to a waiting one, sessionEnded and the record for each. Then a short
+  // grace for those requests to go out and be answered.
+  GatewayBridge* bridge = bridge_.get();
+  sip_->post([bridge] { bridge->endAllCalls(); });
+  const int64_t grace = monotonicNow().ms + 2000;
+  while (monotonicNow().ms < grace) {
+    std::promise<size_t> legs;
+    auto answer = legs.get_future();
+    if (!sip_->post([sip, &legs] { legs.set_value(sip->server().activeCalls()); })) break;
+    if (answer.get() == 0) break;
+    timespec pause{0, 50 * 1000000L};
+    nanosleep(&pause, nullptr);
   }
   control::ControlServer* control = control_.get();
   controlThread_->stop([control] { control->close(); });

@@ -69,6 +69,26 @@ MethodSpec onSession(GatewayBridge* b, std::string name, std::string help, std::
   return m;
 }
 
+// A method on one of the agent's sessions that core serves.
+using SessionStep = core::Outcome (*)(core::Gateway&, const std::string& userId, const std::string& sessionId,
+                                      core::TimePoint now);
+MethodSpec served(GatewayBridge* b, std::string name, std::string help, std::string answer, SessionStep step) {
+  MethodSpec m{.name = std::move(name),
+               .help = std::move(help),
+               .params = {kSessionId},
+               .actsForAgent = true,
+               .answer = std::move(answer)};
+  m.handler = [b, step](const Request& r) {
+    const std::string userId = r.params["userId"];
+    const std::string sessionId = r.params["sessionId"];
+    b->run(r.reply, [=](core::Gateway& g, core::TimePoint now) {
+      if (!g.findAgent(userId)) return core::Outcome::failure(control::errc::agentNotFound, "no agent " + userId);
+      return step(g, userId, sessionId, now);
+    });
+  };
+  return m;
+}
+
 }  // namespace
 
 void addCallMethods(control::MethodTable& table, GatewayBridge* b) {
@@ -88,8 +108,18 @@ void addCallMethods(control::MethodTable& table, GatewayBridge* b) {
        .answer = "`{sessionId, calleeLocation, calleePhoneNumber, callerPhoneNumber, serverType, remark}`.",
        .handler = agentsCheck(b, "Call.startOutboundCall", {"userId"})});
   table.add(onSession(b, "Call.accept", "Answers a session offered by callIn: userAccessed follows."));
-  table.add(onSession(b, "Call.end", "Rejects a ringing offer: the session is offered to the next agent."));
-  table.add(onSession(b, "Call.hungUp", "Hangs up the agent's session (closeBy `seat`)."));
+  table.add(served(b, "Call.end", "Rejects a ringing offer: the session is offered to the next agent at once.",
+                   "`{sessionId}`; `invalidTransition` when the session is not ringing this agent.",
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint now) {
+                     return g.callEnd(userId, sessionId, now);
+                   }));
+  table.add(served(b, "Call.hungUp",
+                   "Hangs up the agent's session: BYE to both legs, sessionEnded with closeBy `seat`. On a "
+                   "ringing offer it acts as Call.end.",
+                   "`{sessionId}`.",
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint now) {
+                     return g.callHungUp(userId, sessionId, now);
+                   }));
   table.add({.name = "Call.deleteCall",
              .help = "Removes an ended session from the agent's list (and from Gateway.listSessions).",
              .params = {kSessionId},

@@ -13,7 +13,10 @@
 #include "control/errors.hpp"
 #include "control/event_outlet.hpp"
 #include "metrics/metrics.hpp"
+#include "sip/call_legs.hpp"
+#include "sip/sip_server.hpp"
 #include "sip/sip_thread.hpp"
+#include "sip/sofia.hpp"
 
 namespace sb::daemon {
 
@@ -33,8 +36,7 @@ void SystemRandom::fill(std::span<std::byte> out) {
 struct GatewayBridge::TimerSlot {
   GatewayBridge* bridge;
   core::TimerId id;
-  su_timer_t* timer;
-  ~TimerSlot() { su_timer_destroy(timer); }
+  sip::TimerPtr timer;
 };
 
 namespace {
@@ -57,7 +59,8 @@ GatewayBridge::GatewayBridge(const config::Config& config, sip::SipThread& sip, 
       server_(server),
       outlet_(outlet),
       metrics_(metrics),
-      gateway_(std::make_unique<core::Gateway>(core::Directory::fromConfig(config), random_, monotonicNow())) {
+      gateway_(std::make_unique<core::Gateway>(core::Directory::fromConfig(config), random_, monotonicNow(),
+                                               wallClockMs())) {
   refreshAgentGauges();
 }
 
@@ -65,7 +68,7 @@ GatewayBridge::~GatewayBridge() = default;
 
 void GatewayBridge::run(const control::Reply& reply, Step step, Then then) {
   const bool posted = sip_.post([this, reply, step = std::move(step), then = std::move(then)]() mutable {
-    const core::TimePoint now = monotonicNow();
+    const core::TimePoint now = this->now();
     core::Outcome outcome = step(*gateway_, now);
     perform(std::move(outcome.outputs), now);  // events first: they reach clients before the answer
     controlThread_.post([reply, result = std::move(outcome.result), then = std::move(then)]() mutable {
@@ -80,31 +83,106 @@ void GatewayBridge::run(const control::Reply& reply, Step step, Then then) {
   if (!posted) reply.error(control::errc::shuttingDown, "the daemon is stopping");
 }
 
+core::TimePoint GatewayBridge::now() {
+  const core::TimePoint t = monotonicNow();
+  gateway_->syncWallClock(wallClockMs(), t);
+  return t;
+}
+
+void GatewayBridge::attachCalls() {
+  sip::CallLegs& legs = sip_.server().callLegs();
+  legs.setHooks({.decide =
+                     [this](const core::InboundCall& call) {
+                       core::InboundDecision d = gateway_->onInboundCall(call, now());
+                       for (const auto& r : d.outputs.only<core::RejectLeg>())
+                         if (r.leg == d.leg && r.code == 404) metrics_.callsRefused("unknownNumber").Increment();
+                       return d;
+                     },
+                 .perform = [this](core::Outputs&& out) { perform(std::move(out), monotonicNow()); },
+                 .fact =
+                     [this](const core::LegFact& fact) {
+                       const core::TimePoint t = now();
+                       perform(gateway_->onLegFact(fact, t), t);
+                     }});
+}
+
+void GatewayBridge::endAllCalls() {
+  const core::TimePoint t = now();
+  perform(gateway_->endAllCalls("shutdown", t), t);
+}
+
 void GatewayBridge::onFact(const core::DeviceFact& fact) {
-  const core::TimePoint now = monotonicNow();
+  const core::TimePoint now = this->now();
   core::Outputs out = std::visit([&](const auto& f) { return gateway_->onFact(f, now); }, fact);
   perform(std::move(out), now);
 }
 
 void GatewayBridge::reconfigure(const config::Config& config) {
-  const core::TimePoint now = monotonicNow();
+  const core::TimePoint now = this->now();
   perform(gateway_->reconfigure(core::Directory::fromConfig(config), now), now);
   refreshAgentGauges();
 }
 
+// Carries out core's actions in their order. Leg actions form one batch of the
+// call layer, so facts they cause reach core only after the whole list.
 void GatewayBridge::perform(core::Outputs&& outputs, core::TimePoint now) {
-  bool statusChanged = false;
-  for (auto& e : outputs.events) {
-    statusChanged = statusChanged || e.name == core::event::statusChanged;
-    outlet_.publish(std::move(e.name), e.userId.value_or(std::string()), std::move(e.data));
+  bool statusChanged = false, callsChanged = false;
+  sip::CallLegs& legs = sip_.server().callLegs();
+  legs.enter();
+  for (auto& action : outputs.actions) {
+    if (auto* e = std::get_if<core::Event>(&action)) {
+      statusChanged = statusChanged || e->name == core::event::statusChanged;
+      if (e->name == core::event::sessionEnded) countEnded(*e);
+      callsChanged = callsChanged || e->name == core::event::sessionEnded || e->name == core::event::callIn ||
+                     e->name == core::event::userAccessed;
+      outlet_.publish(std::move(e->name), e->userId.value_or(std::string()), std::move(e->data));
+    } else if (auto* t = std::get_if<core::TimerAction>(&action)) {
+      if (t->op == core::TimerAction::Op::start)
+        startTimer(t->id, t->deadline, now);
+      else
+        cancelTimer(t->id);
+    } else {
+      callsChanged = true;
+      legs.execute(action);
+    }
   }
-  for (const auto& t : outputs.timers) {
-    if (t.op == core::TimerAction::Op::start)
-      startTimer(t.id, t.deadline, now);
-    else
-      cancelTimer(t.id);
-  }
+  legs.leave();
   if (statusChanged) refreshAgentGauges();
+  if (callsChanged) refreshCallGauges(now);
+}
+
+// Session metrics at the end of a session, from its record.
+void GatewayBridge::countEnded(const core::Event& e) {
+  const core::Session* s = gateway_->sessions().find(e.data.value("sessionId", ""));
+  if (!s || !s->end) return;
+  const std::string type(core::toString(s->spec.type));
+  metrics_.sessionsTotal(type, std::string(core::toString(s->end->closeBy))).Increment();
+  for (const auto& o : s->offers) metrics_.offers(o.outcome.empty() ? "withdrawn" : o.outcome).Increment();
+  const int64_t end = s->endedAtMs.value_or(s->createdAtMs);
+  const int64_t waitEnd = s->answeredAtMs.value_or(end);
+  const char* outcome = s->answeredAtMs                            ? "answered"
+                        : s->end->closeBy == core::CloseBy::client ? "abandoned"
+                                                                   : "timeout";
+  metrics_.sessionWaitSeconds(s->spec.skillGroupId, outcome)
+      .Observe(static_cast<double>(waitEnd - s->createdAtMs) / 1e3);
+  if (s->ringingAtMs) {
+    metrics_.sessionSetupSeconds.Observe(static_cast<double>(*s->ringingAtMs - s->createdAtMs) / 1e3);
+    metrics_.sessionRingSeconds.Observe(static_cast<double>(waitEnd - *s->ringingAtMs) / 1e3);
+  }
+  if (s->answeredAtMs) {
+    metrics_.sessionAnswerSeconds.Observe(static_cast<double>(*s->answeredAtMs - s->createdAtMs) / 1e3);
+    metrics_.sessionTalkSeconds.Observe(static_cast<double>(end - *s->answeredAtMs) / 1e3);
+  }
+}
+
+void GatewayBridge::refreshCallGauges(core::TimePoint now) {
+  const core::Counts counts = gateway_->counts();
+  for (const auto& [type, n] : counts.sessionsActiveByType)
+    metrics_.sessionsActive(std::string(core::toString(type))).Set(static_cast<double>(n));
+  for (const auto& [group, q] : gateway_->queueStats(now)) {
+    metrics_.queueWaiting(group).Set(static_cast<double>(q.waiting));
+    metrics_.queueOldestWait(group).Set(static_cast<double>(q.oldestWait.count()) / 1e3);
+  }
 }
 
 void GatewayBridge::startTimer(core::TimerId id, core::TimePoint deadline, core::TimePoint now) {
@@ -115,7 +193,9 @@ void GatewayBridge::startTimer(core::TimerId id, core::TimePoint deadline, core:
     perform(gateway_->onTimer(id, now), now);
     return;
   }
-  auto slot = std::make_unique<TimerSlot>(TimerSlot{this, id, t});
+  // Built in place: a temporary slot would have destroyed the timer on its way
+  // (the slot owns it).
+  auto slot = std::unique_ptr<TimerSlot>(new TimerSlot{this, id, sip::TimerPtr(t)});
   const int64_t ms = deadline.ms > now.ms ? deadline.ms - now.ms : 0;
   su_timer_set_interval(t, timerFired, slot.get(), static_cast<su_duration_t>(ms));
   timers_[id] = std::move(slot);
@@ -125,7 +205,7 @@ void GatewayBridge::cancelTimer(core::TimerId id) { timers_.erase(id); }
 
 void GatewayBridge::onTimerFired(core::TimerId id) {
   timers_.erase(id);
-  const core::TimePoint now = monotonicNow();
+  const core::TimePoint now = this->now();
   perform(gateway_->onTimer(id, now), now);
 }
 

@@ -66,6 +66,10 @@ class GatewayBridge {
   void stopOnSipThread();
   // SIP thread: a timer the Gateway asked for fired.
   void onTimerFired(core::TimerId id);
+  // SIP thread: plugs core into the B2BUA's legs (sip::CallLegs hooks).
+  void attachCalls();
+  // SIP thread: the drain deadline passed; every live call is ended (BYE both legs).
+  void endAllCalls();
 
   control::ControlServer& server() { return server_; }
   control::ControlThread& controlThread() { return controlThread_; }
@@ -77,6 +81,9 @@ class GatewayBridge {
   void startTimer(core::TimerId id, core::TimePoint deadline, core::TimePoint now);
   void cancelTimer(core::TimerId id);
   void refreshAgentGauges();
+  void refreshCallGauges(core::TimePoint now);
+  void countEnded(const core::Event& e);
+  core::TimePoint now();  // monotonic now, and core's wall clock re-anchored
 
   sip::SipThread& sip_;
   control::ControlThread& controlThread_;

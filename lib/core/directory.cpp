@@ -7,6 +7,8 @@ Directory Directory::fromConfig(const config::Config& config) {
   d.agents = config.agents;
   d.skillGroups = config.skillGroups;
   d.extensions = config.extensions;
+  d.numbers = config.numbers;
+  for (const auto& t : config.trunks) d.trunks.push_back(t.name);
   for (auto& e : d.extensions) {
     e.password.clear();
     e.ha1.clear();
@@ -30,6 +32,12 @@ const config::Extension* Directory::findExtension(const std::string& id) const {
 const config::SkillGroup* Directory::findSkillGroup(const std::string& id) const {
   for (const auto& g : skillGroups)
     if (g.id == id) return &g;
+  return nullptr;
+}
+
+const config::Number* Directory::findNumber(const std::string& number) const {
+  for (const auto& n : numbers)
+    if (n.number == number) return &n;
   return nullptr;
 }
 

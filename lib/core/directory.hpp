@@ -13,12 +13,15 @@ struct Directory {
   std::vector<config::Agent> agents;
   std::vector<config::Extension> extensions;  // password/ha1/ha1Sha256 cleared
   std::vector<config::SkillGroup> skillGroups;
+  std::vector<config::Number> numbers;      // inbound numbers -> skill group
+  std::vector<std::string> trunks;          // trunk names, in configuration order (no credentials)
 
   static Directory fromConfig(const config::Config& config);
 
   const config::Agent* findAgent(const std::string& userId) const;
   const config::Extension* findExtension(const std::string& id) const;
   const config::SkillGroup* findSkillGroup(const std::string& id) const;
+  const config::Number* findNumber(const std::string& number) const;
   // The agent bound to a desk phone, or nullptr (an extension may be unbound).
   const config::Agent* agentForExtension(const std::string& extensionId) const;
 };

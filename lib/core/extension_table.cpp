@@ -110,9 +110,9 @@ Outputs ExtensionTable::apply(const ExtensionRegistered& fact) {
   ext.contactCount = count;
   ext.bindingsFingerprint = fingerprint;
   ext.reachable = anyReachable(fact.contacts);
-  if (changed) out.events.push_back(makeEvent(event::extensionRegistered, ext));
+  if (changed) out.push(makeEvent(event::extensionRegistered, ext));
   if (wasRegistered && wasReachable != ext.reachable)
-    out.events.push_back(makeEvent(ext.reachable ? event::extensionReachable : event::extensionUnreachable, ext));
+    out.push(makeEvent(ext.reachable ? event::extensionReachable : event::extensionUnreachable, ext));
   return out;
 }
 
@@ -127,7 +127,7 @@ Outputs ExtensionTable::apply(const ExtensionUnregistered& fact) {
   ext.bindingsFingerprint = 0;
   Event e = makeEvent(event::extensionUnregistered, ext);
   e.data["reason"] = fact.reason;
-  out.events.push_back(std::move(e));
+  out.push(std::move(e));
   return out;
 }
 
@@ -141,7 +141,7 @@ Outputs ExtensionTable::apply(const ExtensionReachability& fact) {
   const bool was = ext.reachable;
   ext.reachable = fact.anyReachable;
   if (was != ext.reachable)
-    out.events.push_back(makeEvent(ext.reachable ? event::extensionReachable : event::extensionUnreachable, ext));
+    out.push(makeEvent(ext.reachable ? event::extensionReachable : event::extensionUnreachable, ext));
   return out;
 }
 

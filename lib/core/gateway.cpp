@@ -11,8 +11,8 @@ Outcome unknownAgent(const std::string& userId) { return Outcome::failure(errc::
 
 }  // namespace
 
-Gateway::Gateway(Directory directory, RandomSource& random, TimePoint now)
-    : directory_(std::move(directory)), sessions_(random), extensions_(directory_) {
+Gateway::Gateway(Directory directory, RandomSource& random, TimePoint now, int64_t wallNowMs)
+    : directory_(std::move(directory)), sessions_(random), extensions_(directory_), wallMinusMono_(wallNowMs - now.ms) {
   for (const auto& a : directory_.agents) agents_.emplace(a.userId, Agent(a.userId, now));
 }
 
@@ -30,14 +30,24 @@ const Agent* Gateway::findAgent(const std::string& userId) const {
 
 // Registrar facts change no agent status: a desk phone going away does not sign
 // its agent out (the agent may still take calls on the mobile).
-Outputs Gateway::onFact(const ExtensionRegistered& fact, TimePoint) { return extensions_.apply(fact); }
+// A phone that registers or answers again may be what a waiting customer needs.
+Outputs Gateway::onFact(const ExtensionRegistered& fact, TimePoint now) {
+  Outputs out = extensions_.apply(fact);
+  dispatch(now, out);
+  return out;
+}
 Outputs Gateway::onFact(const ExtensionUnregistered& fact, TimePoint) { return extensions_.apply(fact); }
-Outputs Gateway::onFact(const ExtensionReachability& fact, TimePoint) { return extensions_.apply(fact); }
+Outputs Gateway::onFact(const ExtensionReachability& fact, TimePoint now) {
+  Outputs out = extensions_.apply(fact);
+  if (fact.reachable) dispatch(now, out);
+  return out;
+}
 Outputs Gateway::onFact(const DeviceFact& fact, TimePoint now) {
   return std::visit([&](const auto& f) { return onFact(f, now); }, fact);
 }
 
 Outputs Gateway::onTimer(TimerId id, TimePoint now) {
+  if (callTimers_.count(id)) return onCallTimer(id, now);
   auto it = wrapUpTimers_.find(id);
   if (it == wrapUpTimers_.end()) return {};  // cancelled or already handled
   const std::string userId = it->second;
@@ -47,7 +57,9 @@ Outputs Gateway::onTimer(TimerId id, TimePoint now) {
   if (!a) return {};
   Agent::Effects fx = a->wrapUpDone(now);
   fx.cancelWrapUp = false;  // this timer is already gone
-  return finish(*a, fx, now).outputs;
+  Outputs out = finish(*a, fx, now).outputs;
+  dispatch(now, out);
+  return out;
 }
 
 Outputs Gateway::reconfigure(Directory next, TimePoint now) {
@@ -66,14 +78,14 @@ Outputs Gateway::reconfigure(Directory next, TimePoint now) {
       e.name = std::string(event::statusChanged);
       e.userId = gone.userId();
       e.data = {{"status", toString(AgentStatus::offline)}};
-      out.events.push_back(std::move(e));
+      out.push(std::move(e));
     }
     it = agents_.erase(it);
   }
   for (const auto& a : next.agents) agents_.try_emplace(a.userId, Agent(a.userId, now));
   directory_ = std::move(next);
   extensions_.reconfigure(directory_);
-  (void)now;  // statuses of agents that stay do not change, so no time is stamped
+  dispatch(now, out);  // new agents or skills may serve a waiting customer
   return out;
 }
 
@@ -82,7 +94,7 @@ Outputs Gateway::reconfigure(Directory next, TimePoint now) {
 void Gateway::applyTimers(Agent& a, const Agent::Effects& fx, Outputs& out) {
   auto running = wrapUpTimerOf_.find(a.userId());
   if ((fx.cancelWrapUp || fx.startWrapUp) && running != wrapUpTimerOf_.end()) {
-    out.timers.push_back({TimerAction::Op::cancel, running->second, {}});
+    out.push(TimerAction{TimerAction::Op::cancel, running->second, {}});
     wrapUpTimers_.erase(running->second);
     wrapUpTimerOf_.erase(running);
   }
@@ -90,7 +102,7 @@ void Gateway::applyTimers(Agent& a, const Agent::Effects& fx, Outputs& out) {
     const TimerId id = nextTimerId_++;
     wrapUpTimerOf_[a.userId()] = id;
     wrapUpTimers_[id] = a.userId();
-    out.timers.push_back({TimerAction::Op::start, id, *a.wrapUpDeadline()});
+    out.push(TimerAction{TimerAction::Op::start, id, *a.wrapUpDeadline()});
   }
 }
 
@@ -103,11 +115,14 @@ Event Gateway::statusEvent(const Agent& a) const {
   return e;
 }
 
+// An agent who has just become free may take a waiting customer at once, so
+// every status change ends with a dispatch.
 Outcome Gateway::finish(Agent& a, const Agent::Effects& fx, TimePoint now) {
   if (fx.error) return Outcome{Result{nlohmann::json::object(), fx.error}, {}};
   Outcome o{Result::success(agentStatusJson(a, now)), {}};
   applyTimers(a, fx, o.outputs);
-  if (fx.statusChanged) o.outputs.events.push_back(statusEvent(a));
+  if (fx.statusChanged) o.outputs.push(statusEvent(a));
+  if (fx.statusChanged && a.status() == AgentStatus::free) dispatch(now, o.outputs);
   return o;
 }
 

@@ -14,9 +14,12 @@
 
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/agent.hpp"
+#include "core/call.hpp"
+#include "core/call_facts.hpp"
 #include "core/device_facts.hpp"
 #include "core/directory.hpp"
 #include "core/extension_table.hpp"
@@ -36,11 +39,22 @@ struct Counts {
   size_t sessions = 0;  // live and ended still listed
 };
 
+// One skill group's queue, for the metrics layer.
+struct QueueStat {
+  size_t waiting = 0;          // customers not yet answered (ringing an agent included)
+  Duration oldestWait{0};      // how long the longest-waiting one has waited
+};
+
 class Gateway {
  public:
   // `random` must outlive the Gateway.
   // `now` starts every agent's offline period, so status durations are true from the start.
-  Gateway(Directory directory, RandomSource& random, TimePoint now);
+  // `wallNowMs` (ms since the epoch at `now`) dates session records; see syncWallClock.
+  Gateway(Directory directory, RandomSource& random, TimePoint now, int64_t wallNowMs = 0);
+
+  // Re-anchors wall-clock dates to the monotonic clock (the daemon calls it
+  // periodically, so a stepped system clock is followed within a second).
+  void syncWallClock(int64_t wallNowMs, TimePoint now) { wallMinusMono_ = wallNowMs - now.ms; }
 
   // ---- registrar facts -------------------------------------------------------
   Outputs onFact(const ExtensionRegistered& fact, TimePoint now);
@@ -95,6 +109,22 @@ class Gateway {
   Outcome agentReleased(const std::string& userId, const std::string& sessionId, const std::string& skillGroupId,
                         TimePoint now);
 
+  // ---- calls (gateway_calls.cpp) --------------------------------------------------
+  // A new INVITE from a trunk: queue it for its number's skill group (404 for a
+  // number not configured), ring 180, offer it to the best eligible agent.
+  InboundDecision onInboundCall(const InboundCall& call, TimePoint now);
+  // What the SIP layer saw on a leg. Facts about legs core no longer knows are
+  // ignored (the SIP layer has already cleaned them up).
+  Outputs onLegFact(const LegFact& fact, TimePoint now);
+  // Call.hungUp: ends the agent's session (closeBy seat); a ringing offer is refused.
+  Outcome callHungUp(const std::string& userId, const std::string& sessionId, TimePoint now);
+  // Call.end: refuses a ringing offer; the session goes to the next agent at once.
+  Outcome callEnd(const std::string& userId, const std::string& sessionId, TimePoint now);
+  // Drain deadline: ends every live call (BYE both legs, closeBy admin).
+  Outputs endAllCalls(const std::string& reason, TimePoint now);
+  size_t liveCalls() const { return calls_.size(); }
+  std::map<std::string, QueueStat> queueStats(TimePoint now) const;  // every skill group, empty ones included
+
   // ---- direct access for later issues and tests ------------------------------------
   const Directory& directory() const { return directory_; }
   const Agent* findAgent(const std::string& userId) const;
@@ -114,6 +144,30 @@ class Gateway {
   void applyTimers(Agent& agent, const Agent::Effects& fx, Outputs& out);
   Event statusEvent(const Agent& agent) const;
   Duration wrapUpFor(const std::string& userId, const std::string& skillGroupId) const;
+  int64_t wallMs(TimePoint now) const { return now.ms + wallMinusMono_; }
+  TimerId startTimer(TimePoint deadline, Outputs& out);
+  void cancelTimer(TimerId& id, Outputs& out);
+
+  // Calls (gateway_calls.cpp).
+  struct Pick {
+    std::string userId;
+    ServerType device = ServerType::staffExtensionSeat;
+    LegTarget target;
+  };
+  std::optional<Pick> pickAgent(const Call& call) const;
+  std::optional<Pick> deviceFor(const config::Agent& cfg) const;
+  bool anyAgentOnline(const std::string& skillGroupId) const;
+  void dispatch(TimePoint now, Outputs& out);
+  void offer(Call& call, const Pick& pick, TimePoint now, Outputs& out);
+  void withdrawOffer(Call& call, const std::string& outcome, bool legGone, TimePoint now, Outputs& out,
+                     std::optional<Event> announce = std::nullopt);
+  void answered(Call& call, LegId leg, TimePoint now, Outputs& out);
+  void endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint now, Outputs& out,
+               const std::string& mainReason = {});
+  Call* callOfLeg(LegId leg);
+  Outputs onCallTimer(TimerId id, TimePoint now);
+  void releaseInto(const std::string& userId, const std::string& sessionId, Duration wrapUp, TimePoint now,
+                   Outputs& out);
 
   Directory directory_;
   std::map<std::string, Agent> agents_;
@@ -122,6 +176,12 @@ class Gateway {
   TimerId nextTimerId_ = 1;
   std::map<std::string, TimerId> wrapUpTimerOf_;   // userId -> running wrap-up timer
   std::map<TimerId, std::string> wrapUpTimers_;    // timer -> userId
+  int64_t wallMinusMono_ = 0;
+  LegId nextLegId_ = 1;
+  std::map<std::string, Call> calls_;                 // live calls by sessionId
+  std::map<LegId, std::string> legCalls_;             // every live leg -> its call
+  std::map<TimerId, std::string> callTimers_;         // ring and queue timers -> call
+  std::map<std::string, std::vector<std::string>> waiting_;  // skill group -> sessionIds in arrival order
 };
 
 }  // namespace sb::core

@@ -1,11 +1,15 @@
 #pragma once
-// What core/ asks the I/O layers to do after each input: events to publish on the
-// control socket and timers to start or cancel. Later issues add SIP actions (ring,
-// bridge, hang up) as further vectors; existing members stay as they are.
+// What core/ asks the I/O layers to do after each input: ONE ordered list of
+// actions (events to publish, timers to start or cancel, call legs to ring,
+// answer, bridge, cancel or hang up). One list, not a vector per kind, because
+// the order between kinds matters: "answer the customer's leg" must reach the
+// SIP layer before "CANCEL the other fork", and an event must not announce a
+// bridge the SIP layer has not been told to make yet.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -33,12 +37,81 @@ struct TimerAction {
   TimePoint deadline{};  // monotonic; meaningful for start only
 };
 
-struct Outputs {
-  std::vector<Event> events;
-  std::vector<TimerAction> timers;
+// A call leg as core/ names it. Never reused (as TimerId), so a fact about a leg
+// that is long gone cannot be mistaken for one about a new leg. 0 is "no leg".
+using LegId = uint64_t;
 
-  bool empty() const { return events.empty() && timers.empty(); }
+// Where an outbound leg goes.
+struct DeskPhoneTarget {
+  std::string extensionId;  // the SIP layer forks to every registered contact
+};
+struct TrunkTarget {
+  std::string trunk;   // config trunk name
+  std::string number;  // dialled through it (an agent's mobile)
+};
+using LegTarget = std::variant<DeskPhoneTarget, TrunkTarget>;
+
+// Start an outbound INVITE leg carrying the SDP offer that arrived on `offerFrom`.
+struct RingLeg {
+  LegId leg = 0;
+  LegId offerFrom = 0;
+  LegTarget target;
+  std::string sessionId;
+  std::string callerNumber;  // presented in From
+  std::string calleeNumber;  // the number the customer dialled
+};
+// A provisional response (180, 183) on an inbound leg not yet answered.
+struct SendProvisional {
+  LegId leg = 0;
+  int code = 180;
+};
+// 200 OK on inbound `leg` with the SDP answer that arrived on `with`'s 2xx.
+struct AnswerLeg {
+  LegId leg = 0;
+  LegId with = 0;
+};
+// From now on in-dialog requests on one leg are relayed to the other.
+struct BridgeLegs {
+  LegId a = 0;
+  LegId b = 0;
+};
+// CANCEL an outbound leg still ringing (every fork). If a 2xx crosses the CANCEL,
+// the SIP layer ACKs and BYEs it (RFC 3261 §9.1, §15) and reports nothing more.
+struct CancelLeg {
+  LegId leg = 0;
+};
+// A final non-2xx response on an inbound leg not yet answered.
+struct RejectLeg {
+  LegId leg = 0;
+  int code = 480;
+  std::string phrase;  // empty: the standard phrase
+};
+// BYE an answered leg. On a leg in any other state the SIP layer ends it the way
+// that state needs (CANCEL, or a final response), so a hang-up can never be lost
+// to a race between core's view and the wire.
+struct HangUpLeg {
+  LegId leg = 0;
+};
+
+using Action =
+    std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg, HangUpLeg>;
+
+struct Outputs {
+  std::vector<Action> actions;
+
+  bool empty() const { return actions.empty(); }
+  void push(Action a) { actions.push_back(std::move(a)); }
   void append(Outputs&& other);
+  // Copies of one kind, in order: for tests and for readers that want one kind.
+  std::vector<Event> events() const { return only<Event>(); }
+  std::vector<TimerAction> timers() const { return only<TimerAction>(); }
+  template <typename T>
+  std::vector<T> only() const {
+    std::vector<T> out;
+    for (const auto& a : actions)
+      if (const T* t = std::get_if<T>(&a)) out.push_back(*t);
+    return out;
+  }
 };
 
 // A method call's answer plus what it caused. The I/O layer replies with `result`
@@ -56,8 +129,7 @@ struct Outcome {
 };
 
 inline void Outputs::append(Outputs&& other) {
-  for (auto& e : other.events) events.push_back(std::move(e));
-  for (auto& t : other.timers) timers.push_back(t);
+  for (auto& a : other.actions) actions.push_back(std::move(a));
 }
 
 }  // namespace sb::core

@@ -59,12 +59,23 @@ nlohmann::json Session::toJson() const {
                    {"answeredAt", optionalMs(answeredAtMs)},
                    {"endedAt", optionalMs(endedAtMs)}};
   if (spec.type == SessionType::internal) j["peerUserId"] = spec.peerUserId;
-  if (end) {
-    j["closeBy"] = toString(end->closeBy);
-    j["endState"] = toString(end->endState);
-    j["mainReason"] = end->mainReason;
-    j["subReason"] = end->subReason;
-  }
+  if (!spec.trunk.empty()) j["trunk"] = spec.trunk;
+  nlohmann::json offered = nlohmann::json::array();
+  for (const auto& o : offers)
+    offered.push_back({{"userId", o.userId}, {"serverType", o.serverType}, {"at", o.atMs}, {"outcome", o.outcome}});
+  j["offers"] = std::move(offered);
+  // Durations for the records (ms): waiting for an agent (arrival to answer, or
+  // to the end when never answered), ringing (first offer to answer or end) and
+  // talking (answer to end). Absent while they are still running.
+  const std::optional<int64_t> stop = answeredAtMs ? answeredAtMs : endedAtMs;
+  if (stop) j["waitMs"] = *stop - createdAtMs;
+  if (ringingAtMs && stop) j["ringMs"] = *stop - *ringingAtMs;
+  if (answeredAtMs && endedAtMs) j["talkMs"] = *endedAtMs - *answeredAtMs;
+  // The same fields on every row, null while the session is live.
+  j["closeBy"] = end ? nlohmann::json(toString(end->closeBy)) : nlohmann::json(nullptr);
+  j["endState"] = end ? nlohmann::json(toString(end->endState)) : nlohmann::json(nullptr);
+  j["mainReason"] = end ? nlohmann::json(end->mainReason) : nlohmann::json(nullptr);
+  j["subReason"] = end ? nlohmann::json(end->subReason) : nlohmann::json(nullptr);
   return j;
 }
 

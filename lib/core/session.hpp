@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/errors.hpp"
 #include "core/vocabulary.hpp"
@@ -29,6 +30,17 @@ struct SessionSpec {
   std::string skillGroupId;  // may be empty (e.g. an outbound call without one)
   std::string uui;           // user data travelling with the call (Call.startOutboundCall)
   std::string remark;
+  std::string trunk;         // the trunk a customer's leg came in on
+};
+
+// One offer of the session to an agent, for the record: who, when, how it went
+// (answered, missed = rang out, rejected, failed = the device could not be
+// reached, withdrawn = the customer left or the call ended while it rang).
+struct Offer {
+  std::string userId;
+  std::string serverType;
+  int64_t atMs = 0;
+  std::string outcome;  // empty while ringing
 };
 
 // How a session ended.
@@ -48,6 +60,7 @@ struct Session {
   std::optional<int64_t> answeredAtMs;  // first time it became active
   std::optional<int64_t> endedAtMs;
   std::optional<SessionEnd> end;        // set once ended
+  std::vector<Offer> offers;            // in order
 
   bool live() const { return state != SessionState::ended; }
   // Gateway.listSessions / records: the SDK's field names where it has them.

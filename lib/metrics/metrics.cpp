@@ -20,6 +20,7 @@ prometheus::Family<T>& family(prometheus::Registry& r, const char* name, const c
 // Answer-time buckets in seconds, from sub-second SIP setup to long rings.
 const prometheus::Histogram::BucketBoundaries kSetupBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 const prometheus::Histogram::BucketBoundaries kAnswerBuckets = {1, 2, 5, 10, 15, 20, 30, 45, 60, 120, 300};
+const prometheus::Histogram::BucketBoundaries kTalkBuckets = {10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200};
 
 std::shared_ptr<prometheus::Registry> makeRegistry() { return std::make_shared<prometheus::Registry>(); }
 
@@ -54,7 +55,17 @@ Metrics::Metrics(const std::string& version)
                                .Name("seatbridge_session_answer_seconds")
                                .Help("From a session's start to its answer by an agent or a customer")
                                .Register(*registry_)
-                               .Add({}, kAnswerBuckets)) {
+                               .Add({}, kAnswerBuckets)),
+      sessionRingSeconds(prometheus::BuildHistogram()
+                             .Name("seatbridge_session_ring_seconds")
+                             .Help("How long a session rang agents before it was answered or ended")
+                             .Register(*registry_)
+                             .Add({}, kAnswerBuckets)),
+      sessionTalkSeconds(prometheus::BuildHistogram()
+                             .Name("seatbridge_session_talk_seconds")
+                             .Help("From the answer to the end of a session")
+                             .Register(*registry_)
+                             .Add({}, kTalkBuckets)) {
   auto& r = *registry_;
   family<prometheus::Gauge>(r, "seatbridge_build_info", "Build information; the value is always 1")
       .Add({{"version", version}})
@@ -71,6 +82,18 @@ Metrics::Metrics(const std::string& version)
                                                 "Configuration reloads (SIGHUP) by result: ok or error");
   sipMalformed_ =
       &family<prometheus::Counter>(r, "seatbridge_sip_malformed_total", "SIP messages rejected as malformed, by reason");
+  callsRefused_ = &family<prometheus::Counter>(r, "seatbridge_calls_refused_total",
+                                               "INVITEs refused before a session began, by reason");
+  queueWaiting_ = &family<prometheus::Gauge>(r, "seatbridge_queue_waiting",
+                                             "Customers waiting for an agent (ringing one included), by skill group");
+  queueOldestWait_ = &family<prometheus::Gauge>(r, "seatbridge_queue_oldest_wait_seconds",
+                                                "How long the longest-waiting customer has waited, by skill group");
+  sessionWait_ = &prometheus::BuildHistogram()
+                      .Name("seatbridge_session_wait_seconds")
+                      .Help("How long customers waited for an agent, by skill group and outcome")
+                      .Register(r);
+  offers_ = &family<prometheus::Counter>(r, "seatbridge_offers_total", "Offers of a session to an agent, by outcome");
+  for (const char* o : {"answered", "missed", "rejected", "failed", "withdrawn"}) offers(o);
   for (const char* s : {"offline", "free", "busy", "arrange", "notReady", "rest"}) agents(s);
   for (const char* t : {"phone", "internal"}) sessionsActive(t);
   configReload("ok");
@@ -118,5 +141,12 @@ prometheus::Counter& Metrics::sessionsTotal(const std::string& type, const std::
 }
 prometheus::Counter& Metrics::configReload(const std::string& result) { return configReloads_->Add({{"result", result}}); }
 prometheus::Counter& Metrics::sipMalformed(const std::string& reason) { return sipMalformed_->Add({{"reason", reason}}); }
+prometheus::Counter& Metrics::callsRefused(const std::string& reason) { return callsRefused_->Add({{"reason", reason}}); }
+prometheus::Gauge& Metrics::queueWaiting(const std::string& g) { return queueWaiting_->Add({{"skillGroup", g}}); }
+prometheus::Gauge& Metrics::queueOldestWait(const std::string& g) { return queueOldestWait_->Add({{"skillGroup", g}}); }
+prometheus::Histogram& Metrics::sessionWaitSeconds(const std::string& g, const std::string& outcome) {
+  return sessionWait_->Add({{"skillGroup", g}, {"outcome", outcome}}, kAnswerBuckets);
+}
+prometheus::Counter& Metrics::offers(const std::string& outcome) { return offers_->Add({{"outcome", outcome}}); }
 
 }  // namespace sb::metrics

@@ -45,6 +45,15 @@ class Metrics {
   prometheus::Counter& sessionsTotal(const std::string& type, const std::string& closeBy);
   prometheus::Counter& configReload(const std::string& result);
   prometheus::Counter& sipMalformed(const std::string& reason);
+  // Calls refused at the door, by reason (unknownNumber, untrustedSource,
+  // tooManyHops, draining, noSeatOnline, ...): a bounded set chosen by the SIP layer.
+  prometheus::Counter& callsRefused(const std::string& reason);
+  prometheus::Gauge& queueWaiting(const std::string& skillGroup);
+  prometheus::Gauge& queueOldestWait(const std::string& skillGroup);
+  // outcome: answered | abandoned | timeout
+  prometheus::Histogram& sessionWaitSeconds(const std::string& skillGroup, const std::string& outcome);
+  // outcome: answered | missed | rejected | failed | withdrawn
+  prometheus::Counter& offers(const std::string& outcome);
 
   prometheus::Gauge& registeredContacts;
   prometheus::Counter& authFailures;
@@ -54,6 +63,8 @@ class Metrics {
   prometheus::Counter& controlEventsDropped;
   prometheus::Histogram& sessionSetupSeconds;
   prometheus::Histogram& sessionAnswerSeconds;
+  prometheus::Histogram& sessionRingSeconds;
+  prometheus::Histogram& sessionTalkSeconds;
 
  private:
   std::unique_ptr<prometheus::Exposer> exposer_;
@@ -70,6 +81,11 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* sessionsTotal_;
   prometheus::Family<prometheus::Counter>* configReloads_;
   prometheus::Family<prometheus::Counter>* sipMalformed_;
+  prometheus::Family<prometheus::Counter>* callsRefused_;
+  prometheus::Family<prometheus::Gauge>* queueWaiting_;
+  prometheus::Family<prometheus::Gauge>* queueOldestWait_;
+  prometheus::Family<prometheus::Histogram>* sessionWait_;
+  prometheus::Family<prometheus::Counter>* offers_;
 };
 
 }  // namespace sb::metrics

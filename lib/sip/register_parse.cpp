@@ -103,6 +103,12 @@ std::string contactKey(const url_t* u) {
   return k;
 }
 
+std::string routeForSource(const std::string& source) {
+  const size_t colon = source.find(':');
+  if (colon == std::string::npos) return {};
+  return "sip:" + source.substr(colon + 1) + ";transport=" + source.substr(0, colon);
+}
+
 bool messageSource(msg_t* msg, std::string& source, std::string& ip) {
   const su_addrinfo_t* ai = msg_addrinfo(msg);
   if (!ai || !ai->ai_addr) return false;

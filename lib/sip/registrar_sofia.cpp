@@ -25,14 +25,6 @@ std::string randomHex(size_t bytes) {
   return s;
 }
 
-// "udp:203.0.113.5:5062" -> "sip:203.0.113.5:5062;transport=udp": the next hop of
-// a keepalive is where the phone's REGISTER came from (its NAT mapping).
-std::string routeFor(const std::string& source) {
-  const size_t colon = source.find(':');
-  if (colon == std::string::npos) return {};
-  return "sip:" + source.substr(colon + 1) + ";transport=" + source.substr(0, colon);
-}
-
 std::string headerBlock(const RegisterReply& r) {
   std::string h;
   if (r.minExpires) h += "Min-Expires: " + std::to_string(*r.minExpires) + "\r\n";
@@ -181,7 +173,7 @@ void SofiaRegistrar::sendProbe(const Probe& p) {
     return;
   }
   su_home_t* home = msg_home(msg);
-  const std::string route = routeFor(p.source);
+  const std::string route = routeForSource(p.source);
   const std::string from = "<sip:seatbridge@" + realm_ + ">;tag=" + randomHex(4);
   const std::string to = "<" + p.uri + ">";
   const std::string callId = probePrefix_ + keepaliveTag(p.id, p.extension);

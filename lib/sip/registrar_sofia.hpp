@@ -47,9 +47,6 @@ class SofiaRegistrar {
   void flush();
 
  private:
-  struct TimerDeleter {
-    void operator()(su_timer_t* t) const { su_timer_destroy(t); }
-  };
   static void onTimer(su_root_magic_t* magic, su_timer_t* t, su_timer_arg_t* arg) noexcept;
   void tick();
   void restore();
@@ -67,7 +64,7 @@ class SofiaRegistrar {
   std::string realm_;
   int keepaliveSeconds_;
   Registrar engine_;
-  std::unique_ptr<su_timer_t, TimerDeleter> timer_;
+  TimerPtr timer_;
   std::string probePrefix_;  // Call-ID prefix of our keepalives
   uint64_t lastBadMessages_ = 0;
 };

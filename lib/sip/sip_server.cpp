@@ -14,6 +14,9 @@
 #include "common/log.hpp"
 #include "metrics/metrics.hpp"
 #include "seatbridge/version.hpp"
+#include "sip/call_legs.hpp"
+#include "sip/call_parse.hpp"
+#include "sip/register_parse.hpp"
 #include "sip/registrar_sofia.hpp"
 
 namespace sb::sip {
@@ -50,7 +53,11 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
   // ourselves so a failure names the address.
   agent_.reset(nta_agent_create(root, reinterpret_cast<url_string_t const*>(-1), &SipServer::onMessage,
                                 reinterpret_cast<nta_agent_magic_t*>(this), NTATAG_SERVER_RPORT(1),
-                                NTATAG_TCP_RPORT(1), NTATAG_UA(0), TAG_END()));
+                                NTATAG_TCP_RPORT(1),
+                                // A user agent (RFC 3261 §17 as a UA applies it): nta retransmits our
+                                // 2xx until ACK, absorbs ACKs, keeps in-dialog CSeq order and answers
+                                // a CANCELled INVITE 487. REGISTER and OPTIONS stay stateless.
+                                NTATAG_UA(1), TAG_END()));
   if (!agent_) throw std::runtime_error(std::string("cannot create the SIP agent: ") + std::strerror(errno));
   for (const auto& l : config_->sip.listen) {
     const std::string url = listenUrl(l);
@@ -59,13 +66,19 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
     SB_INFO("sip", "listening on %s", l.str().c_str());
   }
   registrar_ = std::make_unique<SofiaRegistrar>(root, agent_.get(), *config_, metrics_, store, kServer);
+  callLegs_ = std::make_unique<CallLegs>(
+      root, agent_.get(), *config_, metrics_,
+      [this](const std::string& extension) { return registrar_->contacts(extension); }, kServer);
 }
+
+size_t SipServer::activeCalls() const { return callLegs_->liveLegs(); }
 
 SipServer::~SipServer() = default;
 
 void SipServer::applyConfig(std::shared_ptr<const config::Config> config) {
   config_ = std::move(config);
   registrar_->applyConfig(*config_);
+  callLegs_->applyConfig(*config_);
 }
 
 void SipServer::setDeviceFactSink(std::function<void(const core::DeviceFact&)> sink) {
@@ -130,17 +143,53 @@ void SipServer::handle(msg_t* msg, sip_t* sip) {
       nta_msg_discard(agent_.get(), msg);
       return;
     case sip_method_invite:
-      if (draining_) {
-        reply(msg, sip, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("60"));
-        return;
-      }
-      reply(msg, sip, SIP_480_TEMPORARILY_UNAVAILABLE);
+      handleInvite(msg, sip);
+      return;
+    case sip_method_bye:
+    case sip_method_cancel:
+    case sip_method_update:
+    case sip_method_info:
+    case sip_method_prack:
+      // In-dialog requests whose dialog (or transaction, for CANCEL) we do not
+      // have: nta hands live dialogs' requests to their legs before this callback.
+      reply(msg, sip, SIP_481_NO_TRANSACTION);
       return;
     default:
       // RFC 3261 §8.2.1: a method we do not implement at all.
       reply(msg, sip, SIP_501_NOT_IMPLEMENTED);
       return;
   }
+}
+
+void SipServer::handleInvite(msg_t* msg, sip_t* sip) {
+  if (draining_) {
+    // RFC 3261 §21.5.4: this node is going away; the PBX may use another.
+    metrics_.callsRefused("draining").Increment();
+    reply(msg, sip, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("60"));
+    return;
+  }
+  if (sip->sip_to && sip->sip_to->a_tag) {
+    // A re-INVITE for a dialog we do not know (RFC 3261 §12.2.2).
+    reply(msg, sip, SIP_481_NO_TRANSACTION);
+    return;
+  }
+  if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
+    // RFC 3261 §16.3 item 3, as a B2BUA applies it: a call looping back through
+    // the PBX dies out here.
+    metrics_.callsRefused("tooManyHops").Increment();
+    reply(msg, sip, SIP_483_TOO_MANY_HOPS);
+    return;
+  }
+  std::string source, ip;
+  const config::Trunk* trunk = messageSource(msg, source, ip) ? trunkForSource(config_->trunks, ip) : nullptr;
+  if (!trunk) {
+    // Neither a trunk nor (until outbound dialling lands) anything we take calls
+    // from: RFC 3261 §21.4.4, refused and counted.
+    metrics_.callsRefused("untrustedSource").Increment();
+    reply(msg, sip, SIP_403_FORBIDDEN);
+    return;
+  }
+  callLegs_->onTrunkInvite(msg, sip, *trunk);
 }
 
 }  // namespace sb::sip

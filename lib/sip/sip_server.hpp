@@ -34,6 +34,7 @@ struct GatewayStatus {
 };
 
 class SofiaRegistrar;
+class CallLegs;
 
 class SipServer {
  public:
@@ -50,8 +51,10 @@ class SipServer {
   void applyConfig(std::shared_ptr<const config::Config> config);
   // After SIGTERM: new INVITEs get 503 with Retry-After (RFC 3261 §21.5.4).
   void startDraining() { draining_ = true; }
-  // Live calls that a drain waits for.
-  size_t activeCalls() const { return 0; }
+  // Live call legs that a drain waits for.
+  size_t activeCalls() const;
+  // The B2BUA's legs (the host of core::Gateway wires its hooks).
+  CallLegs& callLegs() { return *callLegs_; }
   GatewayStatus status() const;
 
   // Registrar facts (registered, unregistered, reachability) go to `sink` on this
@@ -73,6 +76,8 @@ class SipServer {
   metrics::Metrics& metrics_;
   AgentPtr agent_;
   std::unique_ptr<SofiaRegistrar> registrar_;  // after agent_: destroyed first
+  std::unique_ptr<CallLegs> callLegs_;         // after agent_: destroyed first
+  void handleInvite(msg_t* msg, sip_t* sip);
   bool draining_ = false;
   int64_t startedAtMs_;
 };

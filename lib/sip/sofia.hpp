@@ -18,10 +18,18 @@ struct AgentDeleter {
 struct MsgDeleter {
   void operator()(msg_t* m) const { msg_destroy(m); }
 };
+// Destroying a timer also stops it, so a timer can never fire into its freed owner.
+struct TimerDeleter {
+  void operator()(su_timer_t* t) const { su_timer_destroy(t); }
+};
 
 using RootPtr = std::unique_ptr<su_root_t, RootDeleter>;
 using AgentPtr = std::unique_ptr<nta_agent_t, AgentDeleter>;
 using MsgPtr = std::unique_ptr<msg_t, MsgDeleter>;
+// The one owner type of every Sofia timer in seatbridge (registrar, call legs,
+// core's timers): movable only as a whole, so no copy or temporary can destroy a
+// timer that is still set.
+using TimerPtr = std::unique_ptr<su_timer_t, TimerDeleter>;
 
 // su_home_t as a value: memory allocated from it lives as long as the object.
 class Home {

@@ -260,11 +260,13 @@ class CallsThatNeverConnect(CallTest):
         ended = self.events.expect("sessionEnded", ALICE, sessionId=sid)
         self.assertEqual(ended["data"]["closeBy"], "client")
         self.events.expect("statusChanged", ALICE, status="free")
-        self.assert_row(sid, state="ended", closeBy="client", endState="waitingGiveUp")
+        # An agent was ringing: the SDK's ringingGiveUp (waitingGiveUp is for the queue).
+        self.assert_row(sid, state="ended", closeBy="client", endState="ringingGiveUp")
         self.assertFalse([e for e in self.events.seen if e["event"] == "userAccessed"])
 
     def test_customer_gives_up_in_the_queue(self):
-        self.start(ring_timeout=5, queue_timeout=20, online=())  # nobody to offer it to
+        # Bob is signed in but cannot be rung (no phone registered, no mobile): the call waits.
+        self.start(ring_timeout=5, queue_timeout=20, online=(BOB,))
         pbx = self.trunk("trunk_cancel")
 
         row = self.wait(lambda: next((r for r in self.events.sessions() if r.get("callerPhoneNumber") == CUSTOMER),
@@ -298,8 +300,17 @@ class CallsThatNeverConnect(CallTest):
         self.assert_row(ended["data"]["sessionId"], state="ended", closeBy="timer", callerPhoneNumber=CUSTOMER)
         self.assertFalse([e for e in self.events.seen[mark:] if e["event"] == "callIn"])
 
-    def test_queue_timeout_with_every_agent_offline(self):
-        self.queue_times_out(online=())
+    def test_nobody_signed_in_refuses_the_call_at_once_as_no_seat_online(self):
+        self.start(ring_timeout=2, queue_timeout=30, online=())
+        mark = self.events.mark()
+        started = time.monotonic()
+        pbx = self.trunk("trunk_rejected")
+        self.success(pbx)
+        self.assertEqual(pbx.final_status(), 480)
+        self.assertLess(time.monotonic() - started, 10, "refused at once, not after queueTimeout")
+        ended = self.events.expect("sessionEnded", since=mark)
+        self.assertEqual(ended["data"]["closeBy"], "admin")
+        self.assert_row(ended["data"]["sessionId"], state="ended", closeBy="admin", endState="noSeatOnline")
 
     def test_queue_timeout_with_an_agent_online_but_no_phone_registered(self):
         # Bob has no mobile, so with no desk phone registered he cannot be rung.

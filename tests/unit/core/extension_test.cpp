@@ -28,7 +28,7 @@ ExtensionRegistered registered(const std::string& ext, std::vector<ContactInfo> 
 
 std::vector<std::string> names(const Outputs& out) {
   std::vector<std::string> v;
-  for (const auto& e : out.events) v.push_back(e.name);
+  for (const auto& e : out.events()) v.push_back(e.name);
   return v;
 }
 
@@ -108,8 +108,8 @@ TEST_CASE("core extension: registrar facts to events and device state") {
     for (const auto& f : r.before) gw.onFact(f, clock.now());
     const Outputs out = gw.onFact(r.fact, clock.now());
     CHECK(names(out) == r.events);
-    CHECK(out.timers.empty());
-    for (const auto& e : out.events) CHECK(e.data["contactCount"] == r.contactCount);
+    CHECK(out.timers().empty());
+    for (const auto& e : out.events()) CHECK(e.data["contactCount"] == r.contactCount);
     const ExtensionState* ext = gw.extensions().find("1001");
     REQUIRE(ext != nullptr);
     CHECK(str(toString(ext->deviceState())) == std::string(r.deviceState));
@@ -153,8 +153,8 @@ TEST_CASE("core extension: event payloads name the line, its agent and its conta
   CountingRandom random;
   Gateway gw(testDirectory(), random, TimePoint{});
   Outputs out = gw.onFact(registered("1001", {contact("sip:1001@192.0.2.10:5062")}), clock.now());
-  REQUIRE(out.events.size() == 1);
-  const Event& e = out.events[0];
+  REQUIRE(out.events().size() == 1);
+  const Event e = out.events()[0];
   CHECK(e.userId == "alice@example.com");  // the bound agent's subscribers see it
   // Lean: no contacts (Gateway.listExtensions has them), so the held history stays small.
   CHECK(e.data == json{{"extensionId", "1001"},
@@ -165,7 +165,7 @@ TEST_CASE("core extension: event payloads name the line, its agent and its conta
                        {"contactCount", 1}});
 
   out = gw.onFact(ExtensionReachability{"1001", "sip:1001@192.0.2.10:5062", false, false}, clock.now());
-  CHECK(out.events.at(0).data == json{{"extensionId", "1001"},
+  CHECK(out.events().at(0).data == json{{"extensionId", "1001"},
                                       {"userId", "alice@example.com"},
                                       {"registered", true},
                                       {"reachable", false},
@@ -173,7 +173,7 @@ TEST_CASE("core extension: event payloads name the line, its agent and its conta
                                       {"contactCount", 1}});
 
   out = gw.onFact(ExtensionUnregistered{"1001", "unregistered"}, clock.now());
-  CHECK(out.events.at(0).data == json{{"extensionId", "1001"},
+  CHECK(out.events().at(0).data == json{{"extensionId", "1001"},
                                       {"userId", "alice@example.com"},
                                       {"registered", false},
                                       {"reachable", false},
@@ -183,8 +183,8 @@ TEST_CASE("core extension: event payloads name the line, its agent and its conta
 
   // An unbound line: a pure gateway event, no userId anywhere.
   out = gw.onFact(registered("1003", {contact("sip:1003@192.0.2.30")}), clock.now());
-  CHECK_FALSE(out.events.at(0).userId.has_value());
-  CHECK_FALSE(out.events.at(0).data.contains("userId"));
+  CHECK_FALSE(out.events().at(0).userId.has_value());
+  CHECK_FALSE(out.events().at(0).data.contains("userId"));
 }
 
 TEST_CASE("core extension: facts for unknown lines are ignored") {

@@ -29,7 +29,7 @@ struct Fixture {
 // The statusChanged events of `out`, as {userId, data} pairs.
 std::vector<std::pair<std::string, json>> statusEvents(const Outputs& out) {
   std::vector<std::pair<std::string, json>> v;
-  for (const auto& e : out.events)
+  for (const auto& e : out.events())
     if (e.name == event::statusChanged) v.emplace_back(e.userId.value_or(""), e.data);
   return v;
 }
@@ -133,8 +133,8 @@ TEST_CASE("core gateway: a call, wrap-up on a timer, then free") {
   f.clock.advance(std::chrono::seconds(60));
   o = f.gw.agentReleased(kAlice, "s1", "sales", f.clock.now());  // sales: afterCallWork 10
   CHECK(statusEvents(o.outputs).at(0).second == json{{"status", "arrange"}});
-  REQUIRE(o.outputs.timers.size() == 1);
-  const TimerAction t = o.outputs.timers[0];
+  REQUIRE(o.outputs.timers().size() == 1);
+  const TimerAction t = o.outputs.timers()[0];
   CHECK(t.op == TimerAction::Op::start);
   CHECK(t.deadline == f.clock.now() + std::chrono::seconds(10));
 
@@ -148,7 +148,7 @@ TEST_CASE("core gateway: a call, wrap-up on a timer, then free") {
   f.clock.advance(std::chrono::seconds(6));
   Outputs fired = f.gw.onTimer(t.id, f.clock.now());
   CHECK(statusEvents(fired).at(0).second == json{{"status", "free"}});
-  CHECK(fired.timers.empty());
+  CHECK(fired.timers().empty());
   // A second firing of the same id (a race with cancel) is ignored.
   CHECK(f.gw.onTimer(t.id, f.clock.now()).empty());
   CHECK(f.gw.onTimer(9999, f.clock.now()).empty());
@@ -177,11 +177,11 @@ TEST_CASE("core gateway: wrap-up length follows the skill group") {
     Outcome o = f.gw.agentReleased(r.userId, "s1", r.skillGroup, f.clock.now());
     REQUIRE(o.result.ok());
     if (r.wrapUpMs == 0) {
-      CHECK(o.outputs.timers.empty());
+      CHECK(o.outputs.timers().empty());
       CHECK(o.result.data["status"] == "free");
     } else {
-      REQUIRE(o.outputs.timers.size() == 1);
-      CHECK((o.outputs.timers[0].deadline - f.clock.now()).count() == r.wrapUpMs);
+      REQUIRE(o.outputs.timers().size() == 1);
+      CHECK((o.outputs.timers()[0].deadline - f.clock.now()).count() == r.wrapUpMs);
       CHECK(o.result.data["status"] == "arrange");
     }
   }
@@ -199,7 +199,7 @@ TEST_CASE("core gateway: a status asked for during the call follows the wrap-up"
   CHECK(o.result.data["pendingRestReason"] == "Meal");
 
   o = f.gw.agentReleased(kAlice, "s1", "sales", f.clock.now());
-  const TimerId timer = o.outputs.timers.at(0).id;
+  const TimerId timer = o.outputs.timers().at(0).id;
   f.clock.advance(std::chrono::seconds(10));
   Outputs fired = f.gw.onTimer(timer, f.clock.now());
   CHECK(statusEvents(fired).at(0).second == json{{"status", "rest"}, {"restReason", "Meal"}});
@@ -216,15 +216,15 @@ TEST_CASE("core gateway: leaving wrap-up early cancels its timer") {
     Fixture f;
     f.gw.agentOnline(kAlice, f.clock.now());
     f.gw.agentSeized(kAlice, "s1", f.clock.now());
-    const TimerId timer = f.gw.agentReleased(kAlice, "s1", "sales", f.clock.now()).outputs.timers.at(0).id;
+    const TimerId timer = f.gw.agentReleased(kAlice, "s1", "sales", f.clock.now()).outputs.timers().at(0).id;
     const std::string how = r.how;
     Outcome o = how == "offline"        ? f.gw.agentOffline(kAlice, f.clock.now())
                 : how == "seized again" ? f.gw.agentSeized(kAlice, "s2", f.clock.now())
                                         : f.gw.agentSetStatus(kAlice, "free", "", f.clock.now());
     REQUIRE(o.result.ok());
-    REQUIRE(o.outputs.timers.size() == 1);
-    CHECK(o.outputs.timers[0].op == TimerAction::Op::cancel);
-    CHECK(o.outputs.timers[0].id == timer);
+    REQUIRE(o.outputs.timers().size() == 1);
+    CHECK(o.outputs.timers()[0].op == TimerAction::Op::cancel);
+    CHECK(o.outputs.timers()[0].id == timer);
     CHECK(o.result.data["status"] == r.finalStatus);
     // Should the cancelled timer still fire, it changes nothing.
     CHECK(f.gw.onTimer(timer, f.clock.now()).empty());
@@ -237,7 +237,7 @@ TEST_CASE("core gateway: timer ids are never reused") {
   std::vector<TimerId> ids;
   for (int i = 0; i < 3; ++i) {
     f.gw.agentSeized(kAlice, "s", f.clock.now());
-    ids.push_back(f.gw.agentReleased(kAlice, "s", "sales", f.clock.now()).outputs.timers.at(0).id);
+    ids.push_back(f.gw.agentReleased(kAlice, "s", "sales", f.clock.now()).outputs.timers().at(0).id);
   }
   CHECK(ids[0] != ids[1]);
   CHECK(ids[1] != ids[2]);
@@ -251,7 +251,7 @@ TEST_CASE("core gateway: reconfigure keeps the state of what stays") {
   const TimerId bobTimer = [&] {
     f.gw.agentSeized(kCarol, "s2", f.clock.now());  // carol offline: refused, no effect
     f.gw.agentSeized(kBob, "s3", f.clock.now());
-    return f.gw.agentReleased(kBob, "s3", "support", f.clock.now()).outputs.timers.at(0).id;
+    return f.gw.agentReleased(kBob, "s3", "support", f.clock.now()).outputs.timers().at(0).id;
   }();
   const ExtensionRegistered phone{"1001", {ContactInfo{"sip:1001@192.0.2.10", "udp:192.0.2.10:5060", "", 0, true}}};
   f.gw.onFact(phone, f.clock.now());
@@ -269,12 +269,12 @@ TEST_CASE("core gateway: reconfigure keeps the state of what stays") {
   next.extensions.push_back(lobby);
 
   const Outputs out = f.gw.reconfigure(next, f.clock.now());
-  REQUIRE(out.events.size() == 1);
-  CHECK(out.events[0].userId == kBob);
-  CHECK(out.events[0].data == json{{"status", "offline"}});
-  REQUIRE(out.timers.size() == 1);
-  CHECK(out.timers[0].op == TimerAction::Op::cancel);
-  CHECK(out.timers[0].id == bobTimer);
+  REQUIRE(out.events().size() == 1);
+  CHECK(out.events()[0].userId == kBob);
+  CHECK(out.events()[0].data == json{{"status", "offline"}});
+  REQUIRE(out.timers().size() == 1);
+  CHECK(out.timers()[0].op == TimerAction::Op::cancel);
+  CHECK(out.timers()[0].id == bobTimer);
   CHECK(f.gw.onTimer(bobTimer, f.clock.now()).empty());
 
   CHECK(f.gw.findAgent(kBob) == nullptr);

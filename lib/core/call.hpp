@@ -1,0 +1,48 @@
+#pragma once
+// core/'s routing state for one inbound customer call, beside its Session (which
+// holds what the SDK and the records see). A call waits in its skill group's
+// queue until an agent answers; while it waits it may be offered to one agent at
+// a time (one outbound leg, which the SIP layer forks to the agent's contacts).
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/outputs.hpp"
+#include "core/vocabulary.hpp"
+
+namespace sb::core {
+
+struct Call {
+  enum class Phase {
+    waiting,  // queued; maybe ringing an agent (offerLeg != 0)
+    bridged,  // an agent answered; both legs up
+  };
+  std::string sessionId;
+  std::string skillGroupId;
+  std::string trunk;
+  Phase phase = Phase::waiting;
+  LegId customerLeg = 0;
+  TimePoint queuedAt{};
+  TimerId queueTimer = 0;
+  nlohmann::json ivrPath = nlohmann::json::array();
+
+  // The offer ringing now (offerLeg 0: none).
+  LegId offerLeg = 0;
+  std::string offeredTo;  // userId
+  ServerType offerDevice = ServerType::staffExtensionSeat;
+  TimerId ringTimer = 0;
+  TimePoint offeredAt{};
+
+  // After the answer.
+  LegId agentLeg = 0;
+  std::string agentUserId;
+  TimePoint answeredAt{};
+
+  // Agents who missed or refused an offer of this call: not offered it again
+  // while another agent is eligible.
+  std::set<std::string> declined;
+};
+
+}  // namespace sb::core

@@ -1,0 +1,57 @@
+#pragma once
+// Facts the SIP layer reports to core/ about calls, each with `now`. Plain data:
+// no SIP types cross into core/. Legs are named by the LegId core/ gave them.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <variant>
+
+#include "core/outputs.hpp"
+
+namespace sb::core {
+
+// A new INVITE from a trunk, already matched to the trunk by its source. core/
+// answers with the LegId it gives the customer's leg and what to do with it.
+struct InboundCall {
+  std::string trunk;
+  std::string number;                                // the dialled number (Request-URI user, else To user)
+  std::string callerNumber;                          // the customer (From user)
+  std::string callerName;                            // From display name, may be empty
+  nlohmann::json ivrPath = nlohmann::json::array();  // [{key,label}] from the PBX's header, may be empty
+};
+
+// An outbound leg got a provisional response with a code > 100.
+struct LegRinging {
+  LegId leg = 0;
+  int code = 180;
+};
+// An outbound leg was answered (2xx; the SIP layer has ACKed it).
+struct LegAnswered {
+  LegId leg = 0;
+};
+// An outbound leg failed before it was answered: a final non-2xx, or the SIP
+// layer's own 408 (no answer, Timer B) / 503 (transport error, no contact).
+struct LegFailed {
+  LegId leg = 0;
+  int code = 0;
+};
+// The customer's inbound leg was CANCELled before the answer (the SIP layer has
+// answered 200 to the CANCEL and 487 to the INVITE, RFC 3261 §9.2).
+struct LegCancelled {
+  LegId leg = 0;
+};
+// An established leg is gone: the far end sent BYE (code 0), or the dialog died
+// (408: our 2xx was never ACKed, Timer H, or a request in it timed out; 481).
+struct LegEnded {
+  LegId leg = 0;
+  int code = 0;
+};
+
+using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded>;
+
+// What core/ decided for an inbound call.
+struct InboundDecision {
+  LegId leg = 0;  // the customer's leg; the SIP layer files it under this id first
+  Outputs outputs;
+};
+
+}  // namespace sb::core

@@ -1,0 +1,437 @@
+// Inbound customer calls: queue per skill group, offer to one agent at a time,
+// answer and bridge, end (docs/CORE.md, "Calls"). Every entry point returns one
+// ordered list of actions; the SIP layer carries out leg actions in that order.
+#include <algorithm>
+#include <chrono>
+#include <tuple>
+#include <utility>
+
+#include "core/gateway.hpp"
+
+namespace sb::core {
+namespace {
+
+Event sessionEvent(std::string_view name, const std::string& userId, nlohmann::json data) {
+  Event e;
+  e.name = std::string(name);
+  if (!userId.empty()) e.userId = userId;
+  e.data = std::move(data);
+  return e;
+}
+
+// A refusal by the person (RFC 3261 §21.4.7 486, §21.6.2 600, §21.6.3 603) moves
+// the call on as a rejection; anything else (408, 480, 5xx) means the device
+// did not answer: a missed offer.
+bool isRefusal(int code) { return code == 486 || code == 600 || code == 603; }
+
+}  // namespace
+
+TimerId Gateway::startTimer(TimePoint deadline, Outputs& out) {
+  const TimerId id = nextTimerId_++;
+  out.push(TimerAction{TimerAction::Op::start, id, deadline});
+  return id;
+}
+
+void Gateway::cancelTimer(TimerId& id, Outputs& out) {
+  if (id == 0) return;
+  out.push(TimerAction{TimerAction::Op::cancel, id, {}});
+  callTimers_.erase(id);
+  id = 0;
+}
+
+Call* Gateway::callOfLeg(LegId leg) {
+  auto it = legCalls_.find(leg);
+  if (it == legCalls_.end()) return nullptr;
+  auto c = calls_.find(it->second);
+  return c == calls_.end() ? nullptr : &c->second;
+}
+
+// ---- arrival --------------------------------------------------------------------
+
+InboundDecision Gateway::onInboundCall(const InboundCall& in, TimePoint now) {
+  InboundDecision d;
+  d.leg = nextLegId_++;
+  const config::Number* number = directory_.findNumber(in.number);
+  const config::SkillGroup* group = number ? directory_.findSkillGroup(number->skillGroup) : nullptr;
+  if (!group) {
+    // RFC 3261 §21.4.5: the number is not one of ours.
+    d.outputs.push(RejectLeg{d.leg, 404, "Number Not Configured"});
+    return d;
+  }
+  SessionSpec spec;
+  spec.type = SessionType::phone;
+  spec.direction = Direction::inbound;
+  spec.callerPhoneNumber = in.callerNumber;
+  spec.calleePhoneNumber = in.number;
+  spec.skillGroupId = group->id;
+  spec.trunk = in.trunk;
+  Session& s = sessions_.create(spec, wallMs(now));
+  Call& call = calls_[s.sessionId];
+  call.sessionId = s.sessionId;
+  call.skillGroupId = group->id;
+  call.trunk = in.trunk;
+  call.customerLeg = d.leg;
+  call.queuedAt = now;
+  call.ivrPath = in.ivrPath;
+  legCalls_[d.leg] = s.sessionId;
+  if (!anyAgentOnline(group->id)) {
+    // Nobody signed in holds the skill: waiting would only delay the bad news.
+    // The customer hears 480 Temporarily Unavailable (RFC 3261 §21.4.18).
+    d.outputs.push(RejectLeg{d.leg, 480, "No Agent Online"});
+    endCall(call, CloseBy::admin, EndState::noSeatOnline, now, d.outputs, "noSeatOnline");
+    return d;
+  }
+  // RFC 3261 §21.1.2: the customer hears ringing while waiting for an agent.
+  d.outputs.push(SendProvisional{d.leg, 180});
+  call.queueTimer = startTimer(now + std::chrono::seconds(std::max(1, group->queueTimeout)), d.outputs);
+  callTimers_[call.queueTimer] = call.sessionId;
+  waiting_[group->id].push_back(call.sessionId);
+  dispatch(now, d.outputs);
+  return d;
+}
+
+bool Gateway::anyAgentOnline(const std::string& skillGroupId) const {
+  for (const auto& cfg : directory_.agents) {
+    const Agent* a = findAgent(cfg.userId);
+    if (!a || a->status() == AgentStatus::offline) continue;
+    for (const auto& ref : cfg.skillGroups)
+      if (ref.id == skillGroupId) return true;
+  }
+  return false;
+}
+
+// ---- routing --------------------------------------------------------------------
+
+// Which device of the agent an offer rings (useMobileAccept, docs/CORE.md):
+// 0 the desk phone only; 1 the desk phone, or the mobile when the desk phone is
+// not registered or not answering keepalives; 2 the mobile alone.
+std::optional<Gateway::Pick> Gateway::deviceFor(const config::Agent& cfg) const {
+  const ExtensionState* ext = cfg.extension.empty() ? nullptr : extensions_.find(cfg.extension);
+  const bool deskUp = ext && ext->registered && ext->reachable;
+  const bool mobileUp = !cfg.mobile.empty() && !directory_.trunks.empty();
+  Pick p;
+  p.userId = cfg.userId;
+  const bool useDesk = cfg.useMobileAccept != 2 && deskUp;
+  const bool useMobile = !useDesk && cfg.useMobileAccept != 0 && mobileUp;
+  if (useDesk) {
+    p.device = ServerType::staffExtensionSeat;
+    p.target = DeskPhoneTarget{cfg.extension};
+  } else if (useMobile) {
+    p.device = ServerType::staffPhoneSeat;
+    p.target = TrunkTarget{directory_.trunks.front(), cfg.mobile};
+  } else {
+    return std::nullopt;
+  }
+  return p;
+}
+
+// The best eligible agent: free, holding the skill, with a reachable device;
+// lowest priority number first, then the longest idle. Agents who declined this
+// call come only when nobody else is eligible.
+std::optional<Gateway::Pick> Gateway::pickAgent(const Call& call) const {
+  struct Ranked {
+    bool declined;
+    int priority;
+    TimePoint idleSince;
+    Pick pick;
+  };
+  std::optional<Ranked> best;
+  for (const auto& cfg : directory_.agents) {
+    const Agent* a = findAgent(cfg.userId);
+    if (!a || !a->offerable()) continue;
+    const config::SkillRef* skill = nullptr;
+    for (const auto& ref : cfg.skillGroups)
+      if (ref.id == call.skillGroupId) skill = &ref;
+    if (!skill) continue;
+    std::optional<Pick> device = deviceFor(cfg);
+    if (!device) continue;
+    Ranked r{call.declined.count(cfg.userId) > 0, skill->priority, a->statusSince(), std::move(*device)};
+    const auto key = [](const Ranked& x) { return std::tuple(x.declined, x.priority, x.idleSince.ms); };
+    if (!best || key(r) < key(*best)) best = std::move(r);
+  }
+  if (!best) return std::nullopt;
+  return std::move(best->pick);
+}
+
+// Offers waiting calls, oldest first in each skill group, to free agents until
+// either runs out.
+void Gateway::dispatch(TimePoint now, Outputs& out) {
+  for (auto& [group, ids] : waiting_) {
+    for (const auto& id : ids) {
+      auto it = calls_.find(id);
+      if (it == calls_.end() || it->second.offerLeg != 0) continue;
+      std::optional<Pick> pick = pickAgent(it->second);
+      if (!pick) continue;  // a later call may still suit an agent who declined this one
+      offer(it->second, *pick, now, out);
+    }
+  }
+}
+
+void Gateway::offer(Call& call, const Pick& pick, TimePoint now, Outputs& out) {
+  Agent* a = agent(pick.userId);
+  Session* s = sessions_.find(call.sessionId);
+  if (!a || !s) return;
+  // The agent is reserved (busy) for the offer, so no second call reaches them.
+  Agent::Effects fx = a->seize(call.sessionId, now);
+  if (!fx.ok()) return;
+  applyTimers(*a, fx, out);
+  if (fx.statusChanged) out.push(statusEvent(*a));
+  const config::SkillGroup* group = directory_.findSkillGroup(call.skillGroupId);
+  const int ringSeconds = std::max(1, group ? group->ringTimeout : 20);
+  call.offerLeg = nextLegId_++;
+  call.offeredTo = pick.userId;
+  call.offerDevice = pick.device;
+  call.offeredAt = now;
+  legCalls_[call.offerLeg] = call.sessionId;
+  if (s->state == SessionState::offering) transitionSession(*s, SessionState::ringing, wallMs(now));
+  s->spec.userId = pick.userId;
+  s->spec.serverType = pick.device;
+  s->offers.push_back({pick.userId, std::string(toString(pick.device)), wallMs(now), {}});
+  out.push(RingLeg{call.offerLeg, call.customerLeg, pick.target, call.sessionId, s->spec.callerPhoneNumber,
+                   s->spec.calleePhoneNumber});
+  out.push(sessionEvent(event::callIn, pick.userId,
+                        {{"sessionId", call.sessionId},
+                         {"type", "phone"},
+                         {"timeout", ringSeconds},
+                         {"calleePhoneNumber", s->spec.calleePhoneNumber},
+                         {"callerPhoneNumber", s->spec.callerPhoneNumber},
+                         {"callerLocation", ""},
+                         {"remark", s->spec.remark},
+                         {"ivrPath", call.ivrPath},
+                         {"protectedCallee", s->spec.calleePhoneNumber},
+                         {"protectedCaller", s->spec.callerPhoneNumber},
+                         {"serverType", toString(pick.device)}}));
+  call.ringTimer = startTimer(now + std::chrono::seconds(ringSeconds), out);
+  callTimers_[call.ringTimer] = call.sessionId;
+}
+
+// The ringing offer is over without an answer: cancel its leg, free the agent
+// without after-call work, remember the refusal, back to waiting.
+// `legGone`: the leg already failed on the wire, so there is nothing to CANCEL.
+// `announce` (autoTransfer) goes out before the agent's status changes back.
+void Gateway::withdrawOffer(Call& call, const std::string& outcome, bool legGone, TimePoint now, Outputs& out,
+                            std::optional<Event> announce) {
+  if (call.offerLeg == 0) return;
+  cancelTimer(call.ringTimer, out);
+  if (!legGone) out.push(CancelLeg{call.offerLeg});
+  legCalls_.erase(call.offerLeg);
+  call.offerLeg = 0;
+  const std::string userId = std::exchange(call.offeredTo, {});
+  if (outcome != "withdrawn") call.declined.insert(userId);
+  if (Session* s = sessions_.find(call.sessionId)) {
+    if (!s->offers.empty() && s->offers.back().outcome.empty()) s->offers.back().outcome = outcome;
+    if (s->state == SessionState::ringing) transitionSession(*s, SessionState::offering, wallMs(now));
+  }
+  if (announce) out.push(std::move(*announce));
+  releaseInto(userId, call.sessionId, Duration::zero(), now, out);
+}
+
+void Gateway::releaseInto(const std::string& userId, const std::string& sessionId, Duration wrapUp, TimePoint now,
+                          Outputs& out) {
+  Agent* a = agent(userId);
+  if (!a) return;
+  Agent::Effects fx = a->release(sessionId, wrapUp, now);
+  if (!fx.ok()) return;
+  applyTimers(*a, fx, out);
+  if (fx.statusChanged) out.push(statusEvent(*a));
+}
+
+// ---- answer and end -----------------------------------------------------------------
+
+void Gateway::answered(Call& call, LegId leg, TimePoint now, Outputs& out) {
+  cancelTimer(call.ringTimer, out);
+  cancelTimer(call.queueTimer, out);
+  auto& ids = waiting_[call.skillGroupId];
+  ids.erase(std::remove(ids.begin(), ids.end(), call.sessionId), ids.end());
+  call.phase = Call::Phase::bridged;
+  call.agentLeg = leg;
+  call.agentUserId = call.offeredTo;
+  call.offerLeg = 0;
+  call.answeredAt = now;
+  // Answer first: the customer's 200 carries the agent's SDP answer; then the
+  // legs relay each other's in-dialog requests; then integrators hear of it.
+  out.push(AnswerLeg{call.customerLeg, leg});
+  out.push(BridgeLegs{call.customerLeg, leg});
+  if (Session* s = sessions_.find(call.sessionId)) {
+    transitionSession(*s, SessionState::active, wallMs(now));
+    if (!s->offers.empty()) s->offers.back().outcome = "answered";
+  }
+  if (call.offerDevice == ServerType::staffExtensionSeat) {
+    if (const config::Agent* cfg = directory_.findAgent(call.agentUserId)) extensions_.callStarted(cfg->extension);
+  }
+  out.push(sessionEvent(event::userAccessed, call.agentUserId, {{"sessionId", call.sessionId}, {"tabUUID", ""}}));
+}
+
+// Ends the call in every respect: legs still up are released, the agent is
+// freed (with after-call work only if they talked), the session is closed and
+// sessionEnded goes to the agent who had it (or to `all` subscribers when no
+// agent was ever offered it).
+void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint now, Outputs& out,
+                      const std::string& mainReason) {
+  cancelTimer(call.ringTimer, out);
+  cancelTimer(call.queueTimer, out);
+  const bool bridged = call.phase == Call::Phase::bridged;
+  const std::string userId = bridged ? call.agentUserId : call.offeredTo;
+  if (call.offerLeg != 0) {
+    out.push(CancelLeg{call.offerLeg});
+    legCalls_.erase(call.offerLeg);
+    if (Session* s = sessions_.find(call.sessionId))
+      if (!s->offers.empty() && s->offers.back().outcome.empty()) s->offers.back().outcome = "withdrawn";
+  }
+  legCalls_.erase(call.customerLeg);
+  legCalls_.erase(call.agentLeg);
+  auto& ids = waiting_[call.skillGroupId];
+  ids.erase(std::remove(ids.begin(), ids.end(), call.sessionId), ids.end());
+  SessionEnd end{closeBy, endState, closeBy == CloseBy::admin ? mainReason : std::string(), {}};
+  sessions_.transition(call.sessionId, SessionState::ended, wallMs(now), end);
+  // The session's end first, then what it does to the agent (arrange, free), as
+  // the SDK's life cycle reads.
+  nlohmann::json data{{"sessionId", call.sessionId},
+                      {"closeBy", toString(closeBy)},
+                      {"mainReason", end.mainReason},
+                      {"subReason", end.subReason}};
+  out.push(sessionEvent(event::sessionEnded, userId, std::move(data)));
+  if (bridged) {
+    if (call.offerDevice == ServerType::staffExtensionSeat) {
+      if (const config::Agent* cfg = directory_.findAgent(call.agentUserId)) extensions_.callEnded(cfg->extension);
+    }
+    releaseInto(call.agentUserId, call.sessionId, wrapUpFor(call.agentUserId, call.skillGroupId), now, out);
+  } else if (!userId.empty()) {
+    releaseInto(userId, call.sessionId, Duration::zero(), now, out);
+  }
+  calls_.erase(call.sessionId);  // `call` is gone from here on
+}
+
+// ---- facts ------------------------------------------------------------------------
+
+Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
+  Outputs out;
+  std::visit(
+      [&](const auto& f) {
+        using F = std::decay_t<decltype(f)>;
+        Call* call = callOfLeg(f.leg);
+        if (!call) {
+          // A leg core has let go of. A 2xx on it must not leave a dialog up.
+          if constexpr (std::is_same_v<F, LegAnswered>) out.push(HangUpLeg{f.leg});
+          return;
+        }
+        const bool isCustomer = f.leg == call->customerLeg;
+        if constexpr (std::is_same_v<F, LegRinging>) {
+          // The customer already hears 180; an agent's ringing changes nothing.
+        } else if constexpr (std::is_same_v<F, LegAnswered>) {
+          if (!isCustomer && f.leg == call->offerLeg) answered(*call, f.leg, now, out);
+        } else if constexpr (std::is_same_v<F, LegFailed>) {
+          if (isCustomer) {
+            endCall(*call, CloseBy::client, EndState::clientError, now, out);
+          } else if (f.leg == call->offerLeg) {
+            withdrawOffer(*call, isRefusal(f.code) ? "rejected" : "failed", true, now, out);
+          }
+        } else if constexpr (std::is_same_v<F, LegCancelled>) {
+          if (isCustomer && call->phase == Call::Phase::waiting) {
+            const EndState state = call->offerLeg != 0 ? EndState::ringingGiveUp : EndState::waitingGiveUp;
+            endCall(*call, CloseBy::client, state, now, out);
+          }
+        } else if constexpr (std::is_same_v<F, LegEnded>) {
+          if (call->phase != Call::Phase::bridged) {
+            if (isCustomer) endCall(*call, CloseBy::client, EndState::waitingGiveUp, now, out);
+            return;
+          }
+          // One side is gone: hang up the other and close the session.
+          out.push(HangUpLeg{isCustomer ? call->agentLeg : call->customerLeg});
+          endCall(*call, isCustomer ? CloseBy::client : CloseBy::seat, EndState::ok, now, out);
+        }
+      },
+      fact);
+  dispatch(now, out);
+  return out;
+}
+
+Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
+  Outputs out;
+  const std::string sessionId = callTimers_[id];
+  callTimers_.erase(id);
+  auto it = calls_.find(sessionId);
+  if (it == calls_.end()) return out;
+  Call& call = it->second;
+  if (id == call.ringTimer) {
+    call.ringTimer = 0;  // fired: nothing to cancel
+    withdrawOffer(call, "missed", false, now, out,
+                  sessionEvent(event::autoTransfer, call.offeredTo, {{"sessionId", sessionId}}));
+  } else if (id == call.queueTimer) {
+    call.queueTimer = 0;
+    // The wait is over (closeBy timer). seatGiveUp when agents were rung and
+    // none answered, unconnected when no agent could even be offered the call.
+    const Session* s = sessions_.find(sessionId);
+    const EndState state = s && !s->offers.empty() ? EndState::seatGiveUp : EndState::unconnected;
+    // RFC 3261 §21.4.18: nobody can take the call now; try again later.
+    out.push(RejectLeg{call.customerLeg, 480, "No Agent Available"});
+    endCall(call, CloseBy::timer, state, now, out);
+  }
+  dispatch(now, out);
+  return out;
+}
+
+// ---- Call.* -----------------------------------------------------------------------
+
+Outcome Gateway::callEnd(const std::string& userId, const std::string& sessionId, TimePoint now) {
+  auto it = calls_.find(sessionId);
+  if (it == calls_.end() || (it->second.offeredTo != userId && it->second.agentUserId != userId))
+    return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
+  Call& call = it->second;
+  if (call.offerLeg == 0 || call.offeredTo != userId)
+    return Outcome::failure(errc::invalidTransition, "Call.end refuses a ringing offer; use Call.hungUp");
+  Outcome o = Outcome::success({{"sessionId", sessionId}});
+  withdrawOffer(call, "rejected", false, now, o.outputs);
+  dispatch(now, o.outputs);
+  return o;
+}
+
+Outcome Gateway::callHungUp(const std::string& userId, const std::string& sessionId, TimePoint now) {
+  auto it = calls_.find(sessionId);
+  if (it == calls_.end() || (it->second.offeredTo != userId && it->second.agentUserId != userId))
+    return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
+  Call& call = it->second;
+  if (call.phase != Call::Phase::bridged) return callEnd(userId, sessionId, now);
+  Outcome o = Outcome::success({{"sessionId", sessionId}});
+  o.outputs.push(HangUpLeg{call.agentLeg});
+  o.outputs.push(HangUpLeg{call.customerLeg});
+  endCall(call, CloseBy::seat, EndState::ok, now, o.outputs);
+  dispatch(now, o.outputs);
+  return o;
+}
+
+Outputs Gateway::endAllCalls(const std::string& reason, TimePoint now) {
+  Outputs out;
+  std::vector<std::string> ids;
+  for (const auto& [id, c] : calls_) ids.push_back(id);
+  for (const auto& id : ids) {
+    Call& call = calls_.at(id);
+    if (call.phase == Call::Phase::bridged) {
+      out.push(HangUpLeg{call.agentLeg});
+      out.push(HangUpLeg{call.customerLeg});
+      endCall(call, CloseBy::admin, EndState::ok, now, out, reason);
+    } else {
+      // RFC 3261 §21.5.4: the service is going away; the PBX may try elsewhere.
+      out.push(RejectLeg{call.customerLeg, 503, "Service Unavailable"});
+      endCall(call, CloseBy::admin, EndState::unconnected, now, out, reason);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, QueueStat> Gateway::queueStats(TimePoint now) const {
+  std::map<std::string, QueueStat> stats;
+  for (const auto& g : directory_.skillGroups) stats[g.id];
+  for (const auto& [group, ids] : waiting_) {
+    QueueStat& q = stats[group];
+    for (const auto& id : ids) {
+      auto it = calls_.find(id);
+      if (it == calls_.end()) continue;
+      ++q.waiting;
+      q.oldestWait = std::max(q.oldestWait, now - it->second.queuedAt);
+    }
+  }
+  return stats;
+}
+
+}  // namespace sb::core

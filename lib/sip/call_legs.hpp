@@ -1,0 +1,138 @@
+#pragma once
+// The B2BUA's call legs on the daemon's one nta agent (docs/ARCHITECTURE.md,
+// "Why nta legs for calls"). core/ decides, this class carries out: it turns a
+// trunk's INVITE into an inbound leg, core's RingLeg into outbound INVITEs (one
+// per registered contact of a desk phone, or one through a trunk), and reports
+// what happens on the wire as core::LegFact. It speaks of legs only by the
+// core::LegId core gave them.
+//
+// What nta does for us with NTATAG_UA(1) (research/calls-on-sofia.md): 2xx
+// retransmission until ACK (RFC 3261 §13.3.1.4), ACK absorption, in-dialog CSeq
+// order (§12.2.2), 487 to a CANCELled INVITE (§9.2), Timer H. What it leaves to
+// us, and this file does: dialog creation and route sets (§12.1), ACK for a 2xx
+// we receive (§13.2.2.4), ACK+BYE of a 2xx that crosses our CANCEL (§9.1),
+// holding BYE until our 2xx is ACKed (§15), first-2xx-wins among forks,
+// relaying in-dialog requests between bridged legs, 491 on re-INVITE glare
+// (§14.2), and Max-Forwards carried across the B2BUA (§16.6 step 3, 483).
+#include <sofia-sip/nta.h>
+#include <sofia-sip/su_wait.h>
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/call_facts.hpp"
+#include "core/device_facts.hpp"
+#include "core/outputs.hpp"
+#include "sip/sofia.hpp"
+
+namespace sb::metrics {
+class Metrics;
+}
+
+namespace sb::sip {
+
+class CallLegs {
+ public:
+  struct Hooks {
+    // core/ decides what to do with a new inbound call.
+    std::function<core::InboundDecision(const core::InboundCall&)> decide;
+    // Carries out a decision's outputs (events, timers and leg actions, in order).
+    std::function<void(core::Outputs&&)> perform;
+    // A fact about a leg, for core/.
+    std::function<void(const core::LegFact&)> fact;
+  };
+  using ContactLookup = std::function<std::vector<core::ContactInfo>(const std::string& extensionId)>;
+
+  CallLegs(su_root_t* root, nta_agent_t* agent, const config::Config& config, metrics::Metrics& metrics,
+           ContactLookup contacts, std::string serverHeader);
+  ~CallLegs();
+  CallLegs(const CallLegs&) = delete;
+  CallLegs& operator=(const CallLegs&) = delete;
+
+  void setHooks(Hooks hooks) { hooks_ = std::move(hooks); }
+  void applyConfig(const config::Config& config);
+
+  // A new INVITE (no To tag) from `trunk`, straight from the stateless callback:
+  // takes ownership of msg.
+  void onTrunkInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk);
+  // Carries out one of core's leg actions (events and timers are not for us).
+  void execute(const core::Action& action);
+
+  // Legs still holding Sofia state (live calls, and legs being torn down).
+  size_t liveLegs() const { return legs_.size(); }
+  size_t tearingDown() const { return orphans_.size(); }
+
+  struct Leg;
+  struct Fork;
+  struct Relay;
+
+  // Actions performed between enter() and leave() form one batch: facts they
+  // cause reach core only after the whole batch (so the SIP layer never feeds
+  // core a fact in the middle of carrying out another input's actions).
+  void enter() { ++depth_; }
+  void leave();
+
+ private:
+  friend struct LegCallbacks;
+  void acceptInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk);
+  void orphan(std::unique_ptr<Fork> fork);
+  void sendAck(nta_leg_t* dialog, const std::string& routeUrl, const sip_t* sip);
+  void adoptDialog(nta_leg_t* dialog, const sip_t* sip);
+  void ring(const core::RingLeg& a);
+  void ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl, const std::string& toUri);
+  void provisional(const core::SendProvisional& a);
+  void answer(const core::AnswerLeg& a);
+  void reject(const core::RejectLeg& a);
+  void cancel(const core::CancelLeg& a);
+  void hangUp(const core::HangUpLeg& a);
+  void bridge(const core::BridgeLegs& a);
+
+  // Sofia callbacks, through the noexcept trampolines in call_legs.cpp.
+  int onInviteServerEvent(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
+  int onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
+  int onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip);
+  int onRelayResponse(Relay& relay, nta_outgoing_t* orq, const sip_t* sip);
+  void forkAnswered(Leg& leg, Fork& fork, const sip_t* sip);
+  void forkFailed(Leg& leg, Fork& fork, int status);
+  int relay(Leg& from, nta_incoming_t* irq, const sip_t* sip);
+  void sendBye(Leg& leg);
+  void ackAndBye(Fork& fork, const sip_t* sip);
+
+  Leg* find(core::LegId id);
+  void report(const core::LegFact& fact);
+  // Ends our interest in a leg: its Sofia handles are released once the
+  // current callback has returned (so no callback runs on a freed object).
+  void retire(core::LegId id);
+  void reap();
+  void sweep();
+  static void onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept;
+
+  su_root_t* root_;
+  nta_agent_t* agent_;
+  metrics::Metrics& metrics_;
+  ContactLookup contacts_;
+  std::string server_;
+  std::string domain_;
+  std::vector<config::Trunk> trunks_;
+  Hooks hooks_;
+  std::map<core::LegId, std::unique_ptr<Leg>> legs_;
+  // Forks we CANCELled or lost to another fork's 2xx: kept until their final
+  // response (a crossing 2xx is ACKed and BYEd) or 64*T1 (RFC 3261 §9.1).
+  std::map<Fork*, std::unique_ptr<Fork>> orphans_;
+  // In-dialog requests relayed to the other leg, by their outgoing transaction.
+  std::map<nta_outgoing_t*, std::unique_ptr<Relay>> relays_;
+  // Released once the outermost callback or batch returns (see enter/leave).
+  std::vector<std::unique_ptr<Leg>> graveyard_;
+  std::vector<std::unique_ptr<Fork>> forkGraveyard_;
+  std::vector<std::unique_ptr<Relay>> relayGraveyard_;
+  std::deque<core::LegFact> pending_;
+  TimerPtr sweeper_;
+  int depth_ = 0;  // nesting of callbacks and batches into this object
+};
+
+}  // namespace sb::sip

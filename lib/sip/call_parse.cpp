@@ -1,0 +1,76 @@
+#include "sip/call_parse.hpp"
+
+#include <sofia-sip/msg_types.h>
+#include <sofia-sip/sip_header.h>
+#include <strings.h>
+
+namespace sb::sip {
+namespace {
+
+std::string cut(std::string_view s, size_t max) { return std::string(s.substr(0, max)); }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+const config::Trunk* trunkForSource(const std::vector<config::Trunk>& trunks, const std::string& ip) {
+  const auto addr = config::parseIp(ip.substr(0, ip.find('%')));
+  if (!addr) return nullptr;
+  for (const auto& t : trunks)
+    for (const auto& cidr : t.inboundFrom)
+      if (cidr.contains(*addr)) return &t;
+  return nullptr;
+}
+
+std::string dialledNumber(std::string_view user) { return std::string(user.substr(0, user.find(';'))); }
+
+nlohmann::json parseIvrPath(std::string_view value) {
+  nlohmann::json out = nlohmann::json::array();
+  while (!value.empty() && out.size() < 32) {
+    const size_t semi = value.find(';');
+    std::string_view item = trim(value.substr(0, semi));
+    value = semi == std::string_view::npos ? std::string_view() : value.substr(semi + 1);
+    if (item.empty()) continue;
+    const size_t eq = item.find('=');
+    const std::string_view key = trim(item.substr(0, eq));
+    const std::string_view label = eq == std::string_view::npos ? std::string_view() : trim(item.substr(eq + 1));
+    // nlohmann::json refuses invalid UTF-8 when dumped: keep printable ASCII only.
+    std::string k = cut(key, 64), l = cut(label, 64);
+    for (auto* s : {&k, &l})
+      for (auto& c : *s)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+    out.push_back({{"key", k}, {"label", l}});
+  }
+  return out;
+}
+
+InviteInfo parseInvite(const sip_t* sip) {
+  InviteInfo info;
+  const char* ruser = sip->sip_request ? sip->sip_request->rq_url->url_user : nullptr;
+  const char* tuser = sip->sip_to ? sip->sip_to->a_url->url_user : nullptr;
+  if (ruser && *ruser)
+    info.number = dialledNumber(ruser);
+  else if (tuser)
+    info.number = dialledNumber(tuser);
+  if (sip->sip_from) {
+    if (sip->sip_from->a_url->url_user) info.callerNumber = dialledNumber(sip->sip_from->a_url->url_user);
+    if (sip->sip_from->a_display) {
+      std::string d = sip->sip_from->a_display;
+      if (d.size() >= 2 && d.front() == '"' && d.back() == '"') d = d.substr(1, d.size() - 2);
+      info.callerName = cut(d, 128);
+    }
+  }
+  if (sip->sip_max_forwards) info.maxForwards = static_cast<unsigned>(sip->sip_max_forwards->mf_count);
+  if (sip->sip_payload) info.sdp.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  if (sip->sip_content_type && sip->sip_content_type->c_type) info.contentType = sip->sip_content_type->c_type;
+  for (const sip_unknown_t* u = sip->sip_unknown; u; u = u->un_next)
+    if (u->un_name && u->un_value && strcasecmp(u->un_name, kIvrPathHeader) == 0)
+      info.ivrPath = parseIvrPath(u->un_value);
+  return info;
+}
+
+}  // namespace sb::sip

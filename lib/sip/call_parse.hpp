@@ -1,0 +1,41 @@
+#pragma once
+// What a new INVITE tells the call layer, read once from Sofia's parsed message
+// into plain data (the parts that are plain text are testable without Sofia: see
+// parseIvrPath and dialledNumber).
+#include <sofia-sip/sip.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace sb::sip {
+
+struct InviteInfo {
+  std::string number;        // dialled: Request-URI user, else To user
+  std::string callerNumber;  // From user
+  std::string callerName;    // From display name, unquoted
+  nlohmann::json ivrPath = nlohmann::json::array();
+  unsigned maxForwards = 70;  // RFC 3261 §8.1.1.6 default when absent
+  std::string sdp;
+  std::string contentType;
+};
+
+InviteInfo parseInvite(const sip_t* sip);
+
+// The header a PBX may send with the menu choices a customer made before the
+// call reached us, e.g. "X-IVR-Path: 1=Sales;2=English". Case-insensitive name.
+inline constexpr const char* kIvrPathHeader = "X-IVR-Path";
+// "1=Sales;2=English" -> [{"key":"1","label":"Sales"},{"key":"2","label":"English"}];
+// empty items are skipped, an item without '=' is a key with an empty label.
+// At most 32 items, each key and label at most 64 bytes (longer ones are cut):
+// the header comes from outside and ends up in every callIn.
+nlohmann::json parseIvrPath(std::string_view value);
+// The trunk whose inboundFrom holds `ip` (first match in configuration order), or null.
+const config::Trunk* trunkForSource(const std::vector<config::Trunk>& trunks, const std::string& ip);
+// A user part as a number: URI parameters (";phone-context=...") cut off.
+std::string dialledNumber(std::string_view user);
+
+}  // namespace sb::sip
