@@ -1,0 +1,1 @@
+"""Helpers for the audio call tests: baresip softphones and tone analysis."""

@@ -1,0 +1,192 @@
+"""Issue 8: two real softphones through seatbridge, each hearing the other.
+
+The customer is a baresip on the trunk's address (127.0.0.2, the trunk pbx's
+port, no registration) that dials the sales number and plays 697 Hz; the
+agent's desk phone is a baresip on 127.0.0.1 registered as extension 1001
+(alice) with answermode=auto, playing 1209 Hz. seatbridge queues the trunk's
+INVITE, offers it to 1001's contact and bridges the two; it passes the SDP
+through, so RTP goes from phone to phone. Both dump what they hear (sndfile);
+after TALK_SECONDS of audio on both sides one of them hangs up, and the test
+checks the control events (callIn, userAccessed, sessionEnded for alice) and,
+with a Goertzel filter, that the customer heard mainly 1209 Hz and the agent
+mainly 697 Hz: each heard the other, not itself.
+
+The daemon offers MD5 alone: baresip 1.0 (libre 1.1) refuses a challenge list
+holding SHA-256 and would only register on its retry 30-60 s later
+(test_registrar_baresip.py covers that path)."""
+import os
+import subprocess
+import unittest
+
+from audio.baresip import Baresip
+from audio.tones import ToneReport, write_tone
+from calls import ALICE, CUSTOMER, NUMBER, PHONE_HOST, TRUNK_HOST, Events, call_daemon
+from harness import wait_for
+
+CUSTOMER_TONE = 697  # Hz, what the customer plays (a DTMF row tone)
+AGENT_TONE = 1209    # Hz, what the agent plays (a DTMF column tone)
+TALK_SECONDS = 3     # audio each side must have heard before the hang-up
+TONE_SECONDS = 30    # longer than any call here: the tone never runs out
+MIN_SHARE = 0.8      # the other's tone: at least this share of what one heard
+MAX_OWN_SHARE = 0.05  # one's own tone: at most this share (no echo, no loop)
+
+
+class AudioCall(unittest.TestCase):
+    def setUp(self):
+        self.phones = []
+        self.d = call_daemon(ring_timeout=10, queue_timeout=20,
+                             mutate=lambda cfg: cfg["security"].update(digestAlgorithms=["MD5"]))
+        self.addCleanup(self.d.close)
+        self.d.start()
+        self.events = Events(self.d, timeout=15)
+        self.events.context = self.context
+        self.addCleanup(self.events.close)
+        self.events.ok("Agent.online", {"userId": ALICE})
+        self.events.expect("statusChanged", ALICE, status="free")
+
+    def context(self):
+        """What a failure adds: each phone's events and output, the daemon's log."""
+        try:
+            rc = self.d.proc.wait(0.5)
+        except subprocess.TimeoutExpired:
+            rc = None
+        parts = []
+        for p in self.phones:
+            parts += [f"--- {p.name} events: {p.describe()}", p.logs(3000)]
+        parts += [f"--- daemon ({'running' if rc is None else f'exited {rc}'}) log (tail):", self.d.logs()[-5000:]]
+        return "\n".join(parts)
+
+    def fail_with_context(self, message):
+        raise AssertionError(f"{message}\n{self.context()}") from None
+
+    def phone(self, name, host, account, frequency, sip_port=None):
+        tone = write_tone(os.path.join(self.d.tmp, f"{name}-{frequency}Hz.wav"), frequency, TONE_SECONDS)
+        p = Baresip(self.d.tmp, name, host, account, tone, sip_port=sip_port)
+        self.addCleanup(p.close)
+        self.phones.append(p)
+        try:
+            return p.start()
+        except AssertionError as e:
+            self.fail_with_context(str(e))
+
+    def agent_phone(self):
+        """Extension 1001's desk phone: registers through seatbridge (its
+        address as the outbound proxy, the AOR in the configured domain) and
+        answers every call at once."""
+        domain = self.d.config["sip"]["domain"]
+        proxy = f"sip:127.0.0.1:{self.d.sip_port};transport=udp"
+        agent = self.phone("agent", PHONE_HOST,
+                           f"<sip:1001@{domain};transport=udp>;auth_pass=pw-1001;outbound1=\"{proxy}\";"
+                           "regint=600;answermode=auto", AGENT_TONE)
+        # Awaited in seatbridge's bindings, not as baresip's REGISTER_OK: it
+        # registers as it starts, often before ctrl_tcp has a client to tell.
+        # Its Contact user is the AOR's with a suffix (sip:1001-0x55d4...@HOST:PORT).
+        where = f"{PHONE_HOST}:{agent.sip_port}"
+
+        def registered():
+            rows = self.events.ok("Gateway.listExtensions").get("extensions", [])
+            row = next((r for r in rows if r.get("extensionId") == "1001"), {})
+            return any(c.get("source") == f"udp:{where}" and c.get("uri", "").split(";")[0].endswith("@" + where)
+                       for c in row.get("contacts", []))
+
+        self.wait(registered, f"1001 registered from {where}")
+        return agent
+
+    def customer_phone(self):
+        """The customer behind the trunk: on the trunk pbx's address and port,
+        no registration; its From user is the caller's number."""
+        return self.phone("customer", TRUNK_HOST, f"<sip:{CUSTOMER}@{TRUNK_HOST}>;regint=0", CUSTOMER_TONE,
+                          sip_port=self.d.trunk_port)
+
+    def wait(self, predicate, what, timeout=15):
+        try:
+            return wait_for(predicate, timeout, what)
+        except AssertionError as e:
+            self.fail_with_context(str(e))
+
+    def phone_event(self, phone, type_, timeout=15, since=0):
+        try:
+            return phone.wait_event(type_, timeout, since)
+        except AssertionError as e:
+            self.fail_with_context(str(e))
+
+    def heard(self, phone, own, other):
+        """Its decoded recording, analysed (after it quit, so the file is complete)."""
+        path = phone.recording("dec")
+        if path is None:
+            self.fail_with_context(f"{phone.name} recorded nothing it heard")
+        return ToneReport(path, (own, other))
+
+    def sent(self, phone, own, other):
+        path = phone.recording("enc")
+        return str(ToneReport(path, (own, other))) if path else f"{phone.name} recorded nothing it sent"
+
+    def check_heard(self, phone, own, other):
+        """phone heard mainly other's tone, hardly its own."""
+        report = self.heard(phone, own, other)
+        why = (f"{phone.name} (playing {own} Hz) should hear {other} Hz: {report}\n"
+               f"(what it sent: {self.sent(phone, own, other)})")
+        self.assertGreaterEqual(report.sounding_seconds, TALK_SECONDS - 0.5, why)
+        self.assertGreaterEqual(report.share[other], MIN_SHARE, why)
+        self.assertLessEqual(report.share[own], MAX_OWN_SHARE, why)
+        return report
+
+    def talk(self, hang_up):
+        """One call from the customer to alice's desk phone; hang_up is the
+        phone that ends it ('customer' or 'agent'). Returns the session's events."""
+        agent = self.agent_phone()
+        customer = self.customer_phone()
+        mark = self.events.mark()
+        try:
+            customer.command("dial", f"sip:{NUMBER}@127.0.0.1:{self.d.sip_port}")
+        except AssertionError as e:
+            self.fail_with_context(str(e))
+
+        call_in = self.events.expect("callIn", ALICE, since=mark)
+        sid = call_in["data"]["sessionId"]
+        self.assertEqual(call_in["data"]["callerPhoneNumber"], CUSTOMER, call_in)
+        self.assertEqual(call_in["data"]["calleePhoneNumber"], NUMBER, call_in)
+        self.assertEqual(call_in["data"]["serverType"], "staffExtensionSeat", call_in)
+        self.events.expect("userAccessed", ALICE, sessionId=sid)
+
+        # (With answermode=auto baresip 1.0 tells no CALL_INCOMING, only CALL_ESTABLISHED.)
+        call_ids = {}
+        for p in (agent, customer):
+            call_ids[p.name] = self.phone_event(p, "CALL_ESTABLISHED").get("id")
+            self.phone_event(p, "CALL_RTPESTAB")  # RTP from the other phone arrives
+        self.assertNotEqual(call_ids["agent"], call_ids["customer"],
+                            "a B2BUA: the agent's leg is a dialog of its own, with a Call-ID of its own")
+
+        # Talk until both have heard TALK_SECONDS (a bounded wait on the recordings).
+        self.wait(lambda: min(agent.heard_seconds(), customer.heard_seconds()) >= TALK_SECONDS,
+                  f"{TALK_SECONDS} s of audio heard on both sides", timeout=TALK_SECONDS + 10)
+
+        ender = customer if hang_up == "customer" else agent
+        ender.command("hangup")
+        for p in (agent, customer):  # the other one's closes only if seatbridge passed the BYE on
+            self.phone_event(p, "CALL_CLOSED")
+        ended = self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.events.expect("statusChanged", ALICE, since=self.events.after(ended), status="free")
+        row = self.events.session(sid)
+        self.assertIsNotNone(row, f"no session {sid} in {self.events.sessions()}")
+        self.assertEqual((row.get("state"), row.get("userId"), row.get("closeBy")),
+                         ("ended", ALICE, ended["data"]["closeBy"]), row)
+        for p in (agent, customer):
+            rc = p.quit()
+            self.assertEqual(rc, 0, p.logs())
+
+        self.check_heard(customer, CUSTOMER_TONE, AGENT_TONE)
+        self.check_heard(agent, AGENT_TONE, CUSTOMER_TONE)
+        return ended
+
+    def test_customer_and_agent_hear_each_other_the_customer_hangs_up(self):
+        ended = self.talk("customer")
+        self.assertEqual(ended["data"]["closeBy"], "client", ended)
+
+    def test_customer_and_agent_hear_each_other_the_agent_hangs_up(self):
+        ended = self.talk("agent")
+        self.assertEqual(ended["data"]["closeBy"], "seat", ended)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
