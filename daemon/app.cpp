@@ -13,7 +13,7 @@
 #include "control/control_thread.hpp"
 #include "control/event_outlet.hpp"
 #include "control/method_table.hpp"
-#include "daemon/gateway_bridge.hpp"
+#include "host/core_host.hpp"
 #include "daemon/gateway_methods.hpp"
 #include "daemon/notify.hpp"
 #include "metrics/metrics.hpp"
@@ -75,11 +75,12 @@ void App::wireGateway() {
   outlet_->setSink([control = control_.get()](std::vector<control::PublishedEvent>& batch, control::LostRange lost) {
     control->publish(batch, lost);
   });
-  bridge_ = std::make_unique<GatewayBridge>(*config_, *sip_, *controlThread_, *control_, *outlet_, *metrics_);
+  bridge_ = std::make_unique<host::CoreHost>(*config_, *sip_, *controlThread_, *control_, *outlet_, *metrics_,
+                                            store_.get());
   methods_ = std::make_unique<control::MethodTable>(buildMethodTable(bridge_.get()));
   control_->setMethods(methods_.get());
   sip::SipThread* sip = sip_.get();
-  GatewayBridge* bridge = bridge_.get();
+  host::CoreHost* bridge = bridge_.get();
   sip_->post([sip, bridge] {
     sip->server().setDeviceFactSink([bridge](const core::DeviceFact& fact) { bridge->onFact(fact); });
     bridge->attachCalls();
@@ -144,7 +145,7 @@ void App::reload() {
   log::setLevel(*log::parseLevel(next->log.level));
   config_ = next;
   sip::SipThread* sip = sip_.get();
-  GatewayBridge* bridge = bridge_.get();
+  host::CoreHost* bridge = bridge_.get();
   sip_->post([sip, bridge, next] {
     sip->server().applyConfig(next);
     bridge->reconfigure(*next);
@@ -177,7 +178,7 @@ void App::drainAndStop() {
   // Whatever still runs is ended cleanly: BYE on both legs of a bridged call,
   // 503 to a waiting one, sessionEnded and the record for each. Then a short
   // grace for those requests to go out and be answered.
-  GatewayBridge* bridge = bridge_.get();
+  host::CoreHost* bridge = bridge_.get();
   sip_->post([bridge] { bridge->endAllCalls(); });
   const int64_t grace = monotonicNow().ms + 2000;
   while (monotonicNow().ms < grace) {

@@ -25,9 +25,13 @@ class EventOutlet;
 class MethodTable;
 }  // namespace sb::control
 
+namespace sb::host {
+class CoreHost;
+}
+
 namespace sb::daemon {
 
-class GatewayBridge;
+
 
 class App {
  public:
@@ -54,7 +58,7 @@ class App {
   std::unique_ptr<control::ControlThread> controlThread_;
   std::unique_ptr<control::ControlServer> control_;
   std::unique_ptr<control::EventOutlet> outlet_;     // core events -> control thread
-  std::unique_ptr<GatewayBridge> bridge_;            // core::Gateway, used on the SIP thread
+  std::unique_ptr<host::CoreHost> bridge_;            // core::Gateway, used on the SIP thread
   std::unique_ptr<control::MethodTable> methods_;    // the control socket's methods
 };
 

@@ -4,7 +4,7 @@
 // notImplemented. Call.deleteCall works already.
 #include "control/control_server.hpp"
 #include "control/errors.hpp"
-#include "daemon/gateway_bridge.hpp"
+#include "host/core_host.hpp"
 #include "daemon/gateway_methods.hpp"
 
 namespace sb::daemon {
@@ -28,7 +28,7 @@ const Param kSessionId{"sessionId", ParamType::String, true,
 
 // Planned methods on a session: the agent must exist and the session must be
 // theirs (or, for a supervisor's method, exist at all).
-control::Handler sessionCheck(GatewayBridge* b, std::string method, bool anyAgentsSession) {
+control::Handler sessionCheck(host::CoreHost* b, std::string method, bool anyAgentsSession) {
   return [b, method = std::move(method), anyAgentsSession](const Request& r) {
     const std::string userId = r.params["userId"];
     const std::string sessionId = r.params["sessionId"];
@@ -42,7 +42,7 @@ control::Handler sessionCheck(GatewayBridge* b, std::string method, bool anyAgen
 }
 
 // Planned methods that start something: the agents named must exist.
-control::Handler agentsCheck(GatewayBridge* b, std::string method, std::vector<std::string> agentParams) {
+control::Handler agentsCheck(host::CoreHost* b, std::string method, std::vector<std::string> agentParams) {
   return [b, method = std::move(method), agentParams = std::move(agentParams)](const Request& r) {
     std::vector<std::string> ids;
     for (const auto& p : agentParams)
@@ -55,7 +55,7 @@ control::Handler agentsCheck(GatewayBridge* b, std::string method, std::vector<s
   };
 }
 
-MethodSpec onSession(GatewayBridge* b, std::string name, std::string help, std::vector<Param> extra = {},
+MethodSpec onSession(host::CoreHost* b, std::string name, std::string help, std::vector<Param> extra = {},
                      std::string sdkName = {}, bool anyAgentsSession = false) {
   std::vector<Param> params{kSessionId};
   for (auto& p : extra) params.push_back(std::move(p));
@@ -72,7 +72,7 @@ MethodSpec onSession(GatewayBridge* b, std::string name, std::string help, std::
 // A method on one of the agent's sessions that core serves.
 using SessionStep = core::Outcome (*)(core::Gateway&, const std::string& userId, const std::string& sessionId,
                                       core::TimePoint now);
-MethodSpec served(GatewayBridge* b, std::string name, std::string help, std::string answer, SessionStep step) {
+MethodSpec served(host::CoreHost* b, std::string name, std::string help, std::string answer, SessionStep step) {
   MethodSpec m{.name = std::move(name),
                .help = std::move(help),
                .params = {kSessionId},
@@ -91,7 +91,7 @@ MethodSpec served(GatewayBridge* b, std::string name, std::string help, std::str
 
 }  // namespace
 
-void addCallMethods(control::MethodTable& table, GatewayBridge* b) {
+void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
   table.add(
       {.name = "Call.startOutboundCall",
        .help = "Dials a customer for the agent (a desk phone is rung first, or the mobile in a dual call), "

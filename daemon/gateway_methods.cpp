@@ -6,9 +6,10 @@
 #include "control/control_server.hpp"
 #include "control/errors.hpp"
 #include "core/vocabulary.hpp"
-#include "daemon/gateway_bridge.hpp"
+#include "host/core_host.hpp"
 #include "sip/sip_server.hpp"
 #include "sip/sip_thread.hpp"
+#include "store/records.hpp"
 
 namespace sb::daemon {
 
@@ -57,7 +58,7 @@ json withContacts(json list, const sip::SipServer& sip) {
   return list;
 }
 
-control::MethodSpec clientLogin(GatewayBridge* b) {
+control::MethodSpec clientLogin(host::CoreHost* b) {
   return {.name = "Client.login",
           .help =
               "Binds this connection to one agent: agent methods then default `userId` to it, and the "
@@ -87,7 +88,7 @@ control::MethodSpec clientLogin(GatewayBridge* b) {
           }};
 }
 
-control::MethodSpec clientSubscribe(GatewayBridge* b) {
+control::MethodSpec clientSubscribe(host::CoreHost* b) {
   return {.name = "Client.subscribe",
           .help =
               "Chooses whose events this connection receives, replacing any earlier choice: `{\"all\": true}` for "
@@ -118,7 +119,7 @@ control::MethodSpec clientSubscribe(GatewayBridge* b) {
           }};
 }
 
-control::MethodSpec clientResume(GatewayBridge* b) {
+control::MethodSpec clientResume(host::CoreHost* b) {
   return {.name = "Client.resume",
           .help =
               "Replays the held events from `fromSeq` that this connection's subscription selects: the answer "
@@ -136,13 +137,13 @@ control::MethodSpec clientResume(GatewayBridge* b) {
 
 }  // namespace
 
-void addClientMethods(control::MethodTable& table, GatewayBridge* b) {
+void addClientMethods(control::MethodTable& table, host::CoreHost* b) {
   table.add(clientLogin(b));
   table.add(clientSubscribe(b));
   table.add(clientResume(b));
 }
 
-control::MethodTable buildMethodTable(GatewayBridge* bridge) {
+control::MethodTable buildMethodTable(host::CoreHost* bridge) {
   control::MethodTable table;
   addClientMethods(table, bridge);
   addGatewayMethods(table, bridge);
@@ -151,7 +152,7 @@ control::MethodTable buildMethodTable(GatewayBridge* bridge) {
   return table;
 }
 
-void addGatewayMethods(control::MethodTable& table, GatewayBridge* b) {
+void addGatewayMethods(control::MethodTable& table, host::CoreHost* b) {
   table.add({.name = "Gateway.status",
              .help = "The daemon: version, pid, uptime, whether it is draining, listen addresses, configured counts, "
                      "registered extensions, agents by status, sessions, and the event stream's position.",
@@ -198,9 +199,44 @@ void addGatewayMethods(control::MethodTable& table, GatewayBridge* b) {
                  return core::Outcome::success(g.listSessions(userId));
                });
              }});
+  table.add({.name = "Gateway.listRecords",
+             .help = "The archive of ended sessions (kept storage.recordsRetentionDays), newest first, a page at a "
+                     "time.",
+             .params = {{"userId", ParamType::String, false, "Only sessions this agent had last."},
+                        {"fromMs", ParamType::Integer, false, "Ended at or after this time (ms since the epoch)."},
+                        {"toMs", ParamType::Integer, false, "Ended before this time (ms since the epoch)."},
+                        {"endState", ParamType::String, false, "Only this end state (ok, waitingGiveUp, ...)."},
+                        {"limit", ParamType::Integer, false, "Rows per page, 1 to 500 (default 100)."},
+                        {"before", ParamType::String, false, "The `next` cursor of the previous page."}},
+             .answer = "`{records: [...], next?}`: each record as a Gateway.listSessions row; `next` is present "
+                       "when more rows follow.",
+             .handler = [b](const Request& r) {
+               store::RecordQuery q;
+               q.userId = r.params.value("userId", "");
+               if (r.params.contains("fromMs")) q.fromMs = r.params["fromMs"].get<int64_t>();
+               if (r.params.contains("toMs")) q.toMs = r.params["toMs"].get<int64_t>();
+               q.endState = r.params.value("endState", "");
+               q.limit = static_cast<int>(r.params.value("limit", int64_t{100}));
+               q.before = r.params.value("before", "");
+               if (q.limit < 1 || q.limit > 500) {
+                 r.reply.error(control::errc::invalidParams, "limit must be 1 to 500");
+                 return;
+               }
+               const size_t colon = q.before.find(':');
+               if (!q.before.empty() && (colon == 0 || colon == std::string::npos ||
+                                         q.before.find_first_not_of("0123456789") != colon || colon > 15)) {
+                 r.reply.error(control::errc::invalidParams, "before must be a `next` cursor of a previous page");
+                 return;
+               }
+               if (!q.endState.empty() && !core::parseEndState(q.endState)) {
+                 r.reply.error(control::errc::invalidParams, "unknown endState " + q.endState);
+                 return;
+               }
+               b->run(r.reply, [b, q](core::Gateway&, core::TimePoint) { return b->listRecords(q); });
+             }});
 }
 
-void addAgentMethods(control::MethodTable& table, GatewayBridge* b) {
+void addAgentMethods(control::MethodTable& table, host::CoreHost* b) {
   const std::string status =
       "`{userId, name, extensionId, status, restReason?, pendingStatus?, pendingRestReason?, "
       "statusDurationMs, sessions[], wrapUpRemainingMs?}`.";

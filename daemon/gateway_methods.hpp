@@ -5,19 +5,21 @@
 #include "control/method_table.hpp"
 #include "control/protocol_doc.hpp"
 
-namespace sb::daemon {
+namespace sb::host {
+class CoreHost;
+}
 
-class GatewayBridge;
+namespace sb::daemon {
 
 // `bridge` may be null when the table is only rendered (docs); its handlers are
 // then never called.
-control::MethodTable buildMethodTable(GatewayBridge* bridge);
+control::MethodTable buildMethodTable(host::CoreHost* bridge);
 
 // Parts of the table, one file each.
-void addClientMethods(control::MethodTable& table, GatewayBridge* bridge);
-void addGatewayMethods(control::MethodTable& table, GatewayBridge* bridge);
-void addAgentMethods(control::MethodTable& table, GatewayBridge* bridge);
-void addCallMethods(control::MethodTable& table, GatewayBridge* bridge);
+void addClientMethods(control::MethodTable& table, host::CoreHost* bridge);
+void addGatewayMethods(control::MethodTable& table, host::CoreHost* bridge);
+void addAgentMethods(control::MethodTable& table, host::CoreHost* bridge);
+void addCallMethods(control::MethodTable& table, host::CoreHost* bridge);
 
 // The whole document: the table plus the event catalogue and domain errors.
 control::ProtocolDoc protocolDoc(const control::MethodTable& table);

@@ -1,14 +1,13 @@
 // seatbridgectl: the operator's client for the control socket.
-//   status | agents | extensions | sessions [--user U] | call METHOD [key=value ...]
+//   status | agents | extensions | sessions [--user U] | records [filters] | call METHOD [key=value ...]
 //   | events [--from SEQ] [--user U ...]
 // Readable tables by default, --json for scripts. Exit 0 on success, 1 when the
 // daemon answered an error or cannot be reached, 2 on a usage error.
-#include <nlohmann/json.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -31,6 +30,9 @@ void usage(FILE* out) {
                "  agents                      every agent and its status (Gateway.listAgents)\n"
                "  extensions                  desk-phone lines, registration and device state\n"
                "  sessions [--user USERID]    sessions, live and ended\n"
+               "  records [--user USERID] [--from MS] [--to MS] [--end-state STATE]\n"
+               "          [--limit N] [--before CURSOR]\n"
+               "                              the archive of ended sessions, newest first\n"
                "  call METHOD [KEY=VALUE...]  any method; a VALUE that parses as JSON is JSON\n"
                "                              (7, true, [\"a\"]), anything else is a string\n"
                "  events [--from SEQ] [--user USERID...]\n"
@@ -89,8 +91,8 @@ int call(Client& c, const Options& o) {
   } else if (ok) {
     printJson(answer.value("data", json::object()));
   } else {
-    std::fprintf(stderr, "seatbridgectl: %s: %s: %s\n", o.args[1].c_str(),
-                 answer.value("errorCode", "error").c_str(), answer.value("errorMsg", "").c_str());
+    std::fprintf(stderr, "seatbridgectl: %s: %s: %s\n", o.args[1].c_str(), answer.value("errorCode", "error").c_str(),
+                 answer.value("errorMsg", "").c_str());
   }
   return ok ? 0 : 1;
 }
@@ -124,10 +126,42 @@ int events(Client& c, const Options& o) {
   }
 }
 
+// records' options as Gateway.listRecords parameters.
+json recordFilters(const Options& o) {
+  json params = json::object();
+  for (size_t i = 1; i < o.args.size(); i += 2) {
+    const std::string& flag = o.args[i];
+    if (i + 1 >= o.args.size()) throw UsageError("records: " + flag + " needs a value");
+    const std::string& v = o.args[i + 1];
+    const auto number = [&](const char* key) {
+      try {
+        params[key] = std::stoll(v);
+      } catch (const std::exception&) {
+        throw UsageError("records: " + flag + " takes a number");
+      }
+    };
+    if (flag == "--user")
+      params["userId"] = v;
+    else if (flag == "--from")
+      number("fromMs");
+    else if (flag == "--to")
+      number("toMs");
+    else if (flag == "--end-state")
+      params["endState"] = v;
+    else if (flag == "--limit")
+      number("limit");
+    else if (flag == "--before")
+      params["before"] = v;
+    else
+      throw UsageError("records: unknown option " + flag);
+  }
+  return params;
+}
+
 int run(const Options& o) {
   const std::string& cmd = o.args[0];
-  if (cmd != "status" && cmd != "agents" && cmd != "extensions" && cmd != "sessions" && cmd != "call" &&
-      cmd != "events")
+  if (cmd != "status" && cmd != "agents" && cmd != "extensions" && cmd != "sessions" && cmd != "records" &&
+      cmd != "call" && cmd != "events")
     throw UsageError("unknown command '" + cmd + "'");
   Client c(o.socket);
   if (cmd == "status") return list(c, o, "Gateway.status", json::object(), sb::ctl::printStatus);
@@ -141,6 +175,7 @@ int run(const Options& o) {
       throw UsageError("sessions takes only --user USERID");
     return list(c, o, "Gateway.listSessions", params, sb::ctl::printSessions);
   }
+  if (cmd == "records") return list(c, o, "Gateway.listRecords", recordFilters(o), sb::ctl::printRecords);
   if (cmd == "call") return call(c, o);
   return events(c, o);
 }

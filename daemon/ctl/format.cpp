@@ -34,7 +34,8 @@ std::string duration(int64_t ms) {
   const int64_t s = ms / 1000;
   char buf[32];
   if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>(s / 60 % 60));
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s / 60 % 60));
   else if (s >= 60)
     std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
   else
@@ -115,9 +116,27 @@ void printSessions(const json& d, FILE* out) {
   t.print(out);
 }
 
+// The archive: when, who, how it ended, how long the customer waited and talked.
+void printRecords(const json& d, FILE* out) {
+  const json records = d.value("records", json::array());
+  if (records.empty()) {
+    std::fprintf(out, "no records\n");
+  } else {
+    Table t({"ENDED", "SESSION", "AGENT", "CALLER", "CALLEE", "END STATE", "CLOSE", "WAIT", "TALK"});
+    for (const auto& r : records) {
+      const auto ms = [&](const char* k) {
+        return r.contains(k) && r[k].is_number() ? duration(r[k].get<int64_t>()) : "-";
+      };
+      t.add({get(r, "endedAt"), get(r, "sessionId"), get(r, "userId"), get(r, "callerPhoneNumber"),
+             get(r, "calleePhoneNumber"), get(r, "endState"), get(r, "closeBy"), ms("waitMs"), ms("talkMs")});
+    }
+    t.print(out);
+  }
+  if (d.contains("next")) std::fprintf(out, "more: --before %s\n", get(d, "next").c_str());
+}
+
 std::string eventSummary(const json& m) {
-  if (m.contains("status") && !m.contains("event"))
-    return "error " + get(m, "errorCode") + ": " + get(m, "errorMsg");
+  if (m.contains("status") && !m.contains("event")) return "error " + get(m, "errorCode") + ": " + get(m, "errorMsg");
   std::string s = "#" + get(m, "seq") + " " + get(m, "event");
   if (m.contains("userId")) s += " " + get(m, "userId");
   const json data = m.value("data", json::object());

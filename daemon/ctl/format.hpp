@@ -27,6 +27,7 @@ void printStatus(const nlohmann::json& data, FILE* out);
 void printAgents(const nlohmann::json& data, FILE* out);
 void printExtensions(const nlohmann::json& data, FILE* out);
 void printSessions(const nlohmann::json& data, FILE* out);
+void printRecords(const nlohmann::json& data, FILE* out);
 // "#1042 statusChanged alice@example.com status=rest restReason=Meal"
 std::string eventSummary(const nlohmann::json& event);
 

@@ -41,6 +41,7 @@ struct Metrics {
 
 struct Storage {
   std::string path;  // absolute after loading
+  int recordsRetentionDays = 90;  // ended-session records older than this are deleted
 };
 
 struct Log {

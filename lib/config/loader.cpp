@@ -387,7 +387,10 @@ void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   }
   if (root.has("storage")) {
     Fields f(d, "storage");
-    if (f.open(root.get("storage"), {"path"})) f.readString("path", c.storage.path, true);
+    if (f.open(root.get("storage"), {"path", "recordsRetentionDays"})) {
+      f.readString("path", c.storage.path, true);
+      f.readInt("recordsRetentionDays", c.storage.recordsRetentionDays, 1, 3650);
+    }
     c.storage.path = resolvePath(c.baseDir, c.storage.path);
   } else {
     root.required("storage");

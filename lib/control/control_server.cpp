@@ -6,12 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <random>
 
 #include "common/log.hpp"
 #include "control/connection.hpp"
 #include "control/control_thread.hpp"
 #include "control/errors.hpp"
+#include "common/ids.hpp"
 #include "control/unix_listener.hpp"
 #include "metrics/metrics.hpp"
 
@@ -20,24 +20,7 @@ namespace sb::control {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-std::string makeUuid() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  uint8_t b[16];
-  for (int i = 0; i < 16; i += 8) {
-    const uint64_t r = rng();
-    for (int k = 0; k < 8; ++k) b[i + k] = static_cast<uint8_t>(r >> (8 * k));
-  }
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
-    s += hex[b[i] >> 4];
-    s += hex[b[i] & 15];
-  }
-  return s;
-}
+std::string makeUuid() { return uuidV4(); }
 
 std::string eventLine(const std::string& name, uint64_t seq, const std::string& userId, const json& data) {
   // Assembled from pieces the library serialises, so that `event` leads the line

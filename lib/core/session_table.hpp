@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ids.hpp"
 #include "core/random_source.hpp"
 #include "core/session.hpp"
 
@@ -51,7 +52,7 @@ class SessionTable {
   std::deque<std::string> endedFifo_;         // ended ids, oldest first
 };
 
-// Formats 16 bytes as a version-4 UUID (sets the version and variant bits).
-std::string formatUuidV4(std::span<const std::byte, 16> bytes);
+// Ids are formatted by sb::formatUuidV4 (common/ids.hpp), from the injected source.
+using sb::formatUuidV4;
 
 }  // namespace sb::core

@@ -1,11 +1,11 @@
 #include "sip/registrar_sofia.hpp"
 
-#include <openssl/rand.h>
 #include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_tag.h>
 
 #include "common/clock.hpp"
+#include "common/ids.hpp"
 #include "common/log.hpp"
 #include "metrics/metrics.hpp"
 #include "sip/register_parse.hpp"
@@ -16,14 +16,6 @@ namespace {
 
 Now nowBoth() { return {wallClockMs(), monotonicNow().ms}; }
 
-std::string randomHex(size_t bytes) {
-  std::vector<unsigned char> b(bytes);
-  RAND_bytes(b.data(), static_cast<int>(b.size()));
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (auto c : b) s.append({hex[c >> 4], hex[c & 15]});
-  return s;
-}
 
 std::string headerBlock(const RegisterReply& r) {
   std::string h;

@@ -5,49 +5,24 @@
 #include <memory>
 #include <stdexcept>
 
+#include "store/sql.hpp"
 #include "store/store.hpp"
 
 namespace sb::store {
 namespace {
-
-struct Finalize {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, Finalize>;
-
-Stmt prepare(Store& store, const char* sql) {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(store.handle(), sql, -1, &st, nullptr) != SQLITE_OK)
-    throw std::runtime_error(std::string("bindings: ") + sqlite3_errmsg(store.handle()));
-  return Stmt(st);
-}
-
-void bindText(sqlite3_stmt* st, int i, const std::string& v) {
-  sqlite3_bind_text(st, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-
-std::string column(sqlite3_stmt* st, int i) {
-  const auto* p = sqlite3_column_text(st, i);
-  return p ? reinterpret_cast<const char*>(p) : "";
-}
-
-void step(Store& store, sqlite3_stmt* st) {
-  if (sqlite3_step(st) != SQLITE_DONE) throw std::runtime_error(std::string("bindings: ") + sqlite3_errmsg(store.handle()));
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
-}
-
+constexpr const char* kWhat = "bindings";
 }  // namespace
 
 std::vector<StoredBinding> loadBindings(Store& store, int64_t nowMs) {
   {
-    Stmt del = prepare(store, "DELETE FROM bindings WHERE expires_at_ms <= ?");
+    Stmt del = prepare(store, "DELETE FROM bindings WHERE expires_at_ms <= ?", kWhat);
     sqlite3_bind_int64(del.get(), 1, nowMs);
-    step(store, del.get());
+    step(store, del.get(), kWhat);
   }
   Stmt st = prepare(store,
                     "SELECT extension, contact_key, uri, source, user_agent, call_id, cseq, expires_at_ms, updated_at_ms"
-                    " FROM bindings ORDER BY extension, updated_at_ms");
+                    " FROM bindings ORDER BY extension, updated_at_ms",
+                    kWhat);
   std::vector<StoredBinding> out;
   while (sqlite3_step(st.get()) == SQLITE_ROW) {
     StoredBinding b;
@@ -67,14 +42,15 @@ std::vector<StoredBinding> loadBindings(Store& store, int64_t nowMs) {
 
 void replaceBindings(Store& store, const std::vector<std::string>& extensions, const std::vector<StoredBinding>& rows) {
   store.transaction([&] {
-    Stmt del = prepare(store, "DELETE FROM bindings WHERE extension = ?");
+    Stmt del = prepare(store, "DELETE FROM bindings WHERE extension = ?", kWhat);
     for (const auto& ext : extensions) {
       bindText(del.get(), 1, ext);
-      step(store, del.get());
+      step(store, del.get(), kWhat);
     }
     Stmt ins = prepare(store,
                        "INSERT OR REPLACE INTO bindings (extension, contact_key, uri, source, user_agent, call_id,"
-                       " cseq, expires_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                       " cseq, expires_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       kWhat);
     for (const auto& b : rows) {
       bindText(ins.get(), 1, b.extension);
       bindText(ins.get(), 2, b.key);
@@ -85,7 +61,7 @@ void replaceBindings(Store& store, const std::vector<std::string>& extensions, c
       sqlite3_bind_int64(ins.get(), 7, b.cseq);
       sqlite3_bind_int64(ins.get(), 8, b.expiresAtMs);
       sqlite3_bind_int64(ins.get(), 9, b.updatedAtMs);
-      step(store, ins.get());
+      step(store, ins.get(), kWhat);
     }
   });
 }

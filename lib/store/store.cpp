@@ -23,6 +23,11 @@ const std::vector<const char*>& migrations() {
       " source TEXT NOT NULL, user_agent TEXT NOT NULL DEFAULT '', call_id TEXT NOT NULL,"
       " cseq INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL,"
       " PRIMARY KEY (extension, contact_key)) WITHOUT ROWID;",
+      // 3: ended sessions (records.hpp): the archive Gateway.listRecords reads
+      "CREATE TABLE session_records (session_id TEXT PRIMARY KEY, ended_at_ms INTEGER NOT NULL,"
+      " user_id TEXT NOT NULL, end_state TEXT NOT NULL, record TEXT NOT NULL);"
+      "CREATE INDEX session_records_by_end ON session_records (ended_at_ms, session_id);"
+      "CREATE INDEX session_records_by_user ON session_records (user_id, ended_at_ms);",
   };
   return m;
 }

@@ -1,21 +1,21 @@
 #pragma once
-// Hosts the domain model (core::Gateway) on the SIP thread and connects it to the
-// control socket: method calls arrive from the control thread, run on the SIP
-// thread against the Gateway with `now`, and are answered back on the control
-// thread; the Gateway's events leave through the EventOutlet (never blocking the
-// SIP thread); its timers become Sofia timers; registrar facts feed it.
+// CoreHost: core's I/O layer (issue 8 moved it out of daemon/ and renamed it from
+// GatewayBridge, which read as if it bridged calls). It hosts the domain model (core::Gateway) on the SIP thread and
+// connects it to the control socket: method calls arrive from the control thread, run on the SIP thread against the
+// Gateway with `now`, and are answered back on the control thread; the Gateway's events leave through the EventOutlet
+// (never blocking the SIP thread); its timers become Sofia timers; registrar facts feed it.
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "core/device_facts.hpp"
 #include "core/gateway.hpp"
 #include "core/outputs.hpp"
 #include "core/random_source.hpp"
-
-struct su_timer_s;
+#include "sip/sofia.hpp"
 
 namespace sb::metrics {
 class Metrics;
@@ -23,6 +23,11 @@ class Metrics;
 namespace sb::sip {
 class SipThread;
 }
+namespace sb::store {
+class Store;
+struct RecordQuery;
+struct SessionRecord;
+}  // namespace sb::store
 namespace sb::control {
 class ControlThread;
 class ControlServer;
@@ -30,16 +35,16 @@ class EventOutlet;
 class Reply;
 }  // namespace sb::control
 
-namespace sb::daemon {
+namespace sb::host {
 
-// Session ids are capabilities on the control socket: getrandom(2), aborting
-// rather than ever handing out weak bytes.
+// Session ids are capabilities on the control socket: sb::randomBytes
+// (getrandom(2), aborting rather than ever handing out weak bytes).
 class SystemRandom final : public core::RandomSource {
  public:
   void fill(std::span<std::byte> out) override;
 };
 
-class GatewayBridge {
+class CoreHost {
  public:
   struct TimerSlot;
   // A step on the SIP thread: the Gateway and `now` in, a method's Outcome out.
@@ -47,11 +52,13 @@ class GatewayBridge {
   // Runs on the control thread with a successful step's data (instead of replying).
   using Then = std::function<void(nlohmann::json data)>;
 
-  GatewayBridge(const config::Config& config, sip::SipThread& sip, control::ControlThread& controlThread,
-                control::ControlServer& server, control::EventOutlet& outlet, metrics::Metrics& metrics);
-  ~GatewayBridge();
-  GatewayBridge(const GatewayBridge&) = delete;
-  GatewayBridge& operator=(const GatewayBridge&) = delete;
+  // `store` (may be null: no records kept) is used on the SIP thread only.
+  CoreHost(const config::Config& config, sip::SipThread& sip, control::ControlThread& controlThread,
+           control::ControlServer& server, control::EventOutlet& outlet, metrics::Metrics& metrics,
+           store::Store* store = nullptr);
+  ~CoreHost();
+  CoreHost(const CoreHost&) = delete;
+  CoreHost& operator=(const CoreHost&) = delete;
 
   // Control thread. Runs `step` on the SIP thread, performs its outputs there,
   // and answers `reply` on the control thread: the error, or `then(data)` when
@@ -70,6 +77,9 @@ class GatewayBridge {
   void attachCalls();
   // SIP thread: the drain deadline passed; every live call is ended (BYE both legs).
   void endAllCalls();
+  // SIP thread: ended sessions from the store, newest first (Gateway.listRecords):
+  // {records: [...], next?}. Records not yet written are written first.
+  core::Outcome listRecords(const store::RecordQuery& query);
 
   control::ControlServer& server() { return server_; }
   control::ControlThread& controlThread() { return controlThread_; }
@@ -83,6 +93,13 @@ class GatewayBridge {
   void refreshAgentGauges();
   void refreshCallGauges(core::TimePoint now);
   void countEnded(const core::Event& e);
+
+ public:
+  // SIP thread, once a second: writes ended sessions, hourly prunes old ones.
+  void recordTick();
+
+ private:
+  void flushRecords();
   core::TimePoint now();  // monotonic now, and core's wall clock re-anchored
 
   sip::SipThread& sip_;
@@ -93,6 +110,11 @@ class GatewayBridge {
   SystemRandom random_;
   std::unique_ptr<core::Gateway> gateway_;  // touched on the SIP thread only
   std::map<core::TimerId, std::unique_ptr<TimerSlot>> timers_;
+  store::Store* store_;
+  int retentionDays_;
+  std::vector<store::SessionRecord> pendingRecords_;
+  sip::TimerPtr recordTimer_;  // reset in stopOnSipThread
+  int ticks_ = 0;
 };
 
-}  // namespace sb::daemon
+}  // namespace sb::host

@@ -1,12 +1,12 @@
-#include "daemon/gateway_bridge.hpp"
+#include "host/core_host.hpp"
 
 #include <sofia-sip/su_wait.h>
-#include <sys/random.h>
 
 #include <cerrno>
 #include <cstdlib>
 
 #include "common/clock.hpp"
+#include "common/ids.hpp"
 #include "common/log.hpp"
 #include "control/control_server.hpp"
 #include "control/control_thread.hpp"
@@ -17,24 +17,14 @@
 #include "sip/sip_server.hpp"
 #include "sip/sip_thread.hpp"
 #include "sip/sofia.hpp"
+#include "store/records.hpp"
 
-namespace sb::daemon {
+namespace sb::host {
 
-void SystemRandom::fill(std::span<std::byte> out) {
-  size_t done = 0;
-  while (done < out.size()) {
-    const ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      SB_ERROR("main", "getrandom failed: no safe session ids, aborting");
-      std::abort();
-    }
-    done += static_cast<size_t>(n);
-  }
-}
+void SystemRandom::fill(std::span<std::byte> out) { randomBytes(out); }
 
-struct GatewayBridge::TimerSlot {
-  GatewayBridge* bridge;
+struct CoreHost::TimerSlot {
+  CoreHost* bridge;
   core::TimerId id;
   sip::TimerPtr timer;
 };
@@ -42,7 +32,7 @@ struct GatewayBridge::TimerSlot {
 namespace {
 
 void timerFired(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept {
-  auto* slot = static_cast<GatewayBridge::TimerSlot*>(arg);
+  auto* slot = static_cast<CoreHost::TimerSlot*>(arg);
   try {
     slot->bridge->onTimerFired(slot->id);  // may destroy the slot
   } catch (const std::exception& e) {
@@ -52,21 +42,24 @@ void timerFired(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept {
 
 }  // namespace
 
-GatewayBridge::GatewayBridge(const config::Config& config, sip::SipThread& sip, control::ControlThread& controlThread,
-                             control::ControlServer& server, control::EventOutlet& outlet, metrics::Metrics& metrics)
+CoreHost::CoreHost(const config::Config& config, sip::SipThread& sip, control::ControlThread& controlThread,
+                   control::ControlServer& server, control::EventOutlet& outlet, metrics::Metrics& metrics,
+                   store::Store* store)
     : sip_(sip),
       controlThread_(controlThread),
       server_(server),
       outlet_(outlet),
       metrics_(metrics),
-      gateway_(std::make_unique<core::Gateway>(core::Directory::fromConfig(config), random_, monotonicNow(),
-                                               wallClockMs())) {
+      gateway_(
+          std::make_unique<core::Gateway>(core::Directory::fromConfig(config), random_, monotonicNow(), wallClockMs())),
+      store_(store),
+      retentionDays_(config.storage.recordsRetentionDays) {
   refreshAgentGauges();
 }
 
-GatewayBridge::~GatewayBridge() = default;
+CoreHost::~CoreHost() = default;
 
-void GatewayBridge::run(const control::Reply& reply, Step step, Then then) {
+void CoreHost::run(const control::Reply& reply, Step step, Then then) {
   const bool posted = sip_.post([this, reply, step = std::move(step), then = std::move(then)]() mutable {
     const core::TimePoint now = this->now();
     core::Outcome outcome = step(*gateway_, now);
@@ -83,13 +76,25 @@ void GatewayBridge::run(const control::Reply& reply, Step step, Then then) {
   if (!posted) reply.error(control::errc::shuttingDown, "the daemon is stopping");
 }
 
-core::TimePoint GatewayBridge::now() {
+core::TimePoint CoreHost::now() {
   const core::TimePoint t = monotonicNow();
   gateway_->syncWallClock(wallClockMs(), t);
   return t;
 }
 
-void GatewayBridge::attachCalls() {
+static void recordTimerFired(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept {
+  try {
+    static_cast<CoreHost*>(arg)->recordTick();
+  } catch (const std::exception& e) {
+    SB_ERROR("store", "writing session records failed: %s", e.what());
+  }
+}
+
+void CoreHost::attachCalls() {
+  if (store_ && !recordTimer_) {
+    recordTimer_.reset(su_timer_create(su_root_task(sip_.root()), 1000));
+    if (recordTimer_) su_timer_set_for_ever(recordTimer_.get(), recordTimerFired, this);
+  }
   sip::CallLegs& legs = sip_.server().callLegs();
   legs.setHooks({.decide =
                      [this](const core::InboundCall& call) {
@@ -106,26 +111,27 @@ void GatewayBridge::attachCalls() {
                      }});
 }
 
-void GatewayBridge::endAllCalls() {
+void CoreHost::endAllCalls() {
   const core::TimePoint t = now();
   perform(gateway_->endAllCalls("shutdown", t), t);
 }
 
-void GatewayBridge::onFact(const core::DeviceFact& fact) {
+void CoreHost::onFact(const core::DeviceFact& fact) {
   const core::TimePoint now = this->now();
   core::Outputs out = std::visit([&](const auto& f) { return gateway_->onFact(f, now); }, fact);
   perform(std::move(out), now);
 }
 
-void GatewayBridge::reconfigure(const config::Config& config) {
+void CoreHost::reconfigure(const config::Config& config) {
   const core::TimePoint now = this->now();
+  retentionDays_ = config.storage.recordsRetentionDays;
   perform(gateway_->reconfigure(core::Directory::fromConfig(config), now), now);
   refreshAgentGauges();
 }
 
 // Carries out core's actions in their order. Leg actions form one batch of the
 // call layer, so facts they cause reach core only after the whole list.
-void GatewayBridge::perform(core::Outputs&& outputs, core::TimePoint now) {
+void CoreHost::perform(core::Outputs&& outputs, core::TimePoint now) {
   bool statusChanged = false, callsChanged = false;
   sip::CallLegs& legs = sip_.server().callLegs();
   legs.enter();
@@ -152,9 +158,13 @@ void GatewayBridge::perform(core::Outputs&& outputs, core::TimePoint now) {
 }
 
 // Session metrics at the end of a session, from its record.
-void GatewayBridge::countEnded(const core::Event& e) {
+void CoreHost::countEnded(const core::Event& e) {
   const core::Session* s = gateway_->sessions().find(e.data.value("sessionId", ""));
   if (!s || !s->end) return;
+  if (store_) {
+    pendingRecords_.push_back({s->sessionId, s->endedAtMs.value_or(0), s->spec.userId,
+                               std::string(core::toString(s->end->endState)), s->toJson().dump()});
+  }
   const std::string type(core::toString(s->spec.type));
   metrics_.sessionsTotal(type, std::string(core::toString(s->end->closeBy))).Increment();
   for (const auto& o : s->offers) metrics_.offers(o.outcome.empty() ? "withdrawn" : o.outcome).Increment();
@@ -175,7 +185,7 @@ void GatewayBridge::countEnded(const core::Event& e) {
   }
 }
 
-void GatewayBridge::refreshCallGauges(core::TimePoint now) {
+void CoreHost::refreshCallGauges(core::TimePoint now) {
   const core::Counts counts = gateway_->counts();
   for (const auto& [type, n] : counts.sessionsActiveByType)
     metrics_.sessionsActive(std::string(core::toString(type))).Set(static_cast<double>(n));
@@ -185,7 +195,7 @@ void GatewayBridge::refreshCallGauges(core::TimePoint now) {
   }
 }
 
-void GatewayBridge::startTimer(core::TimerId id, core::TimePoint deadline, core::TimePoint now) {
+void CoreHost::startTimer(core::TimerId id, core::TimePoint deadline, core::TimePoint now) {
   su_root_t* root = sip_.root();
   su_timer_t* t = root ? su_timer_create(su_root_task(root), 0) : nullptr;
   if (!t) {
@@ -201,20 +211,58 @@ void GatewayBridge::startTimer(core::TimerId id, core::TimePoint deadline, core:
   timers_[id] = std::move(slot);
 }
 
-void GatewayBridge::cancelTimer(core::TimerId id) { timers_.erase(id); }
+void CoreHost::cancelTimer(core::TimerId id) { timers_.erase(id); }
 
-void GatewayBridge::onTimerFired(core::TimerId id) {
+void CoreHost::onTimerFired(core::TimerId id) {
   timers_.erase(id);
   const core::TimePoint now = this->now();
   perform(gateway_->onTimer(id, now), now);
 }
 
-void GatewayBridge::stopOnSipThread() { timers_.clear(); }
+void CoreHost::stopOnSipThread() {
+  timers_.clear();
+  recordTimer_.reset();
+  try {
+    flushRecords();  // the drain's sessionEnded records reach the disk before exit
+  } catch (const std::exception& e) {
+    SB_ERROR("store", "writing session records at exit failed: %s", e.what());
+  }
+}
 
-void GatewayBridge::refreshAgentGauges() {
+// Records are written in batches once a second, in one transaction, never while
+// a call is being handled: a session's end costs the call path one vector push.
+void CoreHost::recordTick() {
+  flushRecords();
+  if (store_ && ++ticks_ % 3600 == 1) {
+    const int64_t cutoff = wallClockMs() - static_cast<int64_t>(retentionDays_) * 86'400'000;
+    const int64_t n = store::pruneRecords(*store_, cutoff);
+    if (n > 0)
+      SB_INFO("store", "deleted %lld session records older than %d days", static_cast<long long>(n), retentionDays_);
+  }
+}
+
+void CoreHost::flushRecords() {
+  if (!store_ || pendingRecords_.empty()) return;
+  std::vector<store::SessionRecord> batch;
+  batch.swap(pendingRecords_);
+  store::appendRecords(*store_, batch);
+}
+
+core::Outcome CoreHost::listRecords(const store::RecordQuery& query) {
+  if (!store_) return core::Outcome::success({{"records", nlohmann::json::array()}});
+  flushRecords();
+  store::RecordPage page = store::queryRecords(*store_, query);
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& text : page.records) rows.push_back(nlohmann::json::parse(text, nullptr, false));
+  nlohmann::json data{{"records", std::move(rows)}};
+  if (!page.next.empty()) data["next"] = page.next;
+  return core::Outcome::success(std::move(data));
+}
+
+void CoreHost::refreshAgentGauges() {
   const core::Counts counts = gateway_->counts();
   for (const auto& [status, n] : counts.agentsByStatus)
     metrics_.agents(std::string(core::toString(status))).Set(static_cast<double>(n));
 }
 
-}  // namespace sb::daemon
+}  // namespace sb::host
