@@ -100,6 +100,9 @@ struct Trunk {
   std::vector<Cidr> inboundFrom;
   std::vector<std::string> callerNumbers;
   std::optional<TrunkRegister> registration;  // absent or with an empty username: none
+  int pingSeconds = 30;         // OPTIONS to the trunk this often; 0 = never (its state stays unknown)
+  int maxCalls = 0;             // concurrent inbound calls from it; 0 = no limit
+  int maxCallsPerSecond = 0;    // new inbound calls from it per second; 0 = no limit
 };
 
 struct Config {

@@ -333,7 +333,9 @@ void readNumber(const YAML::Node& n, const std::string& p, Diagnostics& d, std::
 
 void readTrunk(const YAML::Node& n, const std::string& p, Diagnostics& d, std::vector<Trunk>& out) {
   Fields f(d, p);
-  if (!f.open(n, {"name", "address", "transport", "inboundFrom", "callerNumbers", "register"})) return;
+  if (!f.open(n, {"name", "address", "transport", "inboundFrom", "callerNumbers", "register", "pingSeconds", "maxCalls",
+                  "maxCallsPerSecond"}))
+    return;
   Trunk t;
   f.readString("name", t.name, true);
   readHostPort(f, "address", t.address, true);
@@ -349,6 +351,9 @@ void readTrunk(const YAML::Node& n, const std::string& p, Diagnostics& d, std::v
       d.error(ep, why);
   });
   f.readStringList("callerNumbers", t.callerNumbers);
+  f.readInt("pingSeconds", t.pingSeconds, 0, 3600);
+  f.readInt("maxCalls", t.maxCalls, 0, 100000);
+  f.readInt("maxCallsPerSecond", t.maxCallsPerSecond, 0, 10000);
   if (f.has("register")) {
     Fields rf(d, join(p, "register"));
     if (rf.open(f.get("register"), {"username", "password", "expires"})) {

@@ -123,6 +123,10 @@ class Gateway {
   // Drain deadline: ends every live call (BYE both legs, closeBy admin).
   Outputs endAllCalls(const std::string& reason, TimePoint now);
   size_t liveCalls() const { return calls_.size(); }
+  // A trunk answered its pings again (up) or stopped answering (down): the
+  // gateway event trunkStateChanged {trunk, up}; a mobile is rung through the
+  // first trunk not known to be down.
+  Outputs onTrunkState(const std::string& trunk, bool up, TimePoint now);
   std::map<std::string, QueueStat> queueStats(TimePoint now) const;  // every skill group, empty ones included
 
   // ---- direct access for later issues and tests ------------------------------------
@@ -182,6 +186,7 @@ class Gateway {
   std::map<LegId, std::string> legCalls_;             // every live leg -> its call
   std::map<TimerId, std::string> callTimers_;         // ring and queue timers -> call
   std::map<std::string, std::vector<std::string>> waiting_;  // skill group -> sessionIds in arrival order
+  std::map<std::string, bool> trunkUp_;                      // trunks whose state is known
 };
 
 }  // namespace sb::core

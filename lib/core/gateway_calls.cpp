@@ -104,11 +104,20 @@ bool Gateway::anyAgentOnline(const std::string& skillGroupId) const {
 
 // Which device of the agent an offer rings (useMobileAccept, docs/CORE.md):
 // 0 the desk phone only; 1 the desk phone, or the mobile when the desk phone is
-// not registered or not answering keepalives; 2 the mobile alone.
+// not registered or not answering keepalives; 2 the mobile alone. A mobile goes
+// through the first configured trunk not known to be down.
 std::optional<Gateway::Pick> Gateway::deviceFor(const config::Agent& cfg) const {
   const ExtensionState* ext = cfg.extension.empty() ? nullptr : extensions_.find(cfg.extension);
   const bool deskUp = ext && ext->registered && ext->reachable;
-  const bool mobileUp = !cfg.mobile.empty() && !directory_.trunks.empty();
+  const std::string* trunk = nullptr;
+  for (const auto& t : directory_.trunks) {
+    auto known = trunkUp_.find(t);
+    if (known == trunkUp_.end() || known->second) {
+      trunk = &t;
+      break;
+    }
+  }
+  const bool mobileUp = !cfg.mobile.empty() && trunk != nullptr;
   Pick p;
   p.userId = cfg.userId;
   const bool useDesk = cfg.useMobileAccept != 2 && deskUp;
@@ -118,7 +127,7 @@ std::optional<Gateway::Pick> Gateway::deviceFor(const config::Agent& cfg) const 
     p.target = DeskPhoneTarget{cfg.extension};
   } else if (useMobile) {
     p.device = ServerType::staffPhoneSeat;
-    p.target = TrunkTarget{directory_.trunks.front(), cfg.mobile};
+    p.target = TrunkTarget{*trunk, cfg.mobile};
   } else {
     return std::nullopt;
   }
@@ -416,6 +425,19 @@ Outputs Gateway::endAllCalls(const std::string& reason, TimePoint now) {
       endCall(call, CloseBy::admin, EndState::unconnected, now, out, reason);
     }
   }
+  return out;
+}
+
+Outputs Gateway::onTrunkState(const std::string& trunk, bool up, TimePoint now) {
+  Outputs out;
+  auto it = trunkUp_.find(trunk);
+  if (it != trunkUp_.end() && it->second == up) return out;
+  trunkUp_[trunk] = up;
+  Event e;
+  e.name = std::string(event::trunkStateChanged);
+  e.data = {{"trunk", trunk}, {"up", up}};
+  out.push(std::move(e));
+  if (up) dispatch(now, out);  // a mobile agent may be reachable again
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include "sip/call_legs.hpp"
 #include "sip/sip_server.hpp"
 #include "sip/sip_thread.hpp"
+#include "sip/trunk_monitor.hpp"
 #include "sip/sofia.hpp"
 #include "store/records.hpp"
 
@@ -55,6 +56,13 @@ CoreHost::CoreHost(const config::Config& config, sip::SipThread& sip, control::C
       store_(store),
       retentionDays_(config.storage.recordsRetentionDays) {
   refreshAgentGauges();
+  initTrunkGauges(config);
+}
+
+// A pinged trunk is down until it first answers; one never pinged counts as up.
+void CoreHost::initTrunkGauges(const config::Config& config) {
+  for (const auto& t : config.trunks)
+    if (t.pingSeconds <= 0) metrics_.trunkUp(t.name).Set(1);
 }
 
 CoreHost::~CoreHost() = default;
@@ -91,6 +99,11 @@ static void recordTimerFired(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg)
 }
 
 void CoreHost::attachCalls() {
+  sip_.server().trunks().setSink([this](const std::string& trunk, bool up) {
+    metrics_.trunkUp(trunk).Set(up ? 1 : 0);
+    const core::TimePoint t = now();
+    perform(gateway_->onTrunkState(trunk, up, t), t);
+  });
   if (store_ && !recordTimer_) {
     recordTimer_.reset(su_timer_create(su_root_task(sip_.root()), 1000));
     if (recordTimer_) su_timer_set_for_ever(recordTimer_.get(), recordTimerFired, this);
@@ -125,6 +138,7 @@ void CoreHost::onFact(const core::DeviceFact& fact) {
 void CoreHost::reconfigure(const config::Config& config) {
   const core::TimePoint now = this->now();
   retentionDays_ = config.storage.recordsRetentionDays;
+  initTrunkGauges(config);
   perform(gateway_->reconfigure(core::Directory::fromConfig(config), now), now);
   refreshAgentGauges();
 }

@@ -100,6 +100,7 @@ class CoreHost {
 
  private:
   void flushRecords();
+  void initTrunkGauges(const config::Config& config);
   core::TimePoint now();  // monotonic now, and core's wall clock re-anchored
 
   sip::SipThread& sip_;

@@ -94,6 +94,8 @@ Metrics::Metrics(const std::string& version)
                       .Register(r);
   offers_ = &family<prometheus::Counter>(r, "seatbridge_offers_total", "Offers of a session to an agent, by outcome");
   for (const char* o : {"answered", "missed", "rejected", "failed", "withdrawn"}) offers(o);
+  trunkUp_ = &family<prometheus::Gauge>(r, "seatbridge_trunk_up",
+                                        "1 while the trunk answers its OPTIONS pings (or is not pinged), else 0");
   for (const char* s : {"offline", "free", "busy", "arrange", "notReady", "rest"}) agents(s);
   for (const char* t : {"phone", "internal"}) sessionsActive(t);
   configReload("ok");
@@ -148,5 +150,6 @@ prometheus::Histogram& Metrics::sessionWaitSeconds(const std::string& g, const s
   return sessionWait_->Add({{"skillGroup", g}, {"outcome", outcome}}, kAnswerBuckets);
 }
 prometheus::Counter& Metrics::offers(const std::string& outcome) { return offers_->Add({{"outcome", outcome}}); }
+prometheus::Gauge& Metrics::trunkUp(const std::string& trunk) { return trunkUp_->Add({{"trunk", trunk}}); }
 
 }  // namespace sb::metrics

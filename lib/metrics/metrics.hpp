@@ -54,6 +54,7 @@ class Metrics {
   prometheus::Histogram& sessionWaitSeconds(const std::string& skillGroup, const std::string& outcome);
   // outcome: answered | missed | rejected | failed | withdrawn
   prometheus::Counter& offers(const std::string& outcome);
+  prometheus::Gauge& trunkUp(const std::string& trunk);
 
   prometheus::Gauge& registeredContacts;
   prometheus::Counter& authFailures;
@@ -86,6 +87,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* queueOldestWait_;
   prometheus::Family<prometheus::Histogram>* sessionWait_;
   prometheus::Family<prometheus::Counter>* offers_;
+  prometheus::Family<prometheus::Gauge>* trunkUp_;
 };
 
 }  // namespace sb::metrics

@@ -60,6 +60,7 @@ struct CallLegs::Leg {
   bool byeAfterAck = false;  // RFC 3261 §15: no BYE before our 2xx is ACKed
   bool ringingReported = false;
   std::string callerNumber;  // outbound: presented in From
+  std::string trunk;         // inbound: the trunk it came from
   int bestFailure = 0;
   std::vector<std::unique_ptr<Fork>> forks;
 
@@ -175,6 +176,13 @@ void CallLegs::leave() {
 
 void CallLegs::report(const core::LegFact& fact) { pending_.push_back(fact); }
 
+size_t CallLegs::inboundCalls(const std::string& trunk) const {
+  size_t n = 0;
+  for (const auto& [id, leg] : legs_)
+    if (leg->inbound && leg->trunk == trunk) ++n;
+  return n;
+}
+
 CallLegs::Leg* CallLegs::find(core::LegId id) {
   auto it = legs_.find(id);
   return it == legs_.end() ? nullptr : it->second.get();
@@ -247,6 +255,7 @@ void CallLegs::acceptInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk) 
   auto leg = std::make_unique<Leg>();
   leg->owner = this;
   leg->inbound = true;
+  leg->trunk = trunk.name;
   leg->irq = irq;
   leg->maxForwards = info.maxForwards > 0 ? info.maxForwards - 1 : 0;
   leg->sdp = info.sdp;
@@ -612,7 +621,14 @@ int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
 int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
   Leg* to = from.peer ? find(from.peer) : nullptr;
   const sip_method_t m = sip->sip_request->rq_method;
-  if (!to || !to->dialog || to->state != Leg::State::confirmed) {
+  // The customer's dialog is up for the PBX as soon as it has our 2xx (RFC 3261
+  // §13.2.2.4), so a request may well reach us before its ACK: anything but a
+  // re-INVITE is relayed then (a 481 would end the sender's dialog, §12.2.1.2).
+  // A re-INVITE waits: our INVITE transaction on that leg is still in progress
+  // (§14.1), and 491 asks the sender to try again shortly (§14.2).
+  const bool up = to && to->dialog &&
+                  (to->state == Leg::State::confirmed || (to->state == Leg::State::answered && m != sip_method_invite));
+  if (!up) {
     // Not bridged (yet or any more): a re-INVITE cannot be honoured now
     // (RFC 3261 §14.2 suggests 491 for a request that races our own).
     return m == sip_method_invite ? 491 : (m == sip_method_options ? 200 : 481);
@@ -666,9 +682,19 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
     nta_incoming_destroy(r.irq);
     r.irq = nullptr;
   }
-  // RFC 3261 §12.2.1.2: 481 or 408 to a request in a dialog ends it; the leg has
-  // vanished, and core ends the call.
-  if ((status == 481 || status == 408) && to) {
+  // RFC 3261 §12.2.1.2: 481 or 408 to a request in a dialog ends it, and so does
+  // no response at all. nta reports a timeout as its own 408 and a transport
+  // failure (the phone's port closed: ICMP unreachable) as its own 503
+  // (§8.1.3.1); that 503 is no answer from the far end, while a 503 the far
+  // end sent only refuses this one request. The leg has vanished, and core
+  // ends the call.
+  const bool unanswered = nta_sip_is_internal(sip) && (status == 408 || status == 503);
+  if ((status == 481 || status == 408 || unanswered) && to) {
+    // A peer that merely lost our request (a one-way path, a stalled phone)
+    // still has its side of the call up: a BYE, which nta sends and forgets,
+    // tells it the call is over. After a 481 the dialog is gone there, and
+    // after a transport failure nothing can reach it.
+    if (status == 408) sendBye(*to);
     report(core::LegEnded{to->id, status});
     retire(to->id);
   }

@@ -66,6 +66,8 @@ class CallLegs {
   // Legs still holding Sofia state (live calls, and legs being torn down).
   size_t liveLegs() const { return legs_.size(); }
   size_t tearingDown() const { return orphans_.size(); }
+  // Live inbound calls from a trunk (admission control).
+  size_t inboundCalls(const std::string& trunk) const;
 
   struct Leg;
   struct Fork;

@@ -8,6 +8,7 @@
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "metrics/metrics.hpp"
+#include "sip/options_probe.hpp"
 #include "sip/register_parse.hpp"
 #include "store/registrations.hpp"
 
@@ -158,26 +159,9 @@ bool SofiaRegistrar::handleResponse(msg_t* msg, sip_t* sip) {
 }
 
 void SofiaRegistrar::sendProbe(const Probe& p) {
-  msg_t* msg = nta_msg_create(agent_, 0);
-  sip_t* sip = sip_object(msg);
-  if (!sip) {
-    msg_destroy(msg);
-    return;
-  }
-  su_home_t* home = msg_home(msg);
   const std::string route = routeForSource(p.source);
-  const std::string from = "<sip:seatbridge@" + realm_ + ">;tag=" + randomHex(4);
-  const std::string to = "<" + p.uri + ">";
   const std::string callId = probePrefix_ + keepaliveTag(p.id, p.extension);
-  sip_request_t* rq = sip_request_create(home, SIP_METHOD_OPTIONS, URL_STRING_MAKE(p.uri.c_str()), nullptr);
-  if (!rq || route.empty() ||
-      sip_add_tl(msg, sip, SIPTAG_REQUEST(rq), SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(to.c_str()),
-                 SIPTAG_CALL_ID_STR(callId.c_str()), SIPTAG_CSEQ_STR("1 OPTIONS"), SIPTAG_MAX_FORWARDS_STR("70"),
-                 SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END()) < 0) {
-    msg_destroy(msg);
-    return;
-  }
-  if (nta_msg_tsend(agent_, msg, URL_STRING_MAKE(route.c_str()), TAG_END()) < 0)
+  if (route.empty() || !sendOptionsProbe(agent_, p.uri, route, callId, realm_, server_))
     SB_DEBUG("registrar", "keepalive to %s failed to send", p.source.c_str());
 }
 

@@ -7,6 +7,7 @@
 #include <sofia-sip/tport_tag.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -18,6 +19,7 @@
 #include "sip/call_parse.hpp"
 #include "sip/register_parse.hpp"
 #include "sip/registrar_sofia.hpp"
+#include "sip/trunk_monitor.hpp"
 
 namespace sb::sip {
 namespace {
@@ -69,6 +71,7 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
   callLegs_ = std::make_unique<CallLegs>(
       root, agent_.get(), *config_, metrics_,
       [this](const std::string& extension) { return registrar_->contacts(extension); }, kServer);
+  trunks_ = std::make_unique<TrunkMonitor>(root, agent_.get(), *config_, kServer);
 }
 
 size_t SipServer::activeCalls() const { return callLegs_->liveLegs(); }
@@ -79,6 +82,7 @@ void SipServer::applyConfig(std::shared_ptr<const config::Config> config) {
   config_ = std::move(config);
   registrar_->applyConfig(*config_);
   callLegs_->applyConfig(*config_);
+  trunks_->applyConfig(*config_);
 }
 
 void SipServer::setDeviceFactSink(std::function<void(const core::DeviceFact&)> sink) {
@@ -121,6 +125,7 @@ void SipServer::reply(msg_t* msg, const sip_t* sip, int status, const char* phra
 
 void SipServer::handle(msg_t* msg, sip_t* sip) {
   if (sip && sip->sip_status && registrar_->handleResponse(msg, sip)) return;  // a keepalive answer
+  if (sip && sip->sip_status && trunks_->handleResponse(msg, sip)) return;     // a trunk ping's answer
   if (!sip || !sip->sip_request) {
     // A stray response: only keepalives are sent statelessly.
     nta_msg_discard(agent_.get(), msg);
@@ -189,7 +194,35 @@ void SipServer::handleInvite(msg_t* msg, sip_t* sip) {
     reply(msg, sip, SIP_403_FORBIDDEN);
     return;
   }
+  const char* reason = nullptr;
+  if (!admit(*trunk, reason)) {
+    // RFC 3261 §21.5.4 with Retry-After (§20.33): over the trunk's limit now.
+    metrics_.callsRefused(reason).Increment();
+    reply(msg, sip, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"));
+    return;
+  }
   callLegs_->onTrunkInvite(msg, sip, *trunk);
+}
+
+bool SipServer::admit(const config::Trunk& trunk, const char*& reason) {
+  if (trunk.maxCalls > 0 && callLegs_->inboundCalls(trunk.name) >= static_cast<size_t>(trunk.maxCalls)) {
+    reason = "trunkBusy";
+    return false;
+  }
+  if (trunk.maxCallsPerSecond > 0) {
+    Bucket& b = buckets_[trunk.name];
+    const int64_t now = monotonicNow().ms;
+    const double rate = trunk.maxCallsPerSecond;
+    if (b.atMs == 0) b.tokens = rate;
+    b.tokens = std::min(rate, b.tokens + rate * static_cast<double>(now - b.atMs) / 1000.0);
+    b.atMs = now;
+    if (b.tokens < 1.0) {
+      reason = "trunkRate";
+      return false;
+    }
+    b.tokens -= 1.0;
+  }
+  return true;
 }
 
 }  // namespace sb::sip

@@ -4,6 +4,7 @@
 // (OPTIONS, and REGISTER later) are answered without a server transaction; methods
 // that need one will create it with nta_incoming_create.
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,7 @@ struct GatewayStatus {
 
 class SofiaRegistrar;
 class CallLegs;
+class TrunkMonitor;
 
 class SipServer {
  public:
@@ -55,6 +57,7 @@ class SipServer {
   size_t activeCalls() const;
   // The B2BUA's legs (the host of core::Gateway wires its hooks).
   CallLegs& callLegs() { return *callLegs_; }
+  TrunkMonitor& trunks() { return *trunks_; }
   GatewayStatus status() const;
 
   // Registrar facts (registered, unregistered, reachability) go to `sink` on this
@@ -77,7 +80,15 @@ class SipServer {
   AgentPtr agent_;
   std::unique_ptr<SofiaRegistrar> registrar_;  // after agent_: destroyed first
   std::unique_ptr<CallLegs> callLegs_;         // after agent_: destroyed first
+  std::unique_ptr<TrunkMonitor> trunks_;       // after agent_: destroyed first
+  // Admission control per trunk (maxCallsPerSecond): a token bucket one second deep.
+  struct Bucket {
+    double tokens = 0;
+    int64_t atMs = 0;
+  };
+  std::map<std::string, Bucket> buckets_;
   void handleInvite(msg_t* msg, sip_t* sip);
+  bool admit(const config::Trunk& trunk, const char*& reason);
   bool draining_ = false;
   int64_t startedAtMs_;
 };

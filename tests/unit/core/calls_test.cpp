@@ -341,3 +341,19 @@ TEST_CASE("core calls: facts about legs core has let go of change nothing") {
   CHECK(f.fact(LegEnded{42, 0}).empty());
   CHECK(f.fact(LegAnswered{42}).only<HangUpLeg>().size() == 1);  // never leave a stray dialog up
 }
+
+TEST_CASE("core calls: a trunk known to be down rings no mobile; its return dispatches the waiting call") {
+  Fixture f;
+  f.online(kDan);
+  Outputs down = f.gw.onTrunkState("pbx", false, f.clock.now());
+  REQUIRE(down.events().size() == 1);
+  CHECK(down.events()[0].name == "trunkStateChanged");
+  CHECK(down.events()[0].data == json{{"trunk", "pbx"}, {"up", false}});
+  CHECK_FALSE(down.events()[0].userId.has_value());
+  CHECK(f.gw.onTrunkState("pbx", false, f.clock.now()).empty());  // no change, no event
+  InboundDecision d = f.call();
+  CHECK(d.outputs.only<RingLeg>().empty());
+  Outputs up = f.gw.onTrunkState("pbx", true, f.clock.now());
+  REQUIRE(up.only<RingLeg>().size() == 1);
+  CHECK(std::get<TrunkTarget>(up.only<RingLeg>()[0].target).trunk == "pbx");
+}
