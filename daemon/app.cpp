@@ -162,11 +162,15 @@ void App::drainAndStop() {
   // Live calls may finish within shutdown.drainSeconds; a second signal cuts it short.
   const int64_t deadline = monotonicNow().ms + config_->shutdown.drainSeconds * 1000LL;
   const sigset_t set = handledSignals();
+  // The SIP thread's count of live call legs; 0 too when it no longer answers.
+  const auto liveLegs = [this, sip] {
+    std::promise<size_t> legs;
+    auto answer = legs.get_future();
+    if (!sip_->post([sip, &legs] { legs.set_value(sip->server().activeCalls()); })) return size_t{0};
+    return answer.get();
+  };
   while (monotonicNow().ms < deadline) {
-    std::promise<size_t> calls;
-    auto answer = calls.get_future();
-    if (!sip_->post([sip, &calls] { calls.set_value(sip->server().activeCalls()); })) break;
-    if (answer.get() == 0) break;
+    if (liveLegs() == 0) break;
     timespec pause{0, 200 * 1000000L};
     const int sig = sigtimedwait(&set, nullptr, &pause);
     if (sig == SIGTERM || sig == SIGINT) {
@@ -181,11 +185,7 @@ void App::drainAndStop() {
   host::CoreHost* bridge = bridge_.get();
   sip_->post([bridge] { bridge->endAllCalls(); });
   const int64_t grace = monotonicNow().ms + 2000;
-  while (monotonicNow().ms < grace) {
-    std::promise<size_t> legs;
-    auto answer = legs.get_future();
-    if (!sip_->post([sip, &legs] { legs.set_value(sip->server().activeCalls()); })) break;
-    if (answer.get() == 0) break;
+  while (monotonicNow().ms < grace && liveLegs() > 0) {
     timespec pause{0, 50 * 1000000L};
     nanosleep(&pause, nullptr);
   }
