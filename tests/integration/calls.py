@@ -428,3 +428,25 @@ class Events:
 
     def sessions(self):
         return self.ok("Gateway.listSessions").get("sessions", [])
+
+
+# --- races (test_calls_races.py) --------------------------------------------
+class SamePortPhone(Phone):
+    """A Phone on a port given (None: a free one). A phone restarted on the port
+    it had re-registers the binding it had instead of adding a second contact,
+    so a test can take several calls in turn on one extension without
+    seatbridge forking to the contacts of phones already gone."""
+
+    def __init__(self, daemon, extension="1001", answer="phone_answer", port=None, **kw):
+        super().__init__(daemon, extension, answer, **kw)
+        if port:
+            self.port = port
+            self.cmd[self.cmd.index("-p") + 1] = str(port)
+
+    def wait_register_answered(self, timeout=15):
+        """Waits for this SIPp's own REGISTER to be answered 200 (registered()
+        is true at once for a binding a previous run on this port left)."""
+        self.wait_trace(lambda msgs: any(m.direction == "received" and m.status == 200
+                                         and m.cseq_method() == "REGISTER" for m in msgs),
+                        "have its REGISTER answered 200", timeout)
+        return self
