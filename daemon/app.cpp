@@ -1,5 +1,6 @@
 #include "daemon/app.hpp"
 
+#include <malloc.h>
 #include <signal.h>
 #include <time.h>
 
@@ -123,9 +124,36 @@ void App::pingWatchdog() {
       SB_ERROR("main", "an event loop stopped answering; withholding the watchdog ping");
   }
   sip::SipThread* sip = sip_.get();
-  sip_->post([sip] { sip->heartbeat(); });
+  metrics::Metrics* metrics = metrics_.get();
+  sip_->post([this, sip, metrics, posted = now] {
+    sip->heartbeat();
+    const int64_t lag = monotonicNow().ms - posted;
+    sipLagMs_.store(lag, std::memory_order_relaxed);
+    metrics->sipLoopLag.Set(static_cast<double>(lag) / 1e3);
+  });
   control::ControlThread* ct = controlThread_.get();
   controlThread_->post([ct] { ct->heartbeat(); });
+  housekeeping(now);
+}
+
+void App::housekeeping(int64_t nowMs) {
+  // An overloaded SIP thread delays every call and registration; say so (once
+  // every 30 s at most) rather than let it show only as callers' timeouts.
+  const int64_t lag = sipLagMs_.load(std::memory_order_relaxed);
+  if (lag > 250 && nowMs - lastLagWarningMs_ >= 30'000) {
+    SB_WARN("main",
+            "the SIP thread ran its heartbeat %lld ms late: it is overloaded, calls and registrations are delayed "
+            "(see trunks' maxCallsPerSecond in docs/CONFIG.md)",
+            static_cast<long long>(lag));
+    lastLagWarningMs_ = nowMs;
+  }
+  // glibc keeps freed pages in its arenas until asked; after a burst of calls
+  // the daemon would otherwise hold its peak heap for ever (bench/calls). Once a
+  // minute is cheap: the trim walks free chunks only.
+  if (nowMs - lastTrimMs_ >= 60'000) {
+    malloc_trim(0);
+    lastTrimMs_ = nowMs;
+  }
 }
 
 void App::reload() {

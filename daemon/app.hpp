@@ -2,6 +2,7 @@
 // The daemon's wiring: owns the threads and modules, runs the signal loop on the
 // main thread (signals are blocked everywhere and taken with sigtimedwait, so no
 // work ever runs in a signal handler), and drives start-up, reload and drain.
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -47,6 +48,11 @@ class App {
   void reload();
   void drainAndStop();
   void pingWatchdog();
+  void housekeeping(int64_t nowMs);
+  // How late the SIP thread ran the last heartbeat posted to it (ms).
+  std::atomic<int64_t> sipLagMs_{0};
+  int64_t lastLagWarningMs_ = 0;
+  int64_t lastTrimMs_ = 0;
   // WatchdogSec as systemd passed it (read once in run()); empty without one.
   std::optional<std::chrono::microseconds> watchdog_;
 

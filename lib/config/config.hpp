@@ -52,6 +52,11 @@ struct Shutdown {
   int drainSeconds = 10;  // how long live calls may run on after SIGTERM
 };
 
+struct Calls {
+  int maxMissedOffers = 0;       // missed offers in a row that put an agent in notReady; 0 = never
+  int maxSessionSeconds = 14400; // a live call older than this is ended (closeBy timer); 0 = no limit
+};
+
 struct Extension {
   std::string id;
   std::string name;
@@ -80,6 +85,8 @@ struct SkillGroup {
   int ringTimeout = 20;
   int queueTimeout = 120;
   int afterCallWork = 10;
+  int maxQueueLength = 0;   // customers waiting at once (ringing one included); 0 = no limit
+  std::string overflowTo;   // skill group a call goes to when this queue is full; empty: refused (486)
 };
 
 struct Number {
@@ -116,6 +123,7 @@ struct Config {
   Storage storage;
   Log log;
   Shutdown shutdown;
+  Calls calls;
   std::vector<Extension> extensions;
   std::vector<Agent> agents;
   std::vector<SkillGroup> skillGroups;

@@ -312,13 +312,16 @@ void readAgent(const YAML::Node& n, const std::string& p, Diagnostics& d, std::v
 
 void readSkillGroup(const YAML::Node& n, const std::string& p, Diagnostics& d, std::vector<SkillGroup>& out) {
   Fields f(d, p);
-  if (!f.open(n, {"id", "name", "ringTimeout", "queueTimeout", "afterCallWork"})) return;
+  if (!f.open(n, {"id", "name", "ringTimeout", "queueTimeout", "afterCallWork", "maxQueueLength", "overflowTo"}))
+    return;
   SkillGroup g;
   f.readString("id", g.id, true);
   f.readString("name", g.name);
   f.readInt("ringTimeout", g.ringTimeout, 1, 3600);
   f.readInt("queueTimeout", g.queueTimeout, 1, 86400);
   f.readInt("afterCallWork", g.afterCallWork, 0, 86400);
+  f.readInt("maxQueueLength", g.maxQueueLength, 0, 100000);
+  f.readString("overflowTo", g.overflowTo);
   out.push_back(std::move(g));
 }
 
@@ -380,7 +383,7 @@ void readSection(Fields& root, const char* key, std::vector<T>& out,
 void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   Fields root(d, "");
   if (!root.open(doc, {"sip", "registrar", "security", "control", "metrics", "storage", "log", "shutdown",
-                       "extensions", "agents", "skillGroups", "numbers", "trunks"}))
+                       "calls", "extensions", "agents", "skillGroups", "numbers", "trunks"}))
     return;
   if (root.has("sip")) readSip(root.get("sip"), d, c.sip); else root.required("sip");
   if (root.has("registrar")) readRegistrar(root.get("registrar"), d, c.registrar);
@@ -407,6 +410,13 @@ void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   if (root.has("shutdown")) {
     Fields f(d, "shutdown");
     if (f.open(root.get("shutdown"), {"drainSeconds"})) f.readInt("drainSeconds", c.shutdown.drainSeconds, 0, 3600);
+  }
+  if (root.has("calls")) {
+    Fields f(d, "calls");
+    if (f.open(root.get("calls"), {"maxMissedOffers", "maxSessionSeconds"})) {
+      f.readInt("maxMissedOffers", c.calls.maxMissedOffers, 0, 100);
+      f.readInt("maxSessionSeconds", c.calls.maxSessionSeconds, 0, 7 * 86400);
+    }
   }
   readSection(root, "extensions", c.extensions, readExtension);
   readSection(root, "agents", c.agents, readAgent);

@@ -140,6 +140,25 @@ void validateRouting(const Config& c, Diagnostics& d) {
   unique(c.skillGroups, "skillGroups", "id", [](const SkillGroup& g) { return g.id; }, d);
   unique(c.numbers, "numbers", "number", [](const Number& n) { return n.number; }, d);
   unique(c.trunks, "trunks", "name", [](const Trunk& t) { return t.name; }, d);
+  for (size_t i = 0; i < c.skillGroups.size(); ++i) {
+    const auto& g = c.skillGroups[i];
+    if (g.overflowTo.empty()) continue;
+    if (!c.findSkillGroup(g.overflowTo)) {
+      d.error(at(d, "skillGroups", i, "overflowTo"), "unknown skill group '" + g.overflowTo + "'");
+      continue;
+    }
+    // Overflow is followed hop by hop at a call's arrival; a chain that comes
+    // back to where it started would never end.
+    std::set<std::string> seen{g.id};
+    for (const SkillGroup* next = c.findSkillGroup(g.overflowTo); next; next = c.findSkillGroup(next->overflowTo)) {
+      if (!seen.insert(next->id).second) {
+        d.error(at(d, "skillGroups", i, "overflowTo"), "overflow chain from '" + g.id + "' loops back to '" +
+                                                           next->id + "'");
+        break;
+      }
+      if (next->overflowTo.empty()) break;
+    }
+  }
   for (size_t i = 0; i < c.numbers.size(); ++i) {
     const auto& n = c.numbers[i];
     if (!n.number.empty() && !isPhoneNumber(n.number))

@@ -26,6 +26,7 @@ struct Call {
   LegId customerLeg = 0;
   TimePoint queuedAt{};
   TimerId queueTimer = 0;
+  TimerId lifeTimer = 0;  // calls.maxSessionSeconds from arrival
   nlohmann::json ivrPath = nlohmann::json::array();
 
   // The offer ringing now (offerLeg 0: none).

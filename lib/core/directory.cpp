@@ -8,6 +8,7 @@ Directory Directory::fromConfig(const config::Config& config) {
   d.skillGroups = config.skillGroups;
   d.extensions = config.extensions;
   d.numbers = config.numbers;
+  d.calls = config.calls;
   for (const auto& t : config.trunks) d.trunks.push_back(t.name);
   for (auto& e : d.extensions) {
     e.password.clear();

@@ -15,6 +15,7 @@ struct Directory {
   std::vector<config::SkillGroup> skillGroups;
   std::vector<config::Number> numbers;      // inbound numbers -> skill group
   std::vector<std::string> trunks;          // trunk names, in configuration order (no credentials)
+  config::Calls calls;                      // missed-offer and lifetime bounds
 
   static Directory fromConfig(const config::Config& config);
 

@@ -14,6 +14,13 @@ Outcome unknownAgent(const std::string& userId) { return Outcome::failure(errc::
 Gateway::Gateway(Directory directory, RandomSource& random, TimePoint now, int64_t wallNowMs)
     : directory_(std::move(directory)), sessions_(random), extensions_(directory_), wallMinusMono_(wallNowMs - now.ms) {
   for (const auto& a : directory_.agents) agents_.emplace(a.userId, Agent(a.userId, now));
+  indexAgents();
+}
+
+void Gateway::indexAgents() {
+  groupAgents_.clear();
+  for (const auto& cfg : directory_.agents)
+    for (const auto& ref : cfg.skillGroups) groupAgents_[ref.id].emplace_back(&cfg, ref.priority);
 }
 
 Agent* Gateway::agent(const std::string& userId) {
@@ -84,6 +91,9 @@ Outputs Gateway::reconfigure(Directory next, TimePoint now) {
   }
   for (const auto& a : next.agents) agents_.try_emplace(a.userId, Agent(a.userId, now));
   directory_ = std::move(next);
+  indexAgents();
+  for (auto it = missedInARow_.begin(); it != missedInARow_.end();)
+    it = agents_.count(it->first) ? std::next(it) : missedInARow_.erase(it);
   extensions_.reconfigure(directory_);
   dispatch(now, out);  // new agents or skills may serve a waiting customer
   return out;
@@ -131,6 +141,7 @@ Outcome Gateway::finish(Agent& a, const Agent::Effects& fx, TimePoint now) {
 Outcome Gateway::agentOnline(const std::string& userId, TimePoint now) {
   Agent* a = agent(userId);
   if (!a) return unknownAgent(userId);
+  missedInARow_.erase(userId);  // the agent is at the desk
   return finish(*a, a->online(now), now);
 }
 
@@ -149,6 +160,7 @@ Outcome Gateway::agentSetStatus(const std::string& userId, const std::string& st
     return Outcome::failure(errc::invalidStatus,
                             "status '" + status + "' cannot be set: use free, rest, arrange, notReady or stopNotReady");
   }
+  missedInARow_.erase(userId);  // the agent is at the desk
   return finish(*a, a->setStatus(*requested, restReason, now), now);
 }
 
@@ -245,11 +257,23 @@ nlohmann::json Gateway::listSessions(const std::string& userId) const {
   return {{"sessions", std::move(rows)}};
 }
 
+std::map<AgentStatus, size_t> Gateway::agentsByStatus() const {
+  std::map<AgentStatus, size_t> by;
+  for (AgentStatus s : kAllAgentStatuses) by[s] = 0;
+  for (const auto& [id, a] : agents_) ++by[a.status()];
+  return by;
+}
+
+std::map<SessionType, size_t> Gateway::liveSessionsByType() const {
+  std::map<SessionType, size_t> by;
+  for (SessionType t : kAllSessionTypes) by[t] = sessions_.activeCount(t);
+  return by;
+}
+
 Counts Gateway::counts() const {
   Counts c;
-  for (AgentStatus s : kAllAgentStatuses) c.agentsByStatus[s] = 0;
-  for (const auto& [id, a] : agents_) ++c.agentsByStatus[a.status()];
-  for (SessionType t : kAllSessionTypes) c.sessionsActiveByType[t] = sessions_.activeCount(t);
+  c.agentsByStatus = agentsByStatus();
+  c.sessionsActiveByType = liveSessionsByType();
   c.registeredExtensions = extensions_.registeredCount();
   c.extensions = extensions_.list().size();
   c.agents = agents_.size();

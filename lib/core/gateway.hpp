@@ -98,6 +98,9 @@ class Gateway {
   nlohmann::json listAgents(TimePoint now) const;
   nlohmann::json listSessions(const std::string& userId = {}) const;
   Counts counts() const;
+  // The two parts of counts() the metrics read after every batch of actions, cheaply.
+  std::map<AgentStatus, size_t> agentsByStatus() const;        // every status present, 0 included
+  std::map<SessionType, size_t> liveSessionsByType() const;    // every type present, 0 included
 
   // ---- call hooks (used by later issues' call handling; testable now) --------------
   // The agent is now in `sessionId`: busy. agentOffline when signed out,
@@ -158,9 +161,15 @@ class Gateway {
     ServerType device = ServerType::staffExtensionSeat;
     LegTarget target;
   };
-  std::optional<Pick> pickAgent(const Call& call) const;
+  // The agents who could take a call of `skillGroupId` now, best first.
+  std::vector<Pick> candidates(const std::string& skillGroupId) const;
   std::optional<Pick> deviceFor(const config::Agent& cfg) const;
   bool anyAgentOnline(const std::string& skillGroupId) const;
+  void indexAgents();
+  // Where a new call of `group` queues: `group`, or where its full queue
+  // overflows to; nullptr when every queue on the way is full.
+  const config::SkillGroup* queueFor(const config::SkillGroup* group) const;
+  void countMissed(Call& call, const std::string& userId, const std::string& outcome, TimePoint now, Outputs& out);
   void dispatch(TimePoint now, Outputs& out);
   void offer(Call& call, const Pick& pick, TimePoint now, Outputs& out);
   void withdrawOffer(Call& call, const std::string& outcome, bool legGone, TimePoint now, Outputs& out,
@@ -187,6 +196,10 @@ class Gateway {
   std::map<TimerId, std::string> callTimers_;         // ring and queue timers -> call
   std::map<std::string, std::vector<std::string>> waiting_;  // skill group -> sessionIds in arrival order
   std::map<std::string, bool> trunkUp_;                      // trunks whose state is known
+  // skill group -> (agent, priority) of the agents holding it, in configuration
+  // order (rebuilt with the directory), so routing never scans every agent.
+  std::map<std::string, std::vector<std::pair<const config::Agent*, int>>> groupAgents_;
+  std::map<std::string, int> missedInARow_;  // userId -> offers missed since the last answer or status request
 };
 
 }  // namespace sb::core

@@ -52,12 +52,14 @@ InboundDecision Gateway::onInboundCall(const InboundCall& in, TimePoint now) {
   InboundDecision d;
   d.leg = nextLegId_++;
   const config::Number* number = directory_.findNumber(in.number);
-  const config::SkillGroup* group = number ? directory_.findSkillGroup(number->skillGroup) : nullptr;
-  if (!group) {
+  const config::SkillGroup* dialled = number ? directory_.findSkillGroup(number->skillGroup) : nullptr;
+  if (!dialled) {
     // RFC 3261 §21.4.5: the number is not one of ours.
     d.outputs.push(RejectLeg{d.leg, 404, "Number Not Configured"});
     return d;
   }
+  const config::SkillGroup* queued = queueFor(dialled);
+  const config::SkillGroup* group = queued ? queued : dialled;
   SessionSpec spec;
   spec.type = SessionType::phone;
   spec.direction = Direction::inbound;
@@ -74,6 +76,13 @@ InboundDecision Gateway::onInboundCall(const InboundCall& in, TimePoint now) {
   call.queuedAt = now;
   call.ivrPath = in.ivrPath;
   legCalls_[d.leg] = s.sessionId;
+  if (!queued) {
+    // Every queue on the way is full. 486 Busy Here (RFC 3261 §21.4.24): the
+    // PBX plays its busy treatment or routes the call elsewhere.
+    d.outputs.push(RejectLeg{d.leg, 486, "Queue Full"});
+    endCall(call, CloseBy::admin, EndState::busy, now, d.outputs, "queueFull");
+    return d;
+  }
   if (!anyAgentOnline(group->id)) {
     // Nobody signed in holds the skill: waiting would only delay the bad news.
     // The customer hears 480 Temporarily Unavailable (RFC 3261 §21.4.18).
@@ -86,18 +95,40 @@ InboundDecision Gateway::onInboundCall(const InboundCall& in, TimePoint now) {
   call.queueTimer = startTimer(now + std::chrono::seconds(std::max(1, group->queueTimeout)), d.outputs);
   callTimers_[call.queueTimer] = call.sessionId;
   waiting_[group->id].push_back(call.sessionId);
+  const std::string sessionId = call.sessionId;
   dispatch(now, d.outputs);
+  if (directory_.calls.maxSessionSeconds > 0) {
+    // Started after the dispatch only so that an offer's ring timer keeps its
+    // place in the actions (what a reader of them expects first).
+    Call& queuedCall = calls_.at(sessionId);
+    queuedCall.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), d.outputs);
+    callTimers_[queuedCall.lifeTimer] = sessionId;
+  }
   return d;
 }
 
 bool Gateway::anyAgentOnline(const std::string& skillGroupId) const {
-  for (const auto& cfg : directory_.agents) {
-    const Agent* a = findAgent(cfg.userId);
-    if (!a || a->status() == AgentStatus::offline) continue;
-    for (const auto& ref : cfg.skillGroups)
-      if (ref.id == skillGroupId) return true;
+  auto it = groupAgents_.find(skillGroupId);
+  if (it == groupAgents_.end()) return false;
+  for (const auto& [cfg, priority] : it->second) {
+    const Agent* a = findAgent(cfg->userId);
+    if (a && a->status() != AgentStatus::offline) return true;
   }
   return false;
+}
+
+// maxQueueLength counts every customer not yet answered, ringing ones included
+// (what seatbridge_queue_waiting shows). A full queue hands new calls to its
+// overflowTo group, hop by hop; config validation rules out loops, and the hop
+// bound keeps a directory built by hand from spinning.
+const config::SkillGroup* Gateway::queueFor(const config::SkillGroup* group) const {
+  for (size_t hops = 0; group && hops <= directory_.skillGroups.size(); ++hops) {
+    auto w = waiting_.find(group->id);
+    const size_t waiting = w == waiting_.end() ? 0 : w->second.size();
+    if (group->maxQueueLength <= 0 || waiting < static_cast<size_t>(group->maxQueueLength)) return group;
+    group = group->overflowTo.empty() ? nullptr : directory_.findSkillGroup(group->overflowTo);
+  }
+  return nullptr;
 }
 
 // ---- routing --------------------------------------------------------------------
@@ -134,44 +165,57 @@ std::optional<Gateway::Pick> Gateway::deviceFor(const config::Agent& cfg) const 
   return p;
 }
 
-// The best eligible agent: free, holding the skill, with a reachable device;
-// lowest priority number first, then the longest idle. Agents who declined this
-// call come only when nobody else is eligible.
-std::optional<Gateway::Pick> Gateway::pickAgent(const Call& call) const {
+// The eligible agents of a skill group: free, with a reachable device; lowest
+// priority number first, then the longest idle, then configuration order.
+std::vector<Gateway::Pick> Gateway::candidates(const std::string& skillGroupId) const {
   struct Ranked {
-    bool declined;
     int priority;
-    TimePoint idleSince;
+    int64_t idleSinceMs;
     Pick pick;
   };
-  std::optional<Ranked> best;
-  for (const auto& cfg : directory_.agents) {
-    const Agent* a = findAgent(cfg.userId);
+  std::vector<Ranked> ranked;
+  auto it = groupAgents_.find(skillGroupId);
+  if (it == groupAgents_.end()) return {};
+  for (const auto& [cfg, priority] : it->second) {
+    const Agent* a = findAgent(cfg->userId);
     if (!a || !a->offerable()) continue;
-    const config::SkillRef* skill = nullptr;
-    for (const auto& ref : cfg.skillGroups)
-      if (ref.id == call.skillGroupId) skill = &ref;
-    if (!skill) continue;
-    std::optional<Pick> device = deviceFor(cfg);
-    if (!device) continue;
-    Ranked r{call.declined.count(cfg.userId) > 0, skill->priority, a->statusSince(), std::move(*device)};
-    const auto key = [](const Ranked& x) { return std::tuple(x.declined, x.priority, x.idleSince.ms); };
-    if (!best || key(r) < key(*best)) best = std::move(r);
+    std::optional<Pick> device = deviceFor(*cfg);
+    if (device) ranked.push_back({priority, a->statusSince().ms, std::move(*device)});
   }
-  if (!best) return std::nullopt;
-  return std::move(best->pick);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& x, const Ranked& y) {
+    return std::tie(x.priority, x.idleSinceMs) < std::tie(y.priority, y.idleSinceMs);
+  });
+  std::vector<Pick> picks;
+  picks.reserve(ranked.size());
+  for (auto& r : ranked) picks.push_back(std::move(r.pick));
+  return picks;
 }
 
 // Offers waiting calls, oldest first in each skill group, to free agents until
-// either runs out.
+// either runs out. An agent who declined a call gets it only when no other
+// eligible agent is left for it. Every input ends with a dispatch, so the usual
+// case (every waiting call already rings someone) returns before ranking agents,
+// and ranking is done once per group, not once per waiting call: under overload
+// the cost stays linear in agents plus calls.
 void Gateway::dispatch(TimePoint now, Outputs& out) {
   for (auto& [group, ids] : waiting_) {
+    const bool anyUnoffered = std::any_of(ids.begin(), ids.end(), [this](const std::string& id) {
+      auto it = calls_.find(id);
+      return it != calls_.end() && it->second.offerLeg == 0;
+    });
+    if (!anyUnoffered) continue;
+    std::vector<Pick> free = candidates(group);
     for (const auto& id : ids) {
+      if (free.empty()) break;
       auto it = calls_.find(id);
       if (it == calls_.end() || it->second.offerLeg != 0) continue;
-      std::optional<Pick> pick = pickAgent(it->second);
-      if (!pick) continue;  // a later call may still suit an agent who declined this one
-      offer(it->second, *pick, now, out);
+      Call& call = it->second;
+      auto chosen = std::find_if(free.begin(), free.end(),
+                                 [&call](const Pick& p) { return call.declined.count(p.userId) == 0; });
+      if (chosen == free.end()) chosen = free.begin();  // only agents who declined this call are left
+      const Pick pick = std::move(*chosen);
+      free.erase(chosen);
+      offer(call, pick, now, out);
     }
   }
 }
@@ -227,12 +271,36 @@ void Gateway::withdrawOffer(Call& call, const std::string& outcome, bool legGone
   call.offerLeg = 0;
   const std::string userId = std::exchange(call.offeredTo, {});
   if (outcome != "withdrawn") call.declined.insert(userId);
+  countMissed(call, userId, outcome, now, out);
   if (Session* s = sessions_.find(call.sessionId)) {
     if (!s->offers.empty() && s->offers.back().outcome.empty()) s->offers.back().outcome = outcome;
     if (s->state == SessionState::ringing) transitionSession(*s, SessionState::offering, wallMs(now));
   }
   if (announce) out.push(std::move(*announce));
   releaseInto(userId, call.sessionId, Duration::zero(), now, out);
+}
+
+// calls.maxMissedOffers: offers that rang out or that the device never took
+// ("missed", "failed") in a row put the agent in notReady, so customers stop
+// waiting on an empty desk. A refusal (486/603, Call.end) shows someone is
+// there and starts the count again, as an answer or a status request does.
+// The agent is still busy here, so notReady becomes the status the release
+// goes to: one statusChanged {notReady}, never a free in between. A status the
+// agent asked for meanwhile (pending) is left alone.
+void Gateway::countMissed(Call&, const std::string& userId, const std::string& outcome, TimePoint now, Outputs& out) {
+  if (outcome != "missed" && outcome != "failed") {
+    missedInARow_.erase(userId);
+    return;
+  }
+  const int limit = directory_.calls.maxMissedOffers;
+  if (limit <= 0) return;
+  if (++missedInARow_[userId] < limit) return;
+  missedInARow_.erase(userId);
+  Agent* a = agent(userId);
+  if (!a || a->pending()) return;
+  Agent::Effects fx = a->setStatus(RequestedStatus::notReady, {}, now);
+  applyTimers(*a, fx, out);
+  if (fx.statusChanged) out.push(statusEvent(*a));
 }
 
 void Gateway::releaseInto(const std::string& userId, const std::string& sessionId, Duration wrapUp, TimePoint now,
@@ -257,6 +325,7 @@ void Gateway::answered(Call& call, LegId leg, TimePoint now, Outputs& out) {
   call.agentUserId = call.offeredTo;
   call.offerLeg = 0;
   call.answeredAt = now;
+  missedInARow_.erase(call.agentUserId);
   // Answer first: the customer's 200 carries the agent's SDP answer; then the
   // legs relay each other's in-dialog requests; then integrators hear of it.
   out.push(AnswerLeg{call.customerLeg, leg});
@@ -279,6 +348,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
                       const std::string& mainReason) {
   cancelTimer(call.ringTimer, out);
   cancelTimer(call.queueTimer, out);
+  cancelTimer(call.lifeTimer, out);
   const bool bridged = call.phase == Call::Phase::bridged;
   const std::string userId = bridged ? call.agentUserId : call.offeredTo;
   if (call.offerLeg != 0) {
@@ -291,7 +361,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   legCalls_.erase(call.agentLeg);
   auto& ids = waiting_[call.skillGroupId];
   ids.erase(std::remove(ids.begin(), ids.end(), call.sessionId), ids.end());
-  SessionEnd end{closeBy, endState, closeBy == CloseBy::admin ? mainReason : std::string(), {}};
+  SessionEnd end{closeBy, endState, mainReason, {}};
   sessions_.transition(call.sessionId, SessionState::ended, wallMs(now), end);
   // The session's end first, then what it does to the agent (arrange, free), as
   // the SDK's life cycle reads.
@@ -375,6 +445,18 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
     // RFC 3261 §21.4.18: nobody can take the call now; try again later.
     out.push(RejectLeg{call.customerLeg, 480, "No Agent Available"});
     endCall(call, CloseBy::timer, state, now, out);
+  } else if (id == call.lifeTimer) {
+    call.lifeTimer = 0;
+    // calls.maxSessionSeconds: the sweeper of last resort for a call whose far
+    // ends both went silent without a BYE, or that simply runs too long.
+    if (call.phase == Call::Phase::bridged) {
+      out.push(HangUpLeg{call.agentLeg});
+      out.push(HangUpLeg{call.customerLeg});
+      endCall(call, CloseBy::timer, EndState::ok, now, out, "maxSessionLifetime");
+    } else {
+      out.push(RejectLeg{call.customerLeg, 480, "No Agent Available"});
+      endCall(call, CloseBy::timer, EndState::unconnected, now, out, "maxSessionLifetime");
+    }
   }
   dispatch(now, out);
   return out;

@@ -27,6 +27,7 @@ Session& SessionTable::create(const SessionSpec& spec, int64_t wallMs) {
   s.createdAtMs = wallMs;
   byOrder_[order] = id;
   orderOf_[id] = order;
+  ++live_[spec.type];
   return sessions_.emplace(id, std::move(s)).first->second;
 }
 
@@ -44,8 +45,12 @@ Result SessionTable::transition(const std::string& sessionId, SessionState to, i
                                 const std::optional<SessionEnd>& end) {
   Session* s = find(sessionId);
   if (!s) return Result::failure(errc::sessionNotFound, "no session " + sessionId);
+  const bool wasLive = s->live();
   Result r = transitionSession(*s, to, wallMs, end);
-  if (r.ok() && to == SessionState::ended) retire(sessionId);
+  if (r.ok() && to == SessionState::ended) {
+    if (wasLive) --live_[s->spec.type];
+    retire(sessionId);
+  }
   return r;
 }
 
@@ -90,9 +95,8 @@ std::vector<const Session*> SessionTable::list(const std::string& userId) const 
 }
 
 size_t SessionTable::activeCount(SessionType type) const {
-  return static_cast<size_t>(std::count_if(sessions_.begin(), sessions_.end(), [type](const auto& kv) {
-    return kv.second.live() && kv.second.spec.type == type;
-  }));
+  auto it = live_.find(type);
+  return it == live_.end() ? 0 : it->second;
 }
 
 }  // namespace sb::core

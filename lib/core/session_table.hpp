@@ -37,7 +37,10 @@ class SessionTable {
   // In creation order; `userId` empty lists all.
   std::vector<const Session*> list(const std::string& userId = {}) const;
   size_t size() const { return sessions_.size(); }
-  size_t activeCount(SessionType type) const;  // live sessions of a type
+  // Live sessions of a type. Kept as sessions are created and ended (the metrics
+  // read it after every batch of actions; a scan of the table was the SIP
+  // thread's hottest path under load).
+  size_t activeCount(SessionType type) const;
 
  private:
   std::string newId();
@@ -50,6 +53,7 @@ class SessionTable {
   std::map<uint64_t, std::string> byOrder_;   // creation order -> id
   std::map<std::string, uint64_t> orderOf_;   // id -> creation order
   std::deque<std::string> endedFifo_;         // ended ids, oldest first
+  std::map<SessionType, size_t> live_;        // live sessions by type
 };
 
 // Ids are formatted by sb::formatUuidV4 (common/ids.hpp), from the injected source.

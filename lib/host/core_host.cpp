@@ -18,6 +18,7 @@
 #include "sip/sip_thread.hpp"
 #include "sip/trunk_monitor.hpp"
 #include "sip/sofia.hpp"
+#include "store/record_writer.hpp"
 #include "store/records.hpp"
 
 namespace sb::host {
@@ -53,8 +54,14 @@ CoreHost::CoreHost(const config::Config& config, sip::SipThread& sip, control::C
       metrics_(metrics),
       gateway_(
           std::make_unique<core::Gateway>(core::Directory::fromConfig(config), random_, monotonicNow(), wallClockMs())),
-      store_(store),
-      retentionDays_(config.storage.recordsRetentionDays) {
+      store_(store) {
+  if (store_) {
+    records_ = std::make_unique<store::RecordWriter>(store::RecordWriter::Options{
+        .path = config.storage.path,
+        .retentionDays = config.storage.recordsRetentionDays,
+        .wallClockMs = [] { return wallClockMs(); },
+        .onWriteFailure = [&metrics] { metrics.storeWriteFailures.Increment(); }});
+  }
   refreshAgentGauges();
   initTrunkGauges(config);
 }
@@ -90,30 +97,21 @@ core::TimePoint CoreHost::now() {
   return t;
 }
 
-static void recordTimerFired(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept {
-  try {
-    static_cast<CoreHost*>(arg)->recordTick();
-  } catch (const std::exception& e) {
-    SB_ERROR("store", "writing session records failed: %s", e.what());
-  }
-}
-
 void CoreHost::attachCalls() {
   sip_.server().trunks().setSink([this](const std::string& trunk, bool up) {
     metrics_.trunkUp(trunk).Set(up ? 1 : 0);
     const core::TimePoint t = now();
     perform(gateway_->onTrunkState(trunk, up, t), t);
   });
-  if (store_ && !recordTimer_) {
-    recordTimer_.reset(su_timer_create(su_root_task(sip_.root()), 1000));
-    if (recordTimer_) su_timer_set_for_ever(recordTimer_.get(), recordTimerFired, this);
-  }
   sip::CallLegs& legs = sip_.server().callLegs();
   legs.setHooks({.decide =
                      [this](const core::InboundCall& call) {
                        core::InboundDecision d = gateway_->onInboundCall(call, now());
-                       for (const auto& r : d.outputs.only<core::RejectLeg>())
-                         if (r.leg == d.leg && r.code == 404) metrics_.callsRefused("unknownNumber").Increment();
+                       for (const auto& r : d.outputs.only<core::RejectLeg>()) {
+                         if (r.leg != d.leg) continue;
+                         if (r.code == 404) metrics_.callsRefused("unknownNumber").Increment();
+                         if (r.code == 486) metrics_.callsRefused("queueFull").Increment();
+                       }
                        return d;
                      },
                  .perform = [this](core::Outputs&& out) { perform(std::move(out), monotonicNow()); },
@@ -137,7 +135,7 @@ void CoreHost::onFact(const core::DeviceFact& fact) {
 
 void CoreHost::reconfigure(const config::Config& config) {
   const core::TimePoint now = this->now();
-  retentionDays_ = config.storage.recordsRetentionDays;
+  if (records_) records_->setRetentionDays(config.storage.recordsRetentionDays);
   initTrunkGauges(config);
   perform(gateway_->reconfigure(core::Directory::fromConfig(config), now), now);
   refreshAgentGauges();
@@ -175,8 +173,8 @@ void CoreHost::perform(core::Outputs&& outputs, core::TimePoint now) {
 void CoreHost::countEnded(const core::Event& e) {
   const core::Session* s = gateway_->sessions().find(e.data.value("sessionId", ""));
   if (!s || !s->end) return;
-  if (store_) {
-    pendingRecords_.push_back({s->sessionId, s->endedAtMs.value_or(0), s->spec.userId,
+  if (records_) {
+    records_->submit({s->sessionId, s->endedAtMs.value_or(0), s->spec.userId,
                                std::string(core::toString(s->end->endState)), s->toJson().dump()});
   }
   const std::string type(core::toString(s->spec.type));
@@ -199,13 +197,19 @@ void CoreHost::countEnded(const core::Event& e) {
   }
 }
 
+// After every batch that touched a call: kept cheap (counters kept by core, the
+// gauges looked up once), as it runs several times per call.
 void CoreHost::refreshCallGauges(core::TimePoint now) {
-  const core::Counts counts = gateway_->counts();
-  for (const auto& [type, n] : counts.sessionsActiveByType)
-    metrics_.sessionsActive(std::string(core::toString(type))).Set(static_cast<double>(n));
+  for (const auto& [type, n] : gateway_->liveSessionsByType()) {
+    prometheus::Gauge*& g = sessionGauges_[type];
+    if (!g) g = &metrics_.sessionsActive(std::string(core::toString(type)));
+    g->Set(static_cast<double>(n));
+  }
   for (const auto& [group, q] : gateway_->queueStats(now)) {
-    metrics_.queueWaiting(group).Set(static_cast<double>(q.waiting));
-    metrics_.queueOldestWait(group).Set(static_cast<double>(q.oldestWait.count()) / 1e3);
+    QueueGauges& g = queueGauges_[group];
+    if (!g.waiting) g = {&metrics_.queueWaiting(group), &metrics_.queueOldestWait(group)};
+    g.waiting->Set(static_cast<double>(q.waiting));
+    g.oldest->Set(static_cast<double>(q.oldestWait.count()) / 1e3);
   }
 }
 
@@ -235,36 +239,14 @@ void CoreHost::onTimerFired(core::TimerId id) {
 
 void CoreHost::stopOnSipThread() {
   timers_.clear();
-  recordTimer_.reset();
-  try {
-    flushRecords();  // the drain's sessionEnded records reach the disk before exit
-  } catch (const std::exception& e) {
-    SB_ERROR("store", "writing session records at exit failed: %s", e.what());
-  }
-}
-
-// Records are written in batches once a second, in one transaction, never while
-// a call is being handled: a session's end costs the call path one vector push.
-void CoreHost::recordTick() {
-  flushRecords();
-  if (store_ && ++ticks_ % 3600 == 1) {
-    const int64_t cutoff = wallClockMs() - static_cast<int64_t>(retentionDays_) * 86'400'000;
-    const int64_t n = store::pruneRecords(*store_, cutoff);
-    if (n > 0)
-      SB_INFO("store", "deleted %lld session records older than %d days", static_cast<long long>(n), retentionDays_);
-  }
-}
-
-void CoreHost::flushRecords() {
-  if (!store_ || pendingRecords_.empty()) return;
-  std::vector<store::SessionRecord> batch;
-  batch.swap(pendingRecords_);
-  store::appendRecords(*store_, batch);
+  if (records_) records_->flush();  // the drain's sessionEnded records reach the disk before exit
 }
 
 core::Outcome CoreHost::listRecords(const store::RecordQuery& query) {
-  if (!store_) return core::Outcome::success({{"records", nlohmann::json::array()}});
-  flushRecords();
+  if (!store_ || !records_) return core::Outcome::success({{"records", nlohmann::json::array()}});
+  // A reader sees every session that has ended: the writer commits what it
+  // holds first (an operator's query may wait for one batch; calls never do).
+  records_->flush();
   store::RecordPage page = store::queryRecords(*store_, query);
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& text : page.records) rows.push_back(nlohmann::json::parse(text, nullptr, false));
@@ -274,9 +256,11 @@ core::Outcome CoreHost::listRecords(const store::RecordQuery& query) {
 }
 
 void CoreHost::refreshAgentGauges() {
-  const core::Counts counts = gateway_->counts();
-  for (const auto& [status, n] : counts.agentsByStatus)
-    metrics_.agents(std::string(core::toString(status))).Set(static_cast<double>(n));
+  for (const auto& [status, n] : gateway_->agentsByStatus()) {
+    prometheus::Gauge*& g = agentGauges_[status];
+    if (!g) g = &metrics_.agents(std::string(core::toString(status)));
+    g->Set(static_cast<double>(n));
+  }
 }
 
 }  // namespace sb::host

@@ -23,8 +23,12 @@ class Metrics;
 namespace sb::sip {
 class SipThread;
 }
+namespace prometheus {
+class Gauge;
+}
 namespace sb::store {
 class Store;
+class RecordWriter;
 struct RecordQuery;
 struct SessionRecord;
 }  // namespace sb::store
@@ -52,7 +56,8 @@ class CoreHost {
   // Runs on the control thread with a successful step's data (instead of replying).
   using Then = std::function<void(nlohmann::json data)>;
 
-  // `store` (may be null: no records kept) is used on the SIP thread only.
+  // `store` (may be null: no records kept) is read on the SIP thread only;
+  // records are written through a store::RecordWriter of the host's own.
   CoreHost(const config::Config& config, sip::SipThread& sip, control::ControlThread& controlThread,
            control::ControlServer& server, control::EventOutlet& outlet, metrics::Metrics& metrics,
            store::Store* store = nullptr);
@@ -94,12 +99,6 @@ class CoreHost {
   void refreshCallGauges(core::TimePoint now);
   void countEnded(const core::Event& e);
 
- public:
-  // SIP thread, once a second: writes ended sessions, hourly prunes old ones.
-  void recordTick();
-
- private:
-  void flushRecords();
   void initTrunkGauges(const config::Config& config);
   core::TimePoint now();  // monotonic now, and core's wall clock re-anchored
 
@@ -111,11 +110,15 @@ class CoreHost {
   SystemRandom random_;
   std::unique_ptr<core::Gateway> gateway_;  // touched on the SIP thread only
   std::map<core::TimerId, std::unique_ptr<TimerSlot>> timers_;
-  store::Store* store_;
-  int retentionDays_;
-  std::vector<store::SessionRecord> pendingRecords_;
-  sip::TimerPtr recordTimer_;  // reset in stopOnSipThread
-  int ticks_ = 0;
+  store::Store* store_;                          // the SIP thread's connection: reads
+  std::unique_ptr<store::RecordWriter> records_;  // writes, on its own thread
+  struct QueueGauges {
+    prometheus::Gauge* waiting = nullptr;
+    prometheus::Gauge* oldest = nullptr;
+  };
+  std::map<core::AgentStatus, prometheus::Gauge*> agentGauges_;
+  std::map<core::SessionType, prometheus::Gauge*> sessionGauges_;
+  std::map<std::string, QueueGauges> queueGauges_;
 };
 
 }  // namespace sb::host

@@ -46,6 +46,12 @@ Metrics::Metrics(const std::string& version)
       controlEventsDropped(family<prometheus::Counter>(*registry_, "seatbridge_control_events_dropped_total",
                                                        "Events a slow control client lost to its full queue")
                                .Add({})),
+      storeWriteFailures(family<prometheus::Counter>(*registry_, "seatbridge_store_write_failures_total",
+                                                     "Batches of session records (or a prune) the store failed to write")
+                             .Add({})),
+      sipLoopLag(family<prometheus::Gauge>(*registry_, "seatbridge_sip_loop_lag_seconds",
+                                           "How late the SIP thread ran the last heartbeat posted to it (once a second)")
+                     .Add({})),
       sessionSetupSeconds(prometheus::BuildHistogram()
                               .Name("seatbridge_session_setup_seconds")
                               .Help("From a session's first INVITE to the first ringing of an agent's device")

@@ -62,6 +62,8 @@ class Metrics {
   prometheus::Counter& bannedRequests;
   prometheus::Gauge& controlClients;
   prometheus::Counter& controlEventsDropped;
+  prometheus::Counter& storeWriteFailures;
+  prometheus::Gauge& sipLoopLag;  // seconds late the SIP thread ran the last heartbeat  // batches of records (or a prune) the store refused
   prometheus::Histogram& sessionSetupSeconds;
   prometheus::Histogram& sessionAnswerSeconds;
   prometheus::Histogram& sessionRingSeconds;

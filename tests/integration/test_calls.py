@@ -24,9 +24,9 @@ CALL_IN_FIELDS = {"sessionId", "type", "timeout", "callerPhoneNumber", "calleePh
 class CallTest(unittest.TestCase):
     """One daemon per test, the sales group's timers as the test needs them."""
 
-    def start(self, ring_timeout=2, queue_timeout=3, after_call_work=0, online=(ALICE,)):
+    def start(self, ring_timeout=2, queue_timeout=3, after_call_work=0, online=(ALICE,), mutate=None):
         self.peers = []
-        self.d = call_daemon(ring_timeout, queue_timeout, after_call_work)
+        self.d = call_daemon(ring_timeout, queue_timeout, after_call_work, mutate)
         self.addCleanup(self.d.close)
         self.d.start()
         self.events = Events(self.d)
@@ -311,6 +311,33 @@ class CallsThatNeverConnect(CallTest):
         ended = self.events.expect("sessionEnded", since=mark)
         self.assertEqual(ended["data"]["closeBy"], "admin")
         self.assert_row(ended["data"]["sessionId"], state="ended", closeBy="admin", endState="noSeatOnline")
+
+    def test_a_full_queue_refuses_the_next_customer_486_as_busy(self):
+        def one_place(cfg):
+            next(g for g in cfg["skillGroups"] if g["id"] == "sales")["maxQueueLength"] = 1
+
+        # Bob is signed in but cannot be rung: the first customer waits and fills the queue.
+        self.start(ring_timeout=5, queue_timeout=20, online=(BOB,), mutate=one_place)
+        first = self.trunk("trunk_cancel")
+        waiting = self.wait(lambda: next(iter(self.live_sessions()), None), "the first customer queued")
+        mark = self.events.mark()
+        second = self.trunk("trunk_rejected", port=free_port(TRUNK_HOST), name="second")
+        self.success(second)
+        self.assertEqual(second.final_status(), 486)
+        ended = self.events.expect("sessionEnded", since=mark)
+        self.assertNotEqual(ended["data"]["sessionId"], waiting["sessionId"])
+        self.assert_row(ended["data"]["sessionId"], state="ended", closeBy="admin", endState="busy",
+                        mainReason="queueFull")
+        self.assertEqual(self.metric("seatbridge_calls_refused_total", reason="queueFull"), 1)
+        # The waiting customer was not disturbed; when they leave, the place is free again.
+        self.assertEqual(self.events.session(waiting["sessionId"])["state"], "offering")
+        first.give_up()
+        self.success(first)
+        self.events.expect("sessionEnded", sessionId=waiting["sessionId"])
+        third = self.trunk("trunk_cancel", port=free_port(TRUNK_HOST), name="third")
+        self.wait(lambda: next(iter(self.live_sessions()), None), "the third customer queued")
+        third.give_up()
+        self.success(third)
 
     def test_queue_timeout_with_an_agent_online_but_no_phone_registered(self):
         # Bob has no mobile, so with no desk phone registered he cannot be rung.

@@ -1,0 +1,104 @@
+#pragma once
+// The fixture the call tests share: a sales group, alice (1001, priority 1),
+// bob (1002, priority 2), dan (mobile only, useMobileAccept 2), a fake clock,
+// and helpers to read what core decided.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/gateway.hpp"
+#include "fakes.hpp"
+
+namespace sb::core::test::calls {
+
+using nlohmann::json;
+
+
+inline const std::string kAlice = "alice@example.com";
+inline const std::string kBob = "bob@example.com";
+inline const std::string kDan = "dan@example.com";
+inline const std::string kNumber = "+15550199000";
+
+inline sb::config::Agent agentOf(const std::string& userId, const std::string& extension, int priority) {
+  sb::config::Agent a;
+  a.userId = userId;
+  a.name = userId;
+  a.extension = extension;
+  a.skillGroups = {{"sales", priority}};
+  return a;
+}
+
+inline Directory callDirectory() {
+  Directory d;
+  d.skillGroups = {{"sales", "Sales", 20, 120, 10, 0, ""}};
+  sb::config::Agent dan = agentOf(kDan, "", 3);
+  dan.mobile = "+15550100004";
+  dan.useMobileAccept = 2;
+  d.agents = {agentOf(kAlice, "1001", 1), agentOf(kBob, "1002", 2), dan};
+  for (const char* id : {"1001", "1002"}) {
+    sb::config::Extension e;
+    e.id = id;
+    e.name = std::string("Desk ") + id;
+    d.extensions.push_back(e);
+  }
+  d.numbers = {{kNumber, "sales"}};
+  d.trunks = {"pbx"};
+  return d;
+}
+
+struct Fixture {
+  FakeClock clock;
+  CountingRandom random;
+  Gateway gw;
+  explicit Fixture(Directory d = callDirectory()) : gw(std::move(d), random, clock.now(), 1'700'000'000'000) {}
+
+  void registerPhone(const std::string& ext) {
+    gw.onFact(ExtensionRegistered{ext, {{"sip:" + ext + "@127.0.0.1:5070", "udp:127.0.0.1:5070", "", 0, true}}},
+              clock.now());
+  }
+  void online(const std::string& userId) { REQUIRE(gw.agentOnline(userId, clock.now()).result.ok()); }
+  InboundDecision call(const std::string& number = kNumber) {
+    return gw.onInboundCall(InboundCall{"pbx", number, "+15550100999", "", json::array()}, clock.now());
+  }
+  Outputs fact(LegFact f) { return gw.onLegFact(f, clock.now()); }
+  // Fires the first started timer of `out` after moving the clock to it.
+  Outputs fire(const TimerAction& t) {
+    clock.t = t.deadline;
+    return gw.onTimer(t.id, clock.now());
+  }
+};
+
+inline std::vector<std::string> names(const Outputs& out) {
+  std::vector<std::string> v;
+  for (const auto& e : out.events())
+    v.push_back(e.name + ":" + e.userId.value_or("") +
+                (e.name == "statusChanged" ? "=" + e.data["status"].get<std::string>() : ""));
+  return v;
+}
+
+// The index of the first action of type T in `out` (or -1).
+template <typename T>
+int indexOf(const Outputs& out) {
+  for (size_t i = 0; i < out.actions.size(); ++i)
+    if (std::holds_alternative<T>(out.actions[i])) return static_cast<int>(i);
+  return -1;
+}
+
+inline TimerAction startedTimer(const Outputs& out, size_t nth = 0) {
+  size_t seen = 0;
+  for (const auto& t : out.timers())
+    if (t.op == TimerAction::Op::start && seen++ == nth) return t;
+  FAIL("no started timer");
+  return {};
+}
+
+inline std::string endState(Fixture& f, const std::string& sessionId) {
+  const json all = f.gw.listSessions();
+  for (const auto& s : all["sessions"])
+    if (s["sessionId"] == sessionId) return s["endState"].is_string() ? s["endState"].get<std::string>() : "";
+  return "";
+}
+
+
+}  // namespace sb::core::test::calls

@@ -1,0 +1,172 @@
+// Queue bounds and agent presence over core/ alone: a full queue overflows or
+// refuses, missed offers in a row put the agent in notReady, and a session's
+// maximum lifetime ends it.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <string>
+
+#include "calls_fixture.hpp"
+#include "core/gateway.hpp"
+
+using namespace sb::core;
+using namespace sb::core::test::calls;
+using nlohmann::json;
+
+namespace {
+
+// sales holds one waiting customer and overflows to support, which holds one
+// and then refuses. carol works support only.
+const std::string kCarol = "carol@example.com";
+
+Directory boundedDirectory(int maxMissed = 0, int maxSessionSeconds = 14400) {
+  Directory d = callDirectory();
+  d.skillGroups[0].maxQueueLength = 1;
+  d.skillGroups[0].overflowTo = "support";
+  sb::config::SkillGroup support{"support", "Support", 20, 120, 0, 0, ""};
+  support.maxQueueLength = 1;
+  d.skillGroups.push_back(support);
+  sb::config::Agent carol = agentOf(kCarol, "1003", 1);
+  carol.skillGroups = {{"support", 1}};
+  d.agents.push_back(carol);
+  sb::config::Extension e;
+  e.id = "1003";
+  d.extensions.push_back(e);
+  d.calls.maxMissedOffers = maxMissed;
+  d.calls.maxSessionSeconds = maxSessionSeconds;
+  return d;
+}
+
+std::string sessionOf(const Outputs& out) {
+  for (const auto& e : out.events())
+    if (e.data.contains("sessionId")) return e.data["sessionId"];
+  return "";
+}
+
+json sessionRow(Fixture& f, const std::string& id) {
+  const json all = f.gw.listSessions();
+  for (const auto& s : all["sessions"])
+    if (s["sessionId"] == id) return s;
+  return json();
+}
+
+}  // namespace
+
+TEST_CASE("core queue: a full queue overflows to its overflowTo group, then refuses 486 as busy") {
+  Fixture f(boundedDirectory());
+  f.online(kAlice);  // online without a phone: sales calls wait
+  f.online(kCarol);  // likewise for support
+  InboundDecision first = f.call();
+  CHECK(first.outputs.only<RejectLeg>().empty());
+  CHECK(f.gw.queueStats(f.clock.now()).at("sales").waiting == 1);
+
+  InboundDecision second = f.call();  // sales is full: to support
+  CHECK(second.outputs.only<RejectLeg>().empty());
+  CHECK(f.gw.queueStats(f.clock.now()).at("support").waiting == 1);
+  CHECK(f.gw.queueStats(f.clock.now()).at("sales").waiting == 1);
+
+  InboundDecision third = f.call();  // both full
+  REQUIRE(third.outputs.only<RejectLeg>().size() == 1);
+  CHECK(third.outputs.only<RejectLeg>()[0].code == 486);
+  CHECK(third.outputs.only<RingLeg>().empty());
+  const json row = sessionRow(f, sessionOf(third.outputs));
+  CHECK(row["endState"] == "busy");
+  CHECK(row["closeBy"] == "admin");
+  CHECK(row["mainReason"] == "queueFull");
+
+  // An overflowed call is served by the overflow group's agents.
+  f.registerPhone("1003");
+  CHECK(f.gw.queueStats(f.clock.now()).at("support").waiting == 1);
+  CHECK(f.gw.listAgents(f.clock.now())["agents"][3]["status"] == "busy");
+}
+
+TEST_CASE("core queue: a full queue without overflowTo refuses at once; a place freed takes the next call") {
+  Directory d = boundedDirectory();
+  d.skillGroups[0].overflowTo.clear();
+  Fixture f(std::move(d));
+  f.online(kAlice);
+  InboundDecision first = f.call();
+  InboundDecision second = f.call();
+  REQUIRE(second.outputs.only<RejectLeg>().size() == 1);
+  CHECK(second.outputs.only<RejectLeg>()[0].code == 486);
+  f.fact(LegCancelled{first.leg});  // the first customer gives up
+  InboundDecision third = f.call();
+  CHECK(third.outputs.only<RejectLeg>().empty());
+}
+
+TEST_CASE("core queue: maxMissedOffers offers missed in a row put the agent in notReady, with no free between") {
+  Fixture f(boundedDirectory(2));
+  f.registerPhone("1001");
+  f.online(kAlice);
+  InboundDecision d = f.call();
+  // First miss: the offer rings out, alice is free and offered it again (nobody else).
+  Outputs t = f.fire(startedTimer(d.outputs, 1));  // [0] queue, [1] ring
+  CHECK(names(t) == std::vector<std::string>{"autoTransfer:" + kAlice, "statusChanged:" + kAlice + "=free",
+                                             "statusChanged:" + kAlice + "=busy", "callIn:" + kAlice});
+  // Second miss (the device gives up, 480): notReady, and the call waits.
+  Outputs m = f.fact(LegFailed{t.only<RingLeg>()[0].leg, 480});
+  CHECK(names(m) == std::vector<std::string>{"statusChanged:" + kAlice + "=notReady"});
+  CHECK(m.only<RingLeg>().empty());
+  CHECK(f.gw.queueStats(f.clock.now()).at("sales").waiting == 1);
+}
+
+TEST_CASE("core queue: a refusal starts the missed count again") {
+  Fixture f(boundedDirectory(2));
+  f.registerPhone("1001");
+  f.online(kAlice);
+  InboundDecision d = f.call();
+  Outputs t = f.fire(startedTimer(d.outputs, 1));                // missed: 1
+  Outputs r = f.fact(LegFailed{t.only<RingLeg>()[0].leg, 486});  // refused: 0
+  Outputs m = f.fact(LegFailed{r.only<RingLeg>()[0].leg, 408});  // missed: 1
+  CHECK(names(m).back() == "callIn:" + kAlice);                   // still offered
+  Outputs m2 = f.fact(LegFailed{m.only<RingLeg>()[0].leg, 408}); // missed: 2
+  CHECK(names(m2) == std::vector<std::string>{"statusChanged:" + kAlice + "=notReady"});
+}
+
+TEST_CASE("core queue: with maxMissedOffers 0 an agent who misses stays free") {
+  Fixture f(boundedDirectory(0));
+  f.registerPhone("1001");
+  f.online(kAlice);
+  InboundDecision d = f.call();
+  LegId leg = d.outputs.only<RingLeg>()[0].leg;
+  for (int i = 0; i < 5; ++i) {
+    Outputs m = f.fact(LegFailed{leg, 408});
+    REQUIRE(m.only<RingLeg>().size() == 1);
+    leg = m.only<RingLeg>()[0].leg;
+  }
+  CHECK(f.gw.agentGetStatus(kAlice, f.clock.now()).result.data["status"] == "busy");
+}
+
+TEST_CASE("core queue: maxSessionSeconds ends a bridged call with BYE on both legs, closeBy timer") {
+  Fixture f(boundedDirectory(0, 3600));
+  f.registerPhone("1001");
+  f.online(kAlice);
+  InboundDecision d = f.call();
+  // The life timer is the one that runs an hour from arrival.
+  TimerAction lifeTimer{};
+  for (const auto& t : d.outputs.timers())
+    if (t.op == TimerAction::Op::start && t.deadline == f.clock.now() + std::chrono::seconds(3600)) lifeTimer = t;
+  REQUIRE(lifeTimer.id != 0);
+  const LegId agentLeg = d.outputs.only<RingLeg>()[0].leg;
+  Outputs a = f.fact(LegAnswered{agentLeg});
+  CHECK(a.only<AnswerLeg>().size() == 1);
+  Outputs e = f.fire(lifeTimer);
+  REQUIRE(e.only<HangUpLeg>().size() == 2);
+  CHECK(e.events()[0].name == "sessionEnded");
+  CHECK(e.events()[0].data["closeBy"] == "timer");
+  CHECK(e.events()[0].data["mainReason"] == "maxSessionLifetime");
+  CHECK(f.gw.liveCalls() == 0);
+  // The BYEs' answers (or their absence) change nothing afterwards.
+  CHECK(f.fact(LegEnded{agentLeg, 0}).actions.empty());
+}
+
+TEST_CASE("core queue: a call that ends cancels its life timer") {
+  Fixture f(boundedDirectory(0, 3600));
+  f.online(kAlice);
+  InboundDecision d = f.call();
+  Outputs c = f.fact(LegCancelled{d.leg});
+  size_t cancelled = 0;
+  for (const auto& t : c.timers())
+    if (t.op == TimerAction::Op::cancel) ++cancelled;
+  CHECK(cancelled == 2);  // queue and life
+}
