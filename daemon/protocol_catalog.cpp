@@ -41,8 +41,12 @@ std::vector<control::EventDoc> events() {
       {n(ev::userAccessed), "yes", "`sessionId`, `tabUUID` (empty when the phone itself answered)",
        "The agent answered; the customer's call is bridged to them."},
       {n(ev::autoTransfer), "yes", "`sessionId`",
-       "The offer rang for the skill group's ringTimeout unanswered; it was withdrawn (CANCEL) and goes to the next "
-       "agent; this agent is free again."},
+       "The offer rang for the skill group's ringTimeout unanswered (or a mobile answered but no key came within "
+       "calls.mobileConfirmSeconds); it was withdrawn (CANCEL, or BYE) and goes to the next agent; this agent is "
+       "free again."},
+      {n(ev::dtmf), "yes", "`sessionId`, `digit` (0-9, *, #, A-D), `flow` (IN: the customer's side, OUT: the agent's)",
+       "A key was pressed on a bridged call, as the leg sent it in an INFO (application/dtmf-relay or "
+       "application/dtmf). RFC 4733 telephone-events are seen once media is anchored."},
       {n(ev::sessionEnded), "the agent who had it; none when no agent was offered it",
        "`sessionId`, `closeBy` (client, seat, admin, timer), `mainReason`, `subReason`",
        "The session is over (Gateway.listSessions and Gateway.listRecords give its endState)."},

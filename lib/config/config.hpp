@@ -55,6 +55,7 @@ struct Shutdown {
 struct Calls {
   int maxMissedOffers = 0;       // missed offers in a row that put an agent in notReady; 0 = never
   int maxSessionSeconds = 14400; // a live call older than this is ended (closeBy timer); 0 = no limit
+  int mobileConfirmSeconds = 0;  // a mobile that answers is bridged only after a key within this; 0 = at once
 };
 
 struct Extension {

@@ -413,7 +413,8 @@ void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   }
   if (root.has("calls")) {
     Fields f(d, "calls");
-    if (f.open(root.get("calls"), {"maxMissedOffers", "maxSessionSeconds"})) {
+    if (f.open(root.get("calls"), {"maxMissedOffers", "maxSessionSeconds", "mobileConfirmSeconds"})) {
+      f.readInt("mobileConfirmSeconds", c.calls.mobileConfirmSeconds, 0, 120);
       f.readInt("maxMissedOffers", c.calls.maxMissedOffers, 0, 100);
       f.readInt("maxSessionSeconds", c.calls.maxSessionSeconds, 0, 7 * 86400);
     }

@@ -35,6 +35,9 @@ struct Call {
   ServerType offerDevice = ServerType::staffExtensionSeat;
   TimerId ringTimer = 0;
   TimePoint offeredAt{};
+  // A mobile that answered, waiting for the agent's key (calls.mobileConfirmSeconds).
+  bool confirming = false;
+  TimerId confirmTimer = 0;
 
   // After the answer.
   LegId agentLeg = 0;

@@ -46,7 +46,15 @@ struct LegEnded {
   int code = 0;
 };
 
-using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded>;
+// A key pressed on a leg, as the SIP layer saw it (an INFO with
+// application/dtmf-relay or application/dtmf; RFC 4733 events once media is
+// anchored). `digit` is one of 0-9 * # A-D.
+struct LegDigit {
+  LegId leg = 0;
+  char digit = 0;
+};
+
+using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded, LegDigit>;
 
 // What core/ decided for an inbound call.
 struct InboundDecision {

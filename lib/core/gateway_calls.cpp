@@ -266,6 +266,8 @@ void Gateway::withdrawOffer(Call& call, const std::string& outcome, bool legGone
                             std::optional<Event> announce) {
   if (call.offerLeg == 0) return;
   cancelTimer(call.ringTimer, out);
+  cancelTimer(call.confirmTimer, out);
+  call.confirming = false;
   if (!legGone) out.push(CancelLeg{call.offerLeg});
   legCalls_.erase(call.offerLeg);
   call.offerLeg = 0;
@@ -349,6 +351,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   cancelTimer(call.ringTimer, out);
   cancelTimer(call.queueTimer, out);
   cancelTimer(call.lifeTimer, out);
+  cancelTimer(call.confirmTimer, out);
   const bool bridged = call.phase == Call::Phase::bridged;
   const std::string userId = bridged ? call.agentUserId : call.offeredTo;
   if (call.offerLeg != 0) {
@@ -398,7 +401,32 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
         if constexpr (std::is_same_v<F, LegRinging>) {
           // The customer already hears 180; an agent's ringing changes nothing.
         } else if constexpr (std::is_same_v<F, LegAnswered>) {
-          if (!isCustomer && f.leg == call->offerLeg) answered(*call, f.leg, now, out);
+          if (!isCustomer && f.leg == call->offerLeg && !call->confirming) {
+            const int confirm = directory_.calls.mobileConfirmSeconds;
+            if (call->offerDevice == ServerType::staffPhoneSeat && confirm > 0) {
+              // A mobile's voicemail answers too: wait for the agent's key
+              // before the customer is put through (docs/CORE.md, "Calls").
+              cancelTimer(call->ringTimer, out);
+              call->confirming = true;
+              call->confirmTimer = startTimer(now + std::chrono::seconds(confirm), out);
+              callTimers_[call->confirmTimer] = call->sessionId;
+            } else {
+              answered(*call, f.leg, now, out);
+            }
+          }
+        } else if constexpr (std::is_same_v<F, LegDigit>) {
+          if (f.leg == call->offerLeg && call->confirming) {
+            call->confirming = false;
+            cancelTimer(call->confirmTimer, out);
+            answered(*call, f.leg, now, out);
+          } else if (call->phase == Call::Phase::bridged) {
+            // flow as the SDK's asr event names directions: IN the customer's side.
+            Event e = sessionEvent(event::dtmf, call->agentUserId,
+                                   {{"sessionId", call->sessionId},
+                                    {"digit", std::string(1, f.digit)},
+                                    {"flow", isCustomer ? "IN" : "OUT"}});
+            out.push(std::move(e));
+          }
         } else if constexpr (std::is_same_v<F, LegFailed>) {
           if (isCustomer) {
             endCall(*call, CloseBy::client, EndState::clientError, now, out);
@@ -413,6 +441,8 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
         } else if constexpr (std::is_same_v<F, LegEnded>) {
           if (call->phase != Call::Phase::bridged) {
             if (isCustomer) endCall(*call, CloseBy::client, EndState::waitingGiveUp, now, out);
+            // The mobile hung up before confirming: the device did not take the call.
+            else if (f.leg == call->offerLeg) withdrawOffer(*call, "failed", true, now, out);
             return;
           }
           // One side is gone: hang up the other and close the session.
@@ -445,6 +475,12 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
     // RFC 3261 §21.4.18: nobody can take the call now; try again later.
     out.push(RejectLeg{call.customerLeg, 480, "No Agent Available"});
     endCall(call, CloseBy::timer, state, now, out);
+  } else if (id == call.confirmTimer) {
+    call.confirmTimer = 0;
+    // Answered, but no key within the bound: a voicemail or a pocket. A missed
+    // offer, as a ring timeout is; the CANCEL of an answered leg is its BYE.
+    withdrawOffer(call, "missed", false, now, out,
+                  sessionEvent(event::autoTransfer, call.offeredTo, {{"sessionId", sessionId}}));
   } else if (id == call.lifeTimer) {
     call.lifeTimer = 0;
     // calls.maxSessionSeconds: the sweeper of last resort for a call whose far

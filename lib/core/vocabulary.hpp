@@ -81,6 +81,7 @@ inline constexpr std::string_view extensionUnregistered = "extensionUnregistered
 inline constexpr std::string_view extensionUnreachable = "extensionUnreachable";
 inline constexpr std::string_view extensionReachable = "extensionReachable";
 inline constexpr std::string_view trunkStateChanged = "trunkStateChanged";
+inline constexpr std::string_view dtmf = "dtmf";
 }  // namespace event
 
 // Method names of the SDK and the gateway that core/ serves (or will serve);

@@ -170,3 +170,75 @@ TEST_CASE("core queue: a call that ends cancels its life timer") {
     if (t.op == TimerAction::Op::cancel) ++cancelled;
   CHECK(cancelled == 2);  // queue and life
 }
+
+TEST_CASE("core offers: a mobile that answers is bridged only after the agent's key (mobileConfirmSeconds)") {
+  Directory d = boundedDirectory();
+  d.calls.mobileConfirmSeconds = 8;
+  Fixture f(std::move(d));
+  f.online(kDan);  // mobile only, through the trunk
+  InboundDecision in = f.call();
+  REQUIRE(in.outputs.only<RingLeg>().size() == 1);
+  const LegId mobile = in.outputs.only<RingLeg>()[0].leg;
+  CHECK(std::holds_alternative<TrunkTarget>(in.outputs.only<RingLeg>()[0].target));
+
+  Outputs a = f.fact(LegAnswered{mobile});
+  CHECK(a.only<AnswerLeg>().empty());  // the customer still hears ringing
+  CHECK(a.events().empty());
+  TimerAction confirm{};
+  for (const auto& t : a.timers())
+    if (t.op == TimerAction::Op::start) confirm = t;
+  CHECK(confirm.deadline == f.clock.now() + std::chrono::seconds(8));
+
+  f.clock.advance(std::chrono::seconds(2));
+  Outputs k = f.fact(LegDigit{mobile, '5'});
+  REQUIRE(k.only<AnswerLeg>().size() == 1);
+  CHECK(k.only<AnswerLeg>()[0].with == mobile);
+  CHECK(indexOf<AnswerLeg>(k) < indexOf<BridgeLegs>(k));
+  CHECK(names(k) == std::vector<std::string>{"userAccessed:" + kDan});
+  // The confirmation timer is gone with the key.
+  bool cancelled = false;
+  for (const auto& t : k.timers()) cancelled = cancelled || (t.op == TimerAction::Op::cancel && t.id == confirm.id);
+  CHECK(cancelled);
+
+  // Keys on the bridged call are dtmf events, by side.
+  Outputs c = f.fact(LegDigit{in.leg, '#'});
+  REQUIRE(c.events().size() == 1);
+  CHECK(c.events()[0].name == "dtmf");
+  CHECK(c.events()[0].data["digit"] == "#");
+  CHECK(c.events()[0].data["flow"] == "IN");
+  CHECK(f.fact(LegDigit{mobile, '1'}).events()[0].data["flow"] == "OUT");
+}
+
+TEST_CASE("core offers: a mobile answer without a key in time is a missed offer, hung up and moved on") {
+  Directory d = boundedDirectory();
+  d.calls.mobileConfirmSeconds = 8;
+  Fixture f(std::move(d));
+  f.online(kDan);
+  InboundDecision in = f.call();
+  const LegId mobile = in.outputs.only<RingLeg>()[0].leg;
+  Outputs a = f.fact(LegAnswered{mobile});
+  Outputs t = f.fire(startedTimer(a));
+  REQUIRE(t.only<CancelLeg>().size() == 1);  // an answered leg: the SIP layer sends BYE
+  CHECK(t.only<CancelLeg>()[0].leg == mobile);
+  CHECK(t.only<AnswerLeg>().empty());
+  CHECK(names(t) == std::vector<std::string>{"autoTransfer:" + kDan, "statusChanged:" + kDan + "=free",
+                                             "statusChanged:" + kDan + "=busy", "callIn:" + kDan});
+  const json all = f.gw.listSessions();
+  CHECK(all["sessions"][0]["offers"][0]["outcome"] == "missed");
+  // A digit on the withdrawn leg changes nothing.
+  CHECK(f.fact(LegDigit{mobile, '5'}).only<AnswerLeg>().empty());
+}
+
+TEST_CASE("core offers: a mobile that hangs up before its key is a failed offer") {
+  Directory d = boundedDirectory();
+  d.calls.mobileConfirmSeconds = 8;
+  Fixture f(std::move(d));
+  f.online(kDan);
+  InboundDecision in = f.call();
+  const LegId mobile = in.outputs.only<RingLeg>()[0].leg;
+  f.fact(LegAnswered{mobile});
+  Outputs e = f.fact(LegEnded{mobile, 0});
+  CHECK(e.only<CancelLeg>().empty());  // already gone on the wire
+  CHECK(e.only<HangUpLeg>().empty());  // the customer's leg stays: the call goes on waiting
+  CHECK(names(e).back() == "callIn:" + kDan);
+}
