@@ -94,7 +94,7 @@ class CallLegs {
   void hangUp(const core::HangUpLeg& a);
   void bridge(const core::BridgeLegs& a);
 
-  // Sofia callbacks, through the noexcept trampolines in call_legs.cpp.
+  // Sofia callbacks, through the noexcept trampolines in call_legs_sofia.cpp.
   int onInviteServerEvent(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
   int onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
   int onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip);

@@ -1,0 +1,48 @@
+// CallLegs' Sofia callbacks: the C boundary. Each is noexcept and enters
+// through LegCallbacks::guarded, so no exception unwinds into Sofia and no Sofia
+// object is released inside its own callback (CallLegs::leave reaps the
+// graveyards once the outermost callback has returned).
+#include <sofia-sip/sip.h>
+
+#include "sip/call_legs_parts.hpp"
+
+namespace sb::sip {
+
+int LegCallbacks::dialogRequest(nta_leg_magic_t* m, nta_leg_t*, nta_incoming_t* irq, const sip_t* sip) noexcept {
+  auto* leg = reinterpret_cast<CallLegs::Leg*>(m);
+  return guarded(*leg->owner, "dialog request", [&] { return leg->owner->onDialogRequest(*leg, irq, sip); });
+}
+
+int LegCallbacks::forkRequest(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*) noexcept { return 481; }
+
+int LegCallbacks::inviteServer(nta_incoming_magic_t* m, nta_incoming_t* irq, const sip_t* sip) noexcept {
+  auto* leg = reinterpret_cast<CallLegs::Leg*>(m);
+  return guarded(*leg->owner, "INVITE server event", [&] { return leg->owner->onInviteServerEvent(*leg, irq, sip); });
+}
+
+int LegCallbacks::forkResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept {
+  auto* fork = reinterpret_cast<CallLegs::Fork*>(m);
+  return guarded(*fork->owner, "INVITE response", [&] { return fork->owner->onForkResponse(*fork, orq, sip); });
+}
+
+int LegCallbacks::relayResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept {
+  auto* relay = reinterpret_cast<CallLegs::Relay*>(m);
+  return guarded(*relay->owner, "relayed response", [&] { return relay->owner->onRelayResponse(*relay, orq, sip); });
+}
+
+void CallLegs::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept {
+  auto* self = static_cast<CallLegs*>(arg);
+  LegCallbacks::guarded(*self, "sweep", [&] {
+    self->sweep();
+    return 0;
+  });
+}
+
+void CallLegs::onTrunkInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk) {
+  LegCallbacks::guarded(*this, "trunk INVITE", [&] {
+    acceptInvite(msg, sip, trunk);
+    return 0;
+  });
+}
+
+}  // namespace sb::sip
