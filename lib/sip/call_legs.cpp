@@ -36,8 +36,8 @@ CallLegs::~CallLegs() {
   relays_.clear();
   legs_.clear();
   orphans_.clear();
-  graveyard_.clear();
-  forkGraveyard_.clear();
+  closings_.clear();
+  reap();
 }
 
 void CallLegs::applyConfig(const config::Config& config) {
@@ -105,6 +105,9 @@ void CallLegs::reap() {
   relayGraveyard_.clear();
   graveyard_.clear();
   forkGraveyard_.clear();
+  closingGraveyard_.clear();
+  for (nta_outgoing_t* orq : orqGraveyard_) nta_outgoing_destroy(orq);
+  orqGraveyard_.clear();
 }
 
 void CallLegs::sweep() {
@@ -117,6 +120,21 @@ void CallLegs::sweep() {
       ++it;
     }
   }
+  for (auto it = closings_.begin(); it != closings_.end();) {
+    if (now - it->second->startedAtMs >= kOrphanMs) {
+      closingGraveyard_.push_back(std::move(it->second));
+      it = closings_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+TrunkAuth CallLegs::authFor(const std::string& trunk) const {
+  if (trunk.empty()) return {};
+  for (const auto& t : trunks_)
+    if (t.name == trunk) return TrunkAuth::forTrunk(t);
+  return {};
 }
 
 // ---- actions ------------------------------------------------------------------------
@@ -211,9 +229,54 @@ void CallLegs::bridge(const core::BridgeLegs& a) {
 
 void CallLegs::sendBye(Leg& leg) {
   if (!leg.dialog) return;
+  if (TrunkAuth auth = authFor(leg.trunk); auth.hasCredentials()) {
+    // A trunk that may challenge the BYE: the dialog outlives the leg until
+    // the BYE is answered (see Closing). The leg is retired right after this.
+    auto c = std::make_unique<Closing>();
+    c->owner = this;
+    c->dialog = std::exchange(leg.dialog, nullptr);
+    c->routeUrl = leg.routeUrl;
+    c->auth = std::move(auth);
+    c->startedAtMs = monotonicNow().ms;
+    nta_leg_bind(c->dialog, &LegCallbacks::closingRequest, reinterpret_cast<nta_leg_magic_t*>(c.get()));
+    if (sendBye(*c, {})) {
+      Closing* key = c.get();
+      closings_[key] = std::move(c);
+    } else {
+      closingGraveyard_.push_back(std::move(c));
+    }
+    return;
+  }
   nta_outgoing_t* bye = nta_outgoing_tcreate(
       leg.dialog, nullptr, nullptr, leg.routeUrl.empty() ? nullptr : URL_STRING_MAKE(leg.routeUrl.c_str()),
       SIP_METHOD_BYE, nullptr, SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END());
   if (bye) nta_outgoing_destroy(bye);  // nta completes the transaction on its own
+}
+
+bool CallLegs::sendBye(Closing& c, const std::string& authLines) {
+  if (c.orq) orqGraveyard_.push_back(std::exchange(c.orq, nullptr));
+  c.orq = nta_outgoing_tcreate(
+      c.dialog, &LegCallbacks::closingResponse, reinterpret_cast<nta_outgoing_magic_t*>(&c),
+      c.routeUrl.empty() ? nullptr : URL_STRING_MAKE(c.routeUrl.c_str()), SIP_METHOD_BYE, nullptr,
+      SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())),
+      TAG_END());
+  return c.orq != nullptr;
+}
+
+int CallLegs::onClosingResponse(Closing& c, nta_outgoing_t* orq, const sip_t* sip) {
+  const int status = nta_outgoing_status(orq);
+  if (status < 200 || orq != c.orq) return 0;
+  // RFC 3261 §22.2: a challenged BYE goes again in the same dialog (CSeq one
+  // higher) with the trunk's credentials, once per realm.
+  if ((status == 401 || status == 407) && sip && !nta_sip_is_internal(sip)) {
+    if (auto lines = c.auth.answer(sip, "BYE", requestUriOf(orq)); lines && sendBye(c, *lines)) return 0;
+    SB_WARN("calls", "the trunk refused our credentials for a BYE (%d)", status);
+  }
+  auto it = closings_.find(&c);
+  if (it != closings_.end()) {
+    closingGraveyard_.push_back(std::move(it->second));
+    closings_.erase(it);
+  }
+  return 0;
 }
 }  // namespace sb::sip

@@ -51,7 +51,8 @@ void CallLegs::ring(const core::RingLeg& a) {
       const std::string host = t.address.ipv6 ? "[" + t.address.host + "]" : t.address.host;
       const std::string uri =
           "sip:" + trunk->number + "@" + host + ":" + std::to_string(t.address.port) + ";transport=" + t.transport;
-      ringFork(l, uri, {}, "<" + uri + ">");
+      l.trunk = t.name;
+      ringFork(l, uri, {}, "<" + uri + ">", t.name);
     }
   }
   if (l.forks.empty()) {
@@ -61,32 +62,64 @@ void CallLegs::ring(const core::RingLeg& a) {
   l.sdp.clear();  // the offer went out; this leg's sdp is the answer from now on
 }
 
-void CallLegs::ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl,
-                        const std::string& toUri) {
+void CallLegs::ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl, const std::string& toUri,
+                        const std::string& trunk) {
   auto f = std::make_unique<Fork>();
   f->owner = this;
   f->legId = leg.id;
   f->routeUrl = routeUrl;
+  f->auth = authFor(trunk);
+  f->requestUri = requestUri;
+  f->maxForwards = std::to_string(leg.maxForwards);
+  f->contentType = leg.contentType;
+  f->offer = leg.sdp;
   const std::string from = "<sip:" + (leg.callerNumber.empty() ? "anonymous" : leg.callerNumber) + "@" + domain_ + ">";
   f->dialog = nta_leg_tcreate(agent_, &LegCallbacks::forkRequest, reinterpret_cast<nta_leg_magic_t*>(f.get()),
                               SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(toUri.c_str()), TAG_END());
   if (!f->dialog || !nta_leg_tag(f->dialog, nullptr)) return;
-  const std::string mf = std::to_string(leg.maxForwards);
-  f->orq = nta_outgoing_tcreate(
-      f->dialog, &LegCallbacks::forkResponse, reinterpret_cast<nta_outgoing_magic_t*>(f.get()),
-      routeUrl.empty() ? nullptr : URL_STRING_MAKE(routeUrl.c_str()), SIP_METHOD_INVITE,
-      URL_STRING_MAKE(requestUri.c_str()), SIPTAG_CONTACT(nta_agent_contact(agent_)),
-      SIPTAG_MAX_FORWARDS_STR(mf.c_str()), SIPTAG_USER_AGENT_STR(server_.c_str()), SIPTAG_ALLOW_STR(kAllow),
-      TAG_IF(!leg.sdp.empty(), SIPTAG_CONTENT_TYPE_STR(leg.contentType.c_str())),
-      TAG_IF(!leg.sdp.empty(), SIPTAG_PAYLOAD_STR(leg.sdp.c_str())), TAG_END());
-  if (!f->orq) {
+  if (!sendInvite(*f, {})) {
     SB_WARN("calls", "cannot send INVITE to %s", requestUri.c_str());
     return;
   }
+  // Only a fork that may be challenged keeps what it takes to send it again.
+  if (!f->auth.hasCredentials()) f->offer.clear();
   leg.forks.push_back(std::move(f));
 }
 
+// The fork's INVITE, first or again: on the fork's dialog, so a re-sent one
+// keeps the Call-ID and From tag, takes the next CSeq and a new branch (RFC
+// 3261 §22.2), and carries the same offer.
+bool CallLegs::sendInvite(Fork& f, const std::string& authLines) {
+  if (f.orq) orqGraveyard_.push_back(std::exchange(f.orq, nullptr));
+  f.status = 0;
+  f.orq = nta_outgoing_tcreate(
+      f.dialog, &LegCallbacks::forkResponse, reinterpret_cast<nta_outgoing_magic_t*>(&f),
+      f.routeUrl.empty() ? nullptr : URL_STRING_MAKE(f.routeUrl.c_str()), SIP_METHOD_INVITE,
+      URL_STRING_MAKE(f.requestUri.c_str()), SIPTAG_CONTACT(nta_agent_contact(agent_)),
+      SIPTAG_MAX_FORWARDS_STR(f.maxForwards.c_str()), SIPTAG_USER_AGENT_STR(server_.c_str()), SIPTAG_ALLOW_STR(kAllow),
+      TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())),
+      TAG_IF(!f.offer.empty(), SIPTAG_CONTENT_TYPE_STR(f.contentType.c_str())),
+      TAG_IF(!f.offer.empty(), SIPTAG_PAYLOAD_STR(f.offer.c_str())), TAG_END());
+  return f.orq != nullptr;
+}
+
+// A 401/407 to a fork through a trunk with credentials: answered once per
+// realm (trunk_auth.hpp). True when the INVITE went again; false leaves the
+// status to fail the fork (wrong credentials: core moves on to the next agent).
+bool CallLegs::challenged(Fork& fork, nta_outgoing_t* orq, const sip_t* sip, int status) {
+  if ((status != 401 && status != 407) || !sip || nta_sip_is_internal(sip) || !fork.auth.hasCredentials())
+    return false;
+  auto lines = fork.auth.answer(sip, "INVITE", requestUriOf(orq));
+  if (!lines) {
+    SB_WARN("calls", "the trunk refused our credentials for INVITE %s (%d)", fork.requestUri.c_str(), status);
+    return false;
+  }
+  if (!sendInvite(fork, *lines)) return false;
+  return true;
+}
+
 int CallLegs::onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) {
+  if (orq != fork.orq) return 0;  // an INVITE we already sent again
   const int status = nta_outgoing_status(orq);
   fork.status = status;
   Leg* leg = fork.legId ? find(fork.legId) : nullptr;
@@ -111,18 +144,18 @@ int CallLegs::onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) 
   }
   if (status < 300 && sip)
     forkAnswered(*leg, fork, sip);
-  else
+  else if (!challenged(fork, orq, sip, status))
     forkFailed(*leg, fork, status);
   return 0;
 }
 
-void CallLegs::sendAck(nta_leg_t* dialog, const std::string& routeUrl, const sip_t* sip) {
+void CallLegs::sendAck(nta_leg_t* dialog, const std::string& routeUrl, const sip_t* sip, const std::string& authLines) {
   // RFC 3261 §13.2.2.4: the ACK for a 2xx is a request of the dialog, with the
-  // INVITE's CSeq number, sent to the target the 2xx's Contact names.
+  // INVITE's CSeq number and credentials, sent to the target the 2xx's Contact names.
   const std::string cseq = std::to_string(sip->sip_cseq ? sip->sip_cseq->cs_seq : 1) + " ACK";
-  nta_outgoing_t* ack =
-      nta_outgoing_tcreate(dialog, nullptr, nullptr, routeUrl.empty() ? nullptr : URL_STRING_MAKE(routeUrl.c_str()),
-                           SIP_METHOD_ACK, nullptr, SIPTAG_CSEQ_STR(cseq.c_str()), TAG_END());
+  nta_outgoing_t* ack = nta_outgoing_tcreate(
+      dialog, nullptr, nullptr, routeUrl.empty() ? nullptr : URL_STRING_MAKE(routeUrl.c_str()), SIP_METHOD_ACK, nullptr,
+      SIPTAG_CSEQ_STR(cseq.c_str()), TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())), TAG_END());
   if (ack) nta_outgoing_destroy(ack);  // nta keeps it to re-ACK retransmitted 2xx
 }
 
@@ -135,7 +168,7 @@ void CallLegs::adoptDialog(nta_leg_t* dialog, const sip_t* sip) {
 void CallLegs::ackAndBye(Fork& fork, const sip_t* sip) {
   if (!fork.dialog) return;
   adoptDialog(fork.dialog, sip);
-  sendAck(fork.dialog, fork.routeUrl, sip);
+  sendAck(fork.dialog, fork.routeUrl, sip, fork.auth.lines());
   nta_outgoing_t* bye = nta_outgoing_tcreate(
       fork.dialog, nullptr, nullptr, fork.routeUrl.empty() ? nullptr : URL_STRING_MAKE(fork.routeUrl.c_str()),
       SIP_METHOD_BYE, nullptr, SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END());
@@ -148,7 +181,7 @@ void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
     return;
   }
   adoptDialog(fork.dialog, sip);
-  sendAck(fork.dialog, fork.routeUrl, sip);
+  sendAck(fork.dialog, fork.routeUrl, sip, fork.auth.lines());
   // The winning fork's dialog becomes the leg's.
   leg.dialog = std::exchange(fork.dialog, nullptr);
   nta_leg_bind(leg.dialog, &LegCallbacks::dialogRequest, reinterpret_cast<nta_leg_magic_t*>(&leg));

@@ -14,6 +14,7 @@
 
 #include "common/log.hpp"
 #include "sip/call_legs.hpp"
+#include "sip/trunk_auth.hpp"
 
 namespace sb::sip {
 
@@ -31,6 +32,10 @@ struct CallLegs::Fork {
   std::string routeUrl;  // next hop (a phone's NAT source), empty: by the Request-URI
   int status = 0;
   int64_t orphanedAtMs = 0;
+  // Through a trunk with credentials: what it takes to send the INVITE again
+  // when the trunk challenges it (RFC 3261 §22.2), and the answers sent.
+  TrunkAuth auth;
+  std::string requestUri, maxForwards, contentType, offer;
 
   ~Fork() {
     if (orq) nta_outgoing_destroy(orq);
@@ -61,7 +66,7 @@ struct CallLegs::Leg {
   bool byeAfterAck = false;  // RFC 3261 §15: no BYE before our 2xx is ACKed
   bool ringingReported = false;
   std::string callerNumber;  // outbound: presented in From
-  std::string trunk;         // inbound: the trunk it came from
+  std::string trunk;         // the trunk it came from (inbound) or goes through (outbound); "" for a desk phone
   int bestFailure = 0;
   std::vector<std::unique_ptr<Fork>> forks;
 
@@ -79,14 +84,36 @@ struct CallLegs::Relay {
   nta_incoming_t* irq = nullptr;
   nta_outgoing_t* orq = nullptr;
   sip_method_t method = sip_method_unknown;
+  // Into a trunk with credentials: the request as received (a reference, to
+  // send it again when the trunk challenges it) and the answers sent.
+  msg_t* request = nullptr;
+  TrunkAuth auth;
   ~Relay() {
     if (orq) nta_outgoing_destroy(orq);
+    if (request) msg_destroy(request);
     if (irq) {
       // The other side vanished before answering: the dialog is gone for them
       // too (RFC 3261 §12.2.2).
       nta_incoming_treply(irq, SIP_481_NO_TRANSACTION, TAG_END());
       nta_incoming_destroy(irq);
     }
+  }
+};
+
+// The BYE that ends a leg through a trunk with credentials: the leg's dialog,
+// kept past the leg until the BYE has its final answer, so a 401/407 can be
+// answered in the same dialog with CSeq one higher (RFC 3261 §22.2). Given up
+// after 64*T1 like an orphan (nta's Timer F ends the BYE before that).
+struct CallLegs::Closing {
+  CallLegs* owner = nullptr;
+  nta_leg_t* dialog = nullptr;
+  nta_outgoing_t* orq = nullptr;
+  std::string routeUrl;
+  TrunkAuth auth;
+  int64_t startedAtMs = 0;
+  ~Closing() {
+    if (orq) nta_outgoing_destroy(orq);
+    if (dialog) nta_leg_destroy(dialog);
   }
 };
 
@@ -118,6 +145,13 @@ struct LegCallbacks {
   static int inviteServer(nta_incoming_magic_t* m, nta_incoming_t* irq, const sip_t* sip) noexcept;
   static int forkResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
   static int relayResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
+  static int closingResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
+  // Requests in a dialog whose BYE is out: a crossing BYE is answered 200
+  // (RFC 3261 §15.1.2, the session is over either way), anything else 481.
+  static int closingRequest(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t* sip) noexcept;
 };
+
+// The Request-URI an outgoing request went to (the digest uri, RFC 7616 §3.4).
+std::string requestUriOf(nta_outgoing_t* orq);
 
 }  // namespace sb::sip

@@ -74,31 +74,73 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
   r->from = from.id;
   r->to = to->id;
   r->method = m;
-  const std::string body = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : "";
-  const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
-  r->orq = nta_outgoing_tcreate(
-      to->dialog, &LegCallbacks::relayResponse, reinterpret_cast<nta_outgoing_magic_t*>(r.get()),
-      to->routeUrl.empty() ? nullptr : URL_STRING_MAKE(to->routeUrl.c_str()), m, sip->sip_request->rq_method_name,
-      nullptr, TAG_IF(m == sip_method_invite, SIPTAG_CONTACT(nta_agent_contact(agent_))),
-      TAG_IF(sip->sip_event, SIPTAG_EVENT(sip->sip_event)),
-      TAG_IF(sip->sip_subscription_state, SIPTAG_SUBSCRIPTION_STATE(sip->sip_subscription_state)),
-      TAG_IF(type, SIPTAG_CONTENT_TYPE_STR(type)), TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
-      SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END());
+  r->auth = authFor(to->trunk);
+  r->orq = sendRelayed(*r, *to, sip, {});
   if (!r->orq) return 500;
   r->irq = irq;
+  // Into a trunk that may challenge it: keep the request to send it again.
+  if (r->auth.hasCredentials()) r->request = nta_incoming_getrequest(irq);
   relays_[r->orq] = std::move(r);
   return 0;  // answered when the other side answers
 }
 
+// `request` (as received on the other leg) sent on in `to`'s dialog: the
+// same method, body and event headers; CSeq, Call-ID, tags and route are the
+// dialog's (RFC 3261 §12.2.1.1).
+nta_outgoing_t* CallLegs::sendRelayed(Relay& r, Leg& to, const sip_t* sip, const std::string& authLines) {
+  const sip_method_t m = sip->sip_request->rq_method;
+  const std::string body = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : "";
+  const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
+  return nta_outgoing_tcreate(
+      to.dialog, &LegCallbacks::relayResponse, reinterpret_cast<nta_outgoing_magic_t*>(&r),
+      to.routeUrl.empty() ? nullptr : URL_STRING_MAKE(to.routeUrl.c_str()), m, sip->sip_request->rq_method_name,
+      nullptr, TAG_IF(m == sip_method_invite, SIPTAG_CONTACT(nta_agent_contact(agent_))),
+      TAG_IF(sip->sip_event, SIPTAG_EVENT(sip->sip_event)),
+      TAG_IF(sip->sip_subscription_state, SIPTAG_SUBSCRIPTION_STATE(sip->sip_subscription_state)),
+      TAG_IF(type, SIPTAG_CONTENT_TYPE_STR(type)), TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
+      TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())), SIPTAG_USER_AGENT_STR(server_.c_str()),
+      TAG_END());
+}
+
+// A 401/407 to a request relayed into a trunk with credentials: sent again
+// with them, once per realm (RFC 3261 §22.2), under its new transaction.
+bool CallLegs::challenged(Relay& r, nta_outgoing_t* orq, const sip_t* sip, int status) {
+  if ((status != 401 && status != 407) || !sip || nta_sip_is_internal(sip) || !r.request) return false;
+  Leg* to = find(r.to);
+  const sip_t* request = sip_object(r.request);
+  if (!to || !to->dialog || !request || !request->sip_request) return false;
+  auto lines = r.auth.answer(sip, request->sip_request->rq_method_name, requestUriOf(orq));
+  if (!lines) {
+    SB_WARN("calls", "the trunk refused our credentials for a relayed %s (%d)", request->sip_request->rq_method_name,
+            status);
+    return false;
+  }
+  nta_outgoing_t* again = sendRelayed(r, *to, request, *lines);
+  if (!again) return false;
+  auto node = relays_.extract(orq);
+  if (node.empty()) {
+    nta_outgoing_destroy(again);
+    return false;
+  }
+  orqGraveyard_.push_back(std::exchange(r.orq, again));  // released once this callback returns
+  node.key() = again;
+  relays_.insert(std::move(node));
+  return true;
+}
+
 int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
+  if (orq != r.orq) return 0;  // a request we already sent again
   const int status = nta_outgoing_status(orq);
-  if (status < 200) return 0;
+  if (status < 200 || challenged(r, orq, sip, status)) return 0;
   Leg* to = find(r.to);
   if (status < 300 && r.method == sip_method_invite && to && to->dialog && sip) {
-    sendAck(to->dialog, to->routeUrl, sip);
+    sendAck(to->dialog, to->routeUrl, sip, r.auth.lines());
     nta_leg_client_reroute(to->dialog, nullptr, sip->sip_contact, 0);  // target refresh, §12.2.1.2
   }
-  if (r.irq && sip) {
+  // A challenge we could not answer goes back as 403: a 401/407 must carry
+  // its challenge (RFC 3261 §20.27, §20.44), which is not the sender's to answer.
+  const bool unanswerable = status == 401 || status == 407;
+  if (r.irq && sip && !unanswerable) {
     const std::string body = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : "";
     const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
     const char* phrase = sip->sip_status ? sip->sip_status->st_phrase : nullptr;
@@ -108,7 +150,7 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
         TAG_IF(type, SIPTAG_CONTENT_TYPE_STR(type)), TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
         SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
   } else if (r.irq) {
-    nta_incoming_treply(r.irq, status, nullptr, TAG_END());
+    nta_incoming_treply(r.irq, unanswerable ? 403 : status, nullptr, SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
   }
   if (r.irq) {
     nta_incoming_destroy(r.irq);
