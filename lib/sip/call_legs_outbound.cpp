@@ -175,6 +175,10 @@ void CallLegs::ackAndBye(Fork& fork, const sip_t* sip) {
   if (bye) nta_outgoing_destroy(bye);
 }
 
+// The first 2xx of a fork's INVITE. A later 2xx to the same INVITE with another
+// To tag (forked downstream, RFC 3261 §13.2.2.4) never comes here: nta in UA
+// mode ACKs and BYEs it itself, statelessly, until Timer D (docs/ARCHITECTURE.md,
+// "Forked 2xx"); test_trunk_calls.py shows it.
 void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
   if (leg.state != Leg::State::early) {
     ackAndBye(fork, sip);  // a second fork answered too late: one dialog only

@@ -8,6 +8,9 @@ seatbridge sends the trunk, and what the trunk may do with it.
   here from SIPp's trace.
 - The trunk refuses those credentials (a second 407 for the realm): seatbridge
   gives up after one answer and core counts the offer failed.
+- The trunk forks the INVITE downstream and two 200s come back with different
+  To tags (section 13.2.2.4): both are ACKed, the second dialog is BYEd, and
+  the call stays up on the first until the customer hangs up.
 
 The mobile side is a SIPp UAS on the trunk's address and port (127.0.0.2); the
 customer's call comes from the same trunk address on another port. Alice has
@@ -157,6 +160,35 @@ class ChallengedMobile(MobileTest):
         self.assertNotIn(407, [a for a, _ in answers], customer.summary())
         held_ok = [m for m in customer.received(status=200) if m.cseq_method() == "INVITE"][-1]
         self.assertIn("a=recvonly", held_ok.body)
+
+
+class ForkedAnswers(MobileTest):
+    def test_a_second_2xx_from_a_fork_is_acked_and_byed_and_the_call_stays_up(self):
+        mobile = self.start_mobile("trunk_mobile_forked", credentials=False, calls=1)
+        customer = self.customer(talk_ms=1500)
+        sid = self.mobile_call_in()
+        self.events.expect("userAccessed", ALICE, sessionId=sid)
+        ended = self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.assertEqual(ended["data"]["closeBy"], "client", "the customer ended the call, not the fork")
+        self.success(customer, mobile)
+
+        oks = [m for m in mobile.sent(status=200) if m.cseq_method() == "INVITE"]
+        self.assertEqual(len(oks), 2, mobile.summary())
+        a, b = tag(oks[0].get("to")), tag(oks[1].get("to"))
+        self.assertNotEqual(a, b)
+        acks = mobile.received("ACK")
+        self.assertEqual([tag(m.get("to")) for m in acks], [a, b], "each 2xx ACKed (RFC 3261 section 13.2.2.4)")
+        invite = mobile.received("INVITE")[0]
+        for ack in acks:
+            self.assertEqual(int(ack.get("cseq").split()[0]), int(invite.get("cseq").split()[0]))
+        byes = mobile.received("BYE")
+        self.assertEqual([tag(m.get("to")) for m in byes], [b, a],
+                         "dialog B ended at once; dialog A only when the customer hung up")
+        # The customer was bridged to dialog A all along and hung up itself.
+        self.assertEqual(customer.final_status(), 200)
+        self.assertTrue(customer.sent("BYE"))
+        self.assertFalse(customer.received("BYE"), "the second 2xx did not end the call")
+        self.wait(lambda: self.metric("seatbridge_sessions_active", type="phone") == 0, "no active session")
 
 
 if __name__ == "__main__":
