@@ -21,6 +21,8 @@
 #include "seatbridge/version.hpp"
 #include "sip/sip_server.hpp"
 #include "sip/sip_thread.hpp"
+#include "sip/trunk_monitor.hpp"
+#include "sip/trunk_registration.hpp"
 #include "store/store.hpp"
 
 namespace sb::daemon {
@@ -82,9 +84,20 @@ void App::wireGateway() {
   control_->setMethods(methods_.get());
   sip::SipThread* sip = sip_.get();
   host::CoreHost* bridge = bridge_.get();
-  sip_->post([sip, bridge] {
+  control::EventOutlet* outlet = outlet_.get();
+  metrics::Metrics* metrics = metrics_.get();
+  sip_->post([sip, bridge, outlet, metrics] {
     sip->server().setDeviceFactSink([bridge](const core::DeviceFact& fact) { bridge->onFact(fact); });
     bridge->attachCalls();
+    // Trunk registrations are facts of the wire that core does not act on: the
+    // SIP layer's state goes straight to the gauge and the event.
+    sip::TrunkRegistrations& registrations = sip->server().trunks().registrations();
+    for (const auto& s : registrations.states()) metrics->trunkRegistered(s.trunk).Set(s.registered ? 1 : 0);
+    registrations.setSink([outlet, metrics](const sip::TrunkRegistrationState& s) {
+      metrics->trunkRegistered(s.trunk).Set(s.registered ? 1 : 0);
+      outlet->publish(std::string(sip::event::trunkRegistrationChanged), {},
+                      {{"trunk", s.trunk}, {"registered", s.registered}, {"code", s.code}});
+    });
   });
 }
 
@@ -186,7 +199,11 @@ void App::reload() {
 void App::drainAndStop() {
   notifyStopping();
   sip::SipThread* sip = sip_.get();
-  sip_->post([sip] { sip->server().startDraining(); });
+  sip_->post([sip] {
+    sip->server().startDraining();
+    // The trunks stop sending calls we would refuse (RFC 3261 §10.2.2, Expires 0).
+    sip->server().trunks().registrations().unregisterAll();
+  });
   // Live calls may finish within shutdown.drainSeconds; a second signal cuts it short.
   const int64_t deadline = monotonicNow().ms + config_->shutdown.drainSeconds * 1000LL;
   const sigset_t set = handledSignals();
@@ -213,7 +230,16 @@ void App::drainAndStop() {
   host::CoreHost* bridge = bridge_.get();
   sip_->post([bridge] { bridge->endAllCalls(); });
   const int64_t grace = monotonicNow().ms + 2000;
-  while (monotonicNow().ms < grace && liveLegs() > 0) {
+  // Likewise the unREGISTERs' answers (best effort: a binding left behind
+  // lapses at the trunk by itself).
+  const auto unregistering = [this, sip] {
+    std::promise<size_t> count;
+    auto answer = count.get_future();
+    if (!sip_->post([sip, &count] { count.set_value(sip->server().trunks().registrations().unregistering()); }))
+      return size_t{0};
+    return answer.get();
+  };
+  while (monotonicNow().ms < grace && (liveLegs() > 0 || unregistering() > 0)) {
     timespec pause{0, 50 * 1000000L};
     nanosleep(&pause, nullptr);
   }

@@ -1,8 +1,10 @@
 // The events the control socket emits and the errors the domain answers, as data
-// for docs/PROTOCOL.md. Event names come from core/vocabulary.hpp.
+// for docs/PROTOCOL.md. Event names come from core/vocabulary.hpp, and those the
+// SIP layer emits itself from sip/ (trunk_registration.hpp).
 #include "core/errors.hpp"
 #include "core/vocabulary.hpp"
 #include "daemon/gateway_methods.hpp"
+#include "sip/trunk_registration.hpp"
 
 namespace sb::daemon {
 
@@ -52,6 +54,10 @@ std::vector<control::EventDoc> events() {
        "The session is over (Gateway.listSessions and Gateway.listRecords give its endState)."},
       {n(ev::trunkStateChanged), "no", "`trunk`, `up`",
        "A trunk answered its OPTIONS pings again, or missed two in a row."},
+      {n(sip::event::trunkRegistrationChanged), "no", "`trunk`, `registered`, `code`",
+       "seatbridge's REGISTER binding at a trunk with `register` was accepted (`registered` true, `code` 200), "
+       "refused (false, the trunk's status), went unanswered or lapsed unrefreshed (false, 408), or was given up "
+       "by a reload or a stop (false, 0)."},
       {n(ev::callOuted), "yes", "`sessionId`, `callerPhoneNumber`, `calleePhoneNumber`, `serverType`, `tabUUID`",
        "Later release: an outbound call was launched."},
       {n(ev::calloutAccepted), "yes", "`sessionId`", "Later release: the customer answered an outbound call."},

@@ -102,6 +102,8 @@ Metrics::Metrics(const std::string& version)
   for (const char* o : {"answered", "missed", "rejected", "failed", "withdrawn"}) offers(o);
   trunkUp_ = &family<prometheus::Gauge>(r, "seatbridge_trunk_up",
                                         "1 while the trunk answers its OPTIONS pings (or is not pinged), else 0");
+  trunkRegistered_ = &family<prometheus::Gauge>(
+      r, "seatbridge_trunk_registered", "1 while seatbridge's REGISTER binding at the trunk holds, else 0");
   for (const char* s : {"offline", "free", "busy", "arrange", "notReady", "rest"}) agents(s);
   for (const char* t : {"phone", "internal"}) sessionsActive(t);
   configReload("ok");
@@ -157,5 +159,8 @@ prometheus::Histogram& Metrics::sessionWaitSeconds(const std::string& g, const s
 }
 prometheus::Counter& Metrics::offers(const std::string& outcome) { return offers_->Add({{"outcome", outcome}}); }
 prometheus::Gauge& Metrics::trunkUp(const std::string& trunk) { return trunkUp_->Add({{"trunk", trunk}}); }
+prometheus::Gauge& Metrics::trunkRegistered(const std::string& trunk) {
+  return trunkRegistered_->Add({{"trunk", trunk}});
+}
 
 }  // namespace sb::metrics

@@ -55,6 +55,8 @@ class Metrics {
   // outcome: answered | missed | rejected | failed | withdrawn
   prometheus::Counter& offers(const std::string& outcome);
   prometheus::Gauge& trunkUp(const std::string& trunk);
+  // 1 while seatbridge's REGISTER binding at the trunk holds (trunks[].register).
+  prometheus::Gauge& trunkRegistered(const std::string& trunk);
 
   prometheus::Gauge& registeredContacts;
   prometheus::Counter& authFailures;
@@ -90,6 +92,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* sessionWait_;
   prometheus::Family<prometheus::Counter>* offers_;
   prometheus::Family<prometheus::Gauge>* trunkUp_;
+  prometheus::Family<prometheus::Gauge>* trunkRegistered_;
 };
 
 }  // namespace sb::metrics

@@ -29,6 +29,7 @@
 #include "core/device_facts.hpp"
 #include "core/outputs.hpp"
 #include "sip/sofia.hpp"
+#include "sip/trunk_auth.hpp"
 
 namespace sb::metrics {
 class Metrics;
@@ -65,13 +66,14 @@ class CallLegs {
 
   // Legs still holding Sofia state (live calls, and legs being torn down).
   size_t liveLegs() const { return legs_.size(); }
-  size_t tearingDown() const { return orphans_.size(); }
+  size_t tearingDown() const { return orphans_.size() + closings_.size(); }
   // Live inbound calls from a trunk (admission control).
   size_t inboundCalls(const std::string& trunk) const;
 
   struct Leg;
   struct Fork;
   struct Relay;
+  struct Closing;
 
   // Actions performed between enter() and leave() form one batch: facts they
   // cause reach core only after the whole batch (so the SIP layer never feeds
@@ -83,10 +85,14 @@ class CallLegs {
   friend struct LegCallbacks;
   void acceptInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk);
   void orphan(std::unique_ptr<Fork> fork);
-  void sendAck(nta_leg_t* dialog, const std::string& routeUrl, const sip_t* sip);
+  // `authLines`: the credentials of the INVITE being ACKed (RFC 3261 §13.2.2.4).
+  void sendAck(nta_leg_t* dialog, const std::string& routeUrl, const sip_t* sip, const std::string& authLines = {});
   void adoptDialog(nta_leg_t* dialog, const sip_t* sip);
   void ring(const core::RingLeg& a);
-  void ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl, const std::string& toUri);
+  void ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl, const std::string& toUri,
+                const std::string& trunk = {});
+  bool sendInvite(Fork& fork, const std::string& authLines);
+  bool challenged(Fork& fork, nta_outgoing_t* orq, const sip_t* sip, int status);
   void provisional(const core::SendProvisional& a);
   void answer(const core::AnswerLeg& a);
   void reject(const core::RejectLeg& a);
@@ -94,15 +100,21 @@ class CallLegs {
   void hangUp(const core::HangUpLeg& a);
   void bridge(const core::BridgeLegs& a);
 
-  // Sofia callbacks, through the noexcept trampolines in call_legs.cpp.
+  // Sofia callbacks, through the noexcept trampolines in call_legs_sofia.cpp.
   int onInviteServerEvent(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
   int onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
   int onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip);
   int onRelayResponse(Relay& relay, nta_outgoing_t* orq, const sip_t* sip);
+  int onClosingResponse(Closing& closing, nta_outgoing_t* orq, const sip_t* sip);
+  nta_outgoing_t* sendRelayed(Relay& r, Leg& to, const sip_t* request, const std::string& authLines);
+  bool challenged(Relay& r, nta_outgoing_t* orq, const sip_t* sip, int status);
   void forkAnswered(Leg& leg, Fork& fork, const sip_t* sip);
   void forkFailed(Leg& leg, Fork& fork, int status);
   int relay(Leg& from, nta_incoming_t* irq, const sip_t* sip);
   void sendBye(Leg& leg);
+  bool sendBye(Closing& closing, const std::string& authLines);
+  // The credentials of the trunk by that name ("" or unknown: none).
+  TrunkAuth authFor(const std::string& trunk) const;
   void ackAndBye(Fork& fork, const sip_t* sip);
 
   Leg* find(core::LegId id);
@@ -132,6 +144,11 @@ class CallLegs {
   std::vector<std::unique_ptr<Leg>> graveyard_;
   std::vector<std::unique_ptr<Fork>> forkGraveyard_;
   std::vector<std::unique_ptr<Relay>> relayGraveyard_;
+  // BYEs to trunks that may challenge them (see Closing), and their graveyard.
+  std::map<Closing*, std::unique_ptr<Closing>> closings_;
+  std::vector<std::unique_ptr<Closing>> closingGraveyard_;
+  // Transactions superseded by a re-sent request, released like the rest.
+  std::vector<nta_outgoing_t*> orqGraveyard_;
   std::deque<core::LegFact> pending_;
   TimerPtr sweeper_;
   int depth_ = 0;  // nesting of callbacks and batches into this object

@@ -7,6 +7,7 @@
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "sip/options_probe.hpp"
+#include "sip/trunk_registration.hpp"
 
 namespace sb::sip {
 namespace {
@@ -14,13 +15,21 @@ constexpr int kMissesForDown = 2;
 }  // namespace
 
 TrunkMonitor::TrunkMonitor(su_root_t* root, nta_agent_t* agent, const config::Config& config, std::string userAgent)
-    : agent_(agent), userAgent_(std::move(userAgent)), prefix_("sbtp-" + randomHex(6) + "-") {
-  applyConfig(config);
+    : agent_(agent), userAgent_(userAgent), prefix_("sbtp-" + randomHex(6) + "-") {
+  applyPings(config);
   timer_.reset(su_timer_create(su_root_task(root), 250));
   if (timer_) su_timer_set_for_ever(timer_.get(), &TrunkMonitor::onTimer, reinterpret_cast<su_timer_arg_t*>(this));
+  registrations_ = std::make_unique<TrunkRegistrations>(root, agent, config, std::move(userAgent));
 }
 
+TrunkMonitor::~TrunkMonitor() = default;
+
 void TrunkMonitor::applyConfig(const config::Config& config) {
+  applyPings(config);
+  registrations_->applyConfig(config);
+}
+
+void TrunkMonitor::applyPings(const config::Config& config) {
   domain_ = config.sip.domain;
   std::vector<Trunk> next;
   for (const auto& cfg : config.trunks) {

@@ -11,6 +11,7 @@ The desk phone is one SIPp process running two scenarios: phone_register.xml
 one that takes seatbridge's INVITE (phone_answer.xml, phone_busy.xml, ...): the
 INVITE has a Call-ID of its own, which SIPp hands to the -oocsf scenario.
 """
+import datetime
 import os
 import signal
 import socket
@@ -59,13 +60,22 @@ def call_daemon(ring_timeout=2, queue_timeout=3, after_call_work=0, mutate=None)
 class TracedMessage(SipMessage):
     """One message of a SIPp message trace: direction is 'sent' or 'received'."""
 
-    def __init__(self, direction, raw):
+    def __init__(self, direction, raw, at=None):
         super().__init__(raw)
         self.direction = direction
+        self.at = at  # when SIPp logged it (seconds since the epoch), or None
 
     def cseq_method(self):
         cseq = self.get("cseq") or ""
         return cseq.split()[-1] if cseq.split() else None
+
+
+def trace_time(stamp):
+    """The time on a trace separator line (" 2026-12-02 00:52:00.325294"), or None."""
+    try:
+        return datetime.datetime.strptime(stamp.strip().lstrip("-").strip(), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+    except ValueError:
+        return None
 
 
 def parse_trace(text):
@@ -83,7 +93,7 @@ def parse_trace(text):
             continue
         head, _, body = raw.partition("\n\n")
         raw = head.replace("\n", "\r\n") + "\r\n\r\n" + (body.rstrip("\n") + "\n" if body.strip() else "")
-        out.append(TracedMessage("sent" if " message sent " in what else "received", raw))
+        out.append(TracedMessage("sent" if " message sent " in what else "received", raw, trace_time(lines[0])))
     return out
 
 

@@ -1,0 +1,223 @@
+// The agent's leg: core's RingLeg becomes one INVITE per registered contact of
+// a desk phone (forks of one leg) or one through a trunk. The first 2xx wins
+// and is ACKed (RFC 3261 §13.2.2.4); the other forks are CANCELled and, should
+// they answer anyway, ACKed and BYEd (§9.1); failures are ranked as a forking
+// proxy would (§16.7 step 6). Max-Forwards is carried across (§16.6 step 3).
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+
+#include <algorithm>
+
+#include "common/log.hpp"
+#include "sip/call_legs_parts.hpp"
+#include "sip/register_parse.hpp"
+
+namespace sb::sip {
+
+void CallLegs::ring(const core::RingLeg& a) {
+  Leg* src = find(a.offerFrom);
+  auto leg = std::make_unique<Leg>();
+  leg->owner = this;
+  leg->id = a.leg;
+  leg->inbound = false;
+  Leg& l = *leg;
+  legs_[a.leg] = std::move(leg);
+  if (!src) {
+    report(core::LegFailed{a.leg, 487});  // the customer left meanwhile
+    retire(a.leg);
+    return;
+  }
+  l.maxForwards = src->maxForwards;
+  l.contentType = src->contentType;
+  l.callerNumber = a.callerNumber;
+  l.sdp = src->sdp;
+  if (src->maxForwards == 0) {
+    // RFC 3261 §16.3 item 3 as a B2BUA applies it: a call looping through the
+    // PBX and back dies out instead of ringing forever.
+    report(core::LegFailed{a.leg, 483});
+    retire(a.leg);
+    return;
+  }
+  if (const auto* desk = std::get_if<core::DeskPhoneTarget>(&a.target)) {
+    const std::string to = "<sip:" + desk->extensionId + "@" + domain_ + ">";
+    for (const auto& c : contacts_(desk->extensionId))
+      if (c.reachable) ringFork(l, c.uri, routeForSource(c.source), to);
+  } else if (const auto* trunk = std::get_if<core::TrunkTarget>(&a.target)) {
+    for (const auto& t : trunks_) {
+      if (t.name != trunk->trunk) continue;
+      const std::string host = t.address.ipv6 ? "[" + t.address.host + "]" : t.address.host;
+      const std::string uri =
+          "sip:" + trunk->number + "@" + host + ":" + std::to_string(t.address.port) + ";transport=" + t.transport;
+      l.trunk = t.name;
+      ringFork(l, uri, {}, "<" + uri + ">", t.name);
+    }
+  }
+  if (l.forks.empty()) {
+    report(core::LegFailed{a.leg, 480});  // no contact to ring (RFC 3261 §21.4.18)
+    retire(a.leg);
+  }
+  l.sdp.clear();  // the offer went out; this leg's sdp is the answer from now on
+}
+
+void CallLegs::ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl, const std::string& toUri,
+                        const std::string& trunk) {
+  auto f = std::make_unique<Fork>();
+  f->owner = this;
+  f->legId = leg.id;
+  f->routeUrl = routeUrl;
+  f->auth = authFor(trunk);
+  f->requestUri = requestUri;
+  f->maxForwards = std::to_string(leg.maxForwards);
+  f->contentType = leg.contentType;
+  f->offer = leg.sdp;
+  const std::string from = "<sip:" + (leg.callerNumber.empty() ? "anonymous" : leg.callerNumber) + "@" + domain_ + ">";
+  f->dialog = nta_leg_tcreate(agent_, &LegCallbacks::forkRequest, reinterpret_cast<nta_leg_magic_t*>(f.get()),
+                              SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(toUri.c_str()), TAG_END());
+  if (!f->dialog || !nta_leg_tag(f->dialog, nullptr)) return;
+  if (!sendInvite(*f, {})) {
+    SB_WARN("calls", "cannot send INVITE to %s", requestUri.c_str());
+    return;
+  }
+  // Only a fork that may be challenged keeps what it takes to send it again.
+  if (!f->auth.hasCredentials()) f->offer.clear();
+  leg.forks.push_back(std::move(f));
+}
+
+// The fork's INVITE, first or again: on the fork's dialog, so a re-sent one
+// keeps the Call-ID and From tag, takes the next CSeq and a new branch (RFC
+// 3261 §22.2), and carries the same offer.
+bool CallLegs::sendInvite(Fork& f, const std::string& authLines) {
+  if (f.orq) orqGraveyard_.push_back(std::exchange(f.orq, nullptr));
+  f.status = 0;
+  f.orq = nta_outgoing_tcreate(
+      f.dialog, &LegCallbacks::forkResponse, reinterpret_cast<nta_outgoing_magic_t*>(&f),
+      f.routeUrl.empty() ? nullptr : URL_STRING_MAKE(f.routeUrl.c_str()), SIP_METHOD_INVITE,
+      URL_STRING_MAKE(f.requestUri.c_str()), SIPTAG_CONTACT(nta_agent_contact(agent_)),
+      SIPTAG_MAX_FORWARDS_STR(f.maxForwards.c_str()), SIPTAG_USER_AGENT_STR(server_.c_str()), SIPTAG_ALLOW_STR(kAllow),
+      TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())),
+      TAG_IF(!f.offer.empty(), SIPTAG_CONTENT_TYPE_STR(f.contentType.c_str())),
+      TAG_IF(!f.offer.empty(), SIPTAG_PAYLOAD_STR(f.offer.c_str())), TAG_END());
+  return f.orq != nullptr;
+}
+
+// A 401/407 to a fork through a trunk with credentials: answered once per
+// realm (trunk_auth.hpp). True when the INVITE went again; false leaves the
+// status to fail the fork (wrong credentials: core moves on to the next agent).
+bool CallLegs::challenged(Fork& fork, nta_outgoing_t* orq, const sip_t* sip, int status) {
+  if ((status != 401 && status != 407) || !sip || nta_sip_is_internal(sip) || !fork.auth.hasCredentials())
+    return false;
+  auto lines = fork.auth.answer(sip, "INVITE", requestUriOf(orq));
+  if (!lines) {
+    SB_WARN("calls", "the trunk refused our credentials for INVITE %s (%d)", fork.requestUri.c_str(), status);
+    return false;
+  }
+  if (!sendInvite(fork, *lines)) return false;
+  return true;
+}
+
+int CallLegs::onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) {
+  if (orq != fork.orq) return 0;  // an INVITE we already sent again
+  const int status = nta_outgoing_status(orq);
+  fork.status = status;
+  Leg* leg = fork.legId ? find(fork.legId) : nullptr;
+  if (!leg) {
+    // An orphan: its final answer ends it; a 2xx gets ACK and BYE.
+    if (status >= 200 && status < 300 && sip) ackAndBye(fork, sip);
+    if (status >= 200) {
+      auto it = orphans_.find(&fork);
+      if (it != orphans_.end()) {
+        forkGraveyard_.push_back(std::move(it->second));
+        orphans_.erase(it);
+      }
+    }
+    return 0;
+  }
+  if (status < 200) {
+    if (status > 100 && !leg->ringingReported) {
+      leg->ringingReported = true;
+      report(core::LegRinging{leg->id, status});
+    }
+    return 0;
+  }
+  if (status < 300 && sip)
+    forkAnswered(*leg, fork, sip);
+  else if (!challenged(fork, orq, sip, status))
+    forkFailed(*leg, fork, status);
+  return 0;
+}
+
+void CallLegs::sendAck(nta_leg_t* dialog, const std::string& routeUrl, const sip_t* sip, const std::string& authLines) {
+  // RFC 3261 §13.2.2.4: the ACK for a 2xx is a request of the dialog, with the
+  // INVITE's CSeq number and credentials, sent to the target the 2xx's Contact names.
+  const std::string cseq = std::to_string(sip->sip_cseq ? sip->sip_cseq->cs_seq : 1) + " ACK";
+  nta_outgoing_t* ack = nta_outgoing_tcreate(
+      dialog, nullptr, nullptr, routeUrl.empty() ? nullptr : URL_STRING_MAKE(routeUrl.c_str()), SIP_METHOD_ACK, nullptr,
+      SIPTAG_CSEQ_STR(cseq.c_str()), TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())), TAG_END());
+  if (ack) nta_outgoing_destroy(ack);  // nta keeps it to re-ACK retransmitted 2xx
+}
+
+void CallLegs::adoptDialog(nta_leg_t* dialog, const sip_t* sip) {
+  if (sip->sip_to && sip->sip_to->a_tag) nta_leg_rtag(dialog, sip->sip_to->a_tag);
+  // RFC 3261 §12.1.2: route set from Record-Route (reversed by nta), target from Contact.
+  nta_leg_client_reroute(dialog, sip->sip_record_route, sip->sip_contact, 1);
+}
+
+void CallLegs::ackAndBye(Fork& fork, const sip_t* sip) {
+  if (!fork.dialog) return;
+  adoptDialog(fork.dialog, sip);
+  sendAck(fork.dialog, fork.routeUrl, sip, fork.auth.lines());
+  nta_outgoing_t* bye = nta_outgoing_tcreate(
+      fork.dialog, nullptr, nullptr, fork.routeUrl.empty() ? nullptr : URL_STRING_MAKE(fork.routeUrl.c_str()),
+      SIP_METHOD_BYE, nullptr, SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END());
+  if (bye) nta_outgoing_destroy(bye);
+}
+
+// The first 2xx of a fork's INVITE. A later 2xx to the same INVITE with another
+// To tag (forked downstream, RFC 3261 §13.2.2.4) never comes here: nta in UA
+// mode ACKs and BYEs it itself, statelessly, until Timer D (docs/ARCHITECTURE.md,
+// "Forked 2xx"); test_trunk_calls.py shows it.
+void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
+  if (leg.state != Leg::State::early) {
+    ackAndBye(fork, sip);  // a second fork answered too late: one dialog only
+    return;
+  }
+  adoptDialog(fork.dialog, sip);
+  sendAck(fork.dialog, fork.routeUrl, sip, fork.auth.lines());
+  // The winning fork's dialog becomes the leg's.
+  leg.dialog = std::exchange(fork.dialog, nullptr);
+  nta_leg_bind(leg.dialog, &LegCallbacks::dialogRequest, reinterpret_cast<nta_leg_magic_t*>(&leg));
+  leg.routeUrl = fork.routeUrl;
+  leg.state = Leg::State::confirmed;
+  leg.sdp = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : std::string();
+  if (sip->sip_content_type && sip->sip_content_type->c_type) leg.contentType = sip->sip_content_type->c_type;
+  // First 2xx wins: every other fork is CANCELled (and BYEd if it answers anyway).
+  for (auto& f : leg.forks) {
+    if (f.get() == &fork) {
+      forkGraveyard_.push_back(std::move(f));
+    } else {
+      orphan(std::move(f));
+    }
+  }
+  leg.forks.clear();
+  report(core::LegAnswered{leg.id});
+}
+
+// RFC 3261 §16.7 step 6, as a forking UAC picks the answer to report: a 6xx
+// wins, then a refusal (486), then any other.
+void CallLegs::forkFailed(Leg& leg, Fork& fork, int status) {
+  const auto rank = [](int s) { return s >= 600 ? 3 : s == 486 ? 2 : s > 0 ? 1 : 0; };
+  if (rank(status) > rank(leg.bestFailure)) leg.bestFailure = status;
+  auto it = std::find_if(leg.forks.begin(), leg.forks.end(), [&](const auto& f) { return f.get() == &fork; });
+  if (it != leg.forks.end()) {
+    forkGraveyard_.push_back(std::move(*it));
+    leg.forks.erase(it);
+  }
+  if (leg.forks.empty() && leg.state == Leg::State::early) {
+    report(core::LegFailed{leg.id, leg.bestFailure});
+    retire(leg.id);
+  }
+}
+}  // namespace sb::sip

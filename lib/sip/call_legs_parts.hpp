@@ -1,0 +1,157 @@
+#pragma once
+// The inside of CallLegs, shared by its files (call_legs.cpp and
+// call_legs_{inbound,outbound,relay,sofia}.cpp; split along those seams to keep
+// each under the project's ~600 lines): the Leg, Fork and Relay records that
+// hold the Sofia handles of one call, and the noexcept trampolines through
+// which Sofia calls back into them. Not for use outside lib/sip/call_legs*.
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip_status.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/log.hpp"
+#include "sip/call_legs.hpp"
+#include "sip/trunk_auth.hpp"
+
+namespace sb::sip {
+
+// What we take and say in every dialog (RFC 3261 §20.5).
+inline constexpr const char* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY";
+// RFC 3261 §9.1: a CANCELled INVITE still without a final answer after 64*T1 is
+// given up; so is a fork that lost to another fork's 2xx.
+inline constexpr int64_t kOrphanMs = 32'000;
+
+struct CallLegs::Fork {
+  CallLegs* owner = nullptr;
+  core::LegId legId = 0;  // 0 once orphaned
+  nta_leg_t* dialog = nullptr;
+  nta_outgoing_t* orq = nullptr;
+  std::string routeUrl;  // next hop (a phone's NAT source), empty: by the Request-URI
+  int status = 0;
+  int64_t orphanedAtMs = 0;
+  // Through a trunk with credentials: what it takes to send the INVITE again
+  // when the trunk challenges it (RFC 3261 §22.2), and the answers sent.
+  TrunkAuth auth;
+  std::string requestUri, maxForwards, contentType, offer;
+
+  ~Fork() {
+    if (orq) nta_outgoing_destroy(orq);
+    if (dialog) nta_leg_destroy(dialog);
+  }
+};
+
+// One side of a call. Inbound: the customer's INVITE server transaction and the
+// dialog we answer it in. Outbound: while calling, one Fork per contact; after the
+// first 2xx, the winning fork's dialog.
+struct CallLegs::Leg {
+  enum class State {
+    early,      // inbound: not answered; outbound: calling
+    answered,   // inbound: our 2xx sent, its ACK not yet here
+    confirmed,  // dialog up
+  };
+  CallLegs* owner = nullptr;
+  core::LegId id = 0;
+  bool inbound = true;
+  State state = State::early;
+  nta_incoming_t* irq = nullptr;
+  nta_leg_t* dialog = nullptr;
+  std::string routeUrl;
+  std::string contentType = "application/sdp";
+  std::string sdp;            // inbound: the customer's offer; outbound: the agent's answer
+  unsigned maxForwards = 70;  // what the next hop gets (already decremented)
+  core::LegId peer = 0;
+  bool byeAfterAck = false;  // RFC 3261 §15: no BYE before our 2xx is ACKed
+  bool ringingReported = false;
+  std::string callerNumber;  // outbound: presented in From
+  std::string trunk;         // the trunk it came from (inbound) or goes through (outbound); "" for a desk phone
+  int bestFailure = 0;
+  std::vector<std::unique_ptr<Fork>> forks;
+
+  ~Leg() {
+    if (irq) nta_incoming_destroy(irq);
+    if (dialog) nta_leg_destroy(dialog);
+  }
+};
+
+// A request received on one leg and sent on, in the same dialog, on the other.
+struct CallLegs::Relay {
+  CallLegs* owner = nullptr;
+  core::LegId from = 0;  // where it came in (its irq waits for the answer)
+  core::LegId to = 0;    // where it went out
+  nta_incoming_t* irq = nullptr;
+  nta_outgoing_t* orq = nullptr;
+  sip_method_t method = sip_method_unknown;
+  // Into a trunk with credentials: the request as received (a reference, to
+  // send it again when the trunk challenges it) and the answers sent.
+  msg_t* request = nullptr;
+  TrunkAuth auth;
+  ~Relay() {
+    if (orq) nta_outgoing_destroy(orq);
+    if (request) msg_destroy(request);
+    if (irq) {
+      // The other side vanished before answering: the dialog is gone for them
+      // too (RFC 3261 §12.2.2).
+      nta_incoming_treply(irq, SIP_481_NO_TRANSACTION, TAG_END());
+      nta_incoming_destroy(irq);
+    }
+  }
+};
+
+// The BYE that ends a leg through a trunk with credentials: the leg's dialog,
+// kept past the leg until the BYE has its final answer, so a 401/407 can be
+// answered in the same dialog with CSeq one higher (RFC 3261 §22.2). Given up
+// after 64*T1 like an orphan (nta's Timer F ends the BYE before that).
+struct CallLegs::Closing {
+  CallLegs* owner = nullptr;
+  nta_leg_t* dialog = nullptr;
+  nta_outgoing_t* orq = nullptr;
+  std::string routeUrl;
+  TrunkAuth auth;
+  int64_t startedAtMs = 0;
+  ~Closing() {
+    if (orq) nta_outgoing_destroy(orq);
+    if (dialog) nta_leg_destroy(dialog);
+  }
+};
+
+// ---- trampolines: the C boundary (defined in call_legs_sofia.cpp) -----------------------
+
+// Every Sofia callback into CallLegs enters here: noexcept, counts the nesting
+// (so handles are released only once the outermost callback returns, see
+// CallLegs::leave) and logs instead of letting an exception unwind into C.
+struct LegCallbacks {
+  template <typename Fn>
+  static int guarded(CallLegs& owner, const char* what, Fn&& fn) noexcept {
+    ++owner.depth_;
+    int r = 500;
+    try {
+      r = fn();
+    } catch (const std::exception& e) {
+      SB_ERROR("calls", "%s failed: %s", what, e.what());
+    }
+    try {
+      owner.leave();
+    } catch (const std::exception& e) {
+      SB_ERROR("calls", "after %s: %s", what, e.what());
+    }
+    return r;
+  }
+  static int dialogRequest(nta_leg_magic_t* m, nta_leg_t*, nta_incoming_t* irq, const sip_t* sip) noexcept;
+  // Requests on a fork's early dialog: nothing is relayed before the answer.
+  static int forkRequest(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*) noexcept;
+  static int inviteServer(nta_incoming_magic_t* m, nta_incoming_t* irq, const sip_t* sip) noexcept;
+  static int forkResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
+  static int relayResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
+  static int closingResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
+  // Requests in a dialog whose BYE is out: a crossing BYE is answered 200
+  // (RFC 3261 §15.1.2, the session is over either way), anything else 481.
+  static int closingRequest(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t* sip) noexcept;
+};
+
+// The Request-URI an outgoing request went to (the digest uri, RFC 7616 §3.4).
+std::string requestUriOf(nta_outgoing_t* orq);
+
+}  // namespace sb::sip

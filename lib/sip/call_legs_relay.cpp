@@ -1,0 +1,183 @@
+// In-dialog requests on a bridged call: ACK and BYE end at the leg they arrive
+// on (RFC 3261 §15.1.2); re-INVITE, UPDATE, INFO, NOTIFY, OPTIONS and MESSAGE
+// are relayed into the other leg's dialog and its answer relayed back, with 491
+// on glare (§14.2) and a leg that stops answering ended (§12.2.1.2).
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
+
+#include "sip/call_legs_parts.hpp"
+
+namespace sb::sip {
+
+// ---- in-dialog requests ---------------------------------------------------------------
+
+int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
+  const sip_method_t m = sip->sip_request->rq_method;
+  switch (m) {
+    case sip_method_ack:
+      // The ACK of a 2xx we sent (or of a relayed re-INVITE's 2xx, which we
+      // already ACKed on the other side ourselves).
+      if (leg.inbound && leg.state == Leg::State::answered) {
+        leg.state = Leg::State::confirmed;
+        if (leg.irq) {
+          nta_incoming_destroy(leg.irq);
+          leg.irq = nullptr;
+        }
+        if (leg.byeAfterAck) {
+          sendBye(leg);
+          retire(leg.id);
+        }
+      }
+      nta_incoming_destroy(irq);
+      return 0;
+    case sip_method_bye:
+      // RFC 3261 §15.1.2: answer 200 and end the session; the peer is hung up by core.
+      if (!leg.byeAfterAck) report(core::LegEnded{leg.id, 0});
+      retire(leg.id);
+      return 200;
+    case sip_method_invite:
+    case sip_method_update:
+    case sip_method_info:
+    case sip_method_notify:
+    case sip_method_options:
+    case sip_method_message:
+      return relay(leg, irq, sip);
+    default:
+      return 501;
+  }
+}
+
+int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
+  Leg* to = from.peer ? find(from.peer) : nullptr;
+  const sip_method_t m = sip->sip_request->rq_method;
+  // The customer's dialog is up for the PBX as soon as it has our 2xx (RFC 3261
+  // §13.2.2.4), so a request may well reach us before its ACK: anything but a
+  // re-INVITE is relayed then (a 481 would end the sender's dialog, §12.2.1.2).
+  // A re-INVITE waits: our INVITE transaction on that leg is still in progress
+  // (§14.1), and 491 asks the sender to try again shortly (§14.2).
+  const bool up = to && to->dialog &&
+                  (to->state == Leg::State::confirmed || (to->state == Leg::State::answered && m != sip_method_invite));
+  if (!up) {
+    // Not bridged (yet or any more): a re-INVITE cannot be honoured now
+    // (RFC 3261 §14.2 suggests 491 for a request that races our own).
+    return m == sip_method_invite ? 491 : (m == sip_method_options ? 200 : 481);
+  }
+  if (m == sip_method_invite) {
+    for (const auto& [orq, r] : relays_)
+      if (r->method == sip_method_invite && (r->from == from.id || r->to == from.id)) return 491;  // glare
+  }
+  auto r = std::make_unique<Relay>();
+  r->owner = this;
+  r->from = from.id;
+  r->to = to->id;
+  r->method = m;
+  r->auth = authFor(to->trunk);
+  r->orq = sendRelayed(*r, *to, sip, {});
+  if (!r->orq) return 500;
+  r->irq = irq;
+  // Into a trunk that may challenge it: keep the request to send it again.
+  if (r->auth.hasCredentials()) r->request = nta_incoming_getrequest(irq);
+  relays_[r->orq] = std::move(r);
+  return 0;  // answered when the other side answers
+}
+
+// `request` (as received on the other leg) sent on in `to`'s dialog: the
+// same method, body and event headers; CSeq, Call-ID, tags and route are the
+// dialog's (RFC 3261 §12.2.1.1).
+nta_outgoing_t* CallLegs::sendRelayed(Relay& r, Leg& to, const sip_t* sip, const std::string& authLines) {
+  const sip_method_t m = sip->sip_request->rq_method;
+  const std::string body = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : "";
+  const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
+  return nta_outgoing_tcreate(
+      to.dialog, &LegCallbacks::relayResponse, reinterpret_cast<nta_outgoing_magic_t*>(&r),
+      to.routeUrl.empty() ? nullptr : URL_STRING_MAKE(to.routeUrl.c_str()), m, sip->sip_request->rq_method_name,
+      nullptr, TAG_IF(m == sip_method_invite, SIPTAG_CONTACT(nta_agent_contact(agent_))),
+      TAG_IF(sip->sip_event, SIPTAG_EVENT(sip->sip_event)),
+      TAG_IF(sip->sip_subscription_state, SIPTAG_SUBSCRIPTION_STATE(sip->sip_subscription_state)),
+      TAG_IF(type, SIPTAG_CONTENT_TYPE_STR(type)), TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
+      TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())), SIPTAG_USER_AGENT_STR(server_.c_str()),
+      TAG_END());
+}
+
+// A 401/407 to a request relayed into a trunk with credentials: sent again
+// with them, once per realm (RFC 3261 §22.2), under its new transaction.
+bool CallLegs::challenged(Relay& r, nta_outgoing_t* orq, const sip_t* sip, int status) {
+  if ((status != 401 && status != 407) || !sip || nta_sip_is_internal(sip) || !r.request) return false;
+  Leg* to = find(r.to);
+  const sip_t* request = sip_object(r.request);
+  if (!to || !to->dialog || !request || !request->sip_request) return false;
+  auto lines = r.auth.answer(sip, request->sip_request->rq_method_name, requestUriOf(orq));
+  if (!lines) {
+    SB_WARN("calls", "the trunk refused our credentials for a relayed %s (%d)", request->sip_request->rq_method_name,
+            status);
+    return false;
+  }
+  nta_outgoing_t* again = sendRelayed(r, *to, request, *lines);
+  if (!again) return false;
+  auto node = relays_.extract(orq);
+  if (node.empty()) {
+    nta_outgoing_destroy(again);
+    return false;
+  }
+  orqGraveyard_.push_back(std::exchange(r.orq, again));  // released once this callback returns
+  node.key() = again;
+  relays_.insert(std::move(node));
+  return true;
+}
+
+int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
+  if (orq != r.orq) return 0;  // a request we already sent again
+  const int status = nta_outgoing_status(orq);
+  if (status < 200 || challenged(r, orq, sip, status)) return 0;
+  Leg* to = find(r.to);
+  if (status < 300 && r.method == sip_method_invite && to && to->dialog && sip) {
+    sendAck(to->dialog, to->routeUrl, sip, r.auth.lines());
+    nta_leg_client_reroute(to->dialog, nullptr, sip->sip_contact, 0);  // target refresh, §12.2.1.2
+  }
+  // A challenge we could not answer goes back as 403: a 401/407 must carry
+  // its challenge (RFC 3261 §20.27, §20.44), which is not the sender's to answer.
+  const bool unanswerable = status == 401 || status == 407;
+  if (r.irq && sip && !unanswerable) {
+    const std::string body = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : "";
+    const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
+    const char* phrase = sip->sip_status ? sip->sip_status->st_phrase : nullptr;
+    nta_incoming_treply(
+        r.irq, status, phrase,
+        TAG_IF(r.method == sip_method_invite && status < 300, SIPTAG_CONTACT(nta_agent_contact(agent_))),
+        TAG_IF(type, SIPTAG_CONTENT_TYPE_STR(type)), TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
+        SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
+  } else if (r.irq) {
+    nta_incoming_treply(r.irq, unanswerable ? 403 : status, nullptr, SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
+  }
+  if (r.irq) {
+    nta_incoming_destroy(r.irq);
+    r.irq = nullptr;
+  }
+  // RFC 3261 §12.2.1.2: 481 or 408 to a request in a dialog ends it, and so does
+  // no response at all. nta reports a timeout as its own 408 and a transport
+  // failure (the phone's port closed: ICMP unreachable) as its own 503
+  // (§8.1.3.1); that 503 is no answer from the far end, while a 503 the far
+  // end sent only refuses this one request. The leg has vanished, and core
+  // ends the call.
+  const bool unanswered = nta_sip_is_internal(sip) && (status == 408 || status == 503);
+  if ((status == 481 || status == 408 || unanswered) && to) {
+    // A peer that merely lost our request (a one-way path, a stalled phone)
+    // still has its side of the call up: a BYE, which nta sends and forgets,
+    // tells it the call is over. After a 481 the dialog is gone there, and
+    // after a transport failure nothing can reach it.
+    if (status == 408) sendBye(*to);
+    report(core::LegEnded{to->id, status});
+    retire(to->id);
+  }
+  auto it = relays_.find(orq);
+  if (it != relays_.end()) {
+    relayGraveyard_.push_back(std::move(it->second));
+    relays_.erase(it);
+  }
+  return 0;
+}
+
+}  // namespace sb::sip
