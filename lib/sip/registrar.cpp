@@ -161,14 +161,19 @@ Registrar::AuthResult Registrar::authenticate(const std::vector<DigestAuthorizat
   const auto nonce = nonces_.check(c.nonce, monoMs);
   const auto nc = parseNonceCount(c.nc);
   const bool match = constantTimeEqual(digestResponse(use, credentials_.ha1(c.username, use), method, c), c.response);
-  const bool ok = match && offered && credentials_.known(c.username) && nonce.verdict != NonceService::Verdict::forged &&
-                  c.qop == "auth" && nc && !c.cnonce.empty() && a->uriMatches;
+  const bool ok = match && offered && credentials_.known(c.username) && c.qop == "auth" && nc && !c.cnonce.empty() &&
+                  a->uriMatches;
   if (!ok) return AuthResult::failure;
-  if (nonce.verdict == NonceService::Verdict::stale) return AuthResult::stale;
+  // The response is right, so the sender knows the secret; only the nonce is not
+  // one to accept: past its lifetime, or not ours - above all one issued before
+  // a restart (another secret), which phones reuse on their next request. RFC
+  // 7616 §3.3: stale=true and a fresh nonce, and no failure toward a ban: were
+  // it one, a restart would count one per phone and ban offices whose phones
+  // share an address.
+  if (nonce.verdict != NonceService::Verdict::valid) return AuthResult::stale;
   // Per extension: `ok` above requires a configured user, so unknown names never
   // get an entry, and other phones' traffic cannot evict this one's nonces. The
-  // nonce is valid here (a forged one failed `ok`, a stale one returned), as
-  // NonceCounter::use requires.
+  // nonce is valid here (any other returned stale), as NonceCounter::use requires.
   user = c.username;
   // REGISTER and INVITE share the counts: a phone may use one nonce for both,
   // and nc then counts its requests of either (RFC 7616 §3.4).

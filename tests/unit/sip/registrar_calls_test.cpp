@@ -255,3 +255,34 @@ TEST_CASE("calls: an address stops being a phone's once its binding is removed o
   bind(reg, "1001", "192.0.2.1", at(71));
   CHECK(reg.authorizeCall(invite("1001", "192.0.2.1"), at(71)).outcome == CallReply::Outcome::challenge);
 }
+
+// A restart draws a new nonce secret; phones answer with the nonce they had.
+TEST_CASE("calls: a right answer on a nonce of the process before a restart is stale, not a failure") {
+  Registrar before(config()), after(config());
+  bind(after, "1001", "192.0.2.1", at(0));
+  auto r = invite("1001", "192.0.2.1");
+  // The old process's challenge, as the phone's last REGISTER got it.
+  RegisterRequest reg;
+  reg.requestHost = reg.toHost = "sb.test";
+  reg.toUser = "1001";
+  reg.callId = "reg-restart";
+  reg.cseq = 1;
+  reg.source = "udp:192.0.2.1:5060";
+  reg.sourceIp = "192.0.2.1";
+  reg.contacts.push_back({"sip:1001@192.0.2.1:5060", "sip:1001@192.0.2.1:5060", std::nullopt});
+  const std::string oldChallenge = before.handle(reg, at(0)).challenges[0];
+
+  r.authorizations = {answer(oldChallenge, "1001", "pw-1001", "INVITE", r.requestUri)};
+  const auto ch = after.authorizeCall(r, at(1));
+  CHECK(ch.outcome == CallReply::Outcome::challenge);
+  CHECK_FALSE(ch.authFailure);
+  CHECK(ch.challenges[0].find("stale=true") != std::string::npos);
+  reg.authorizations = {answer(oldChallenge, "1001", "pw-1001", "REGISTER", "sip:sb.test")};
+  const auto rr = after.handle(reg, at(1));
+  CHECK(rr.status == 401);
+  CHECK_FALSE(rr.authFailure);
+  CHECK(rr.challenges[0].find("stale=true") != std::string::npos);
+  // A wrong answer on such a nonce is still a failure.
+  reg.authorizations = {answer(oldChallenge, "1001", "guess", "REGISTER", "sip:sb.test")};
+  CHECK(after.handle(reg, at(1)).authFailure);
+}
