@@ -4,6 +4,7 @@
 // queue until an agent answers; while it waits it may be offered to one agent at
 // a time (one outbound leg, which the SIP layer forks to the agent's contacts).
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -44,9 +45,11 @@ struct Call {
   std::string agentUserId;
   TimePoint answeredAt{};
 
-  // Agents who missed or refused an offer of this call: not offered it again
-  // while another agent is eligible.
-  std::set<std::string> declined;
+  // Agents who missed or refused an offer of this call, and when: not offered
+  // it again while another agent is eligible, and not sooner than
+  // kReofferDelay after their refusal when nobody else is.
+  std::map<std::string, TimePoint> declined;
+  TimerId retryTimer = 0;  // the dispatch that may re-offer it to one of them
 };
 
 }  // namespace sb::core

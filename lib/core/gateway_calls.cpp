@@ -24,6 +24,11 @@ Event sessionEvent(std::string_view name, const std::string& userId, nlohmann::j
 // did not answer: a missed offer.
 bool isRefusal(int code) { return code == 486 || code == 600 || code == 603; }
 
+// An agent alone with the skill who refused or missed a call is offered it again,
+// but not at once: a device that fails every offer instantly (a dead TCP
+// binding, a trunk answering 503) would otherwise be rung in a tight loop.
+constexpr Duration kReofferDelay = std::chrono::seconds(2);
+
 }  // namespace
 
 TimerId Gateway::startTimer(TimePoint deadline, Outputs& out) {
@@ -212,7 +217,24 @@ void Gateway::dispatch(TimePoint now, Outputs& out) {
       Call& call = it->second;
       auto chosen = std::find_if(free.begin(), free.end(),
                                  [&call](const Pick& p) { return call.declined.count(p.userId) == 0; });
-      if (chosen == free.end()) chosen = free.begin();  // only agents who declined this call are left
+      if (chosen == free.end()) {
+        // Only agents who declined this call are left: the best of those whose
+        // refusal is kReofferDelay old; else a dispatch when the first one is.
+        std::optional<TimePoint> due;
+        chosen = std::find_if(free.begin(), free.end(), [&](const Pick& p) {
+          const TimePoint ready = call.declined.at(p.userId) + kReofferDelay;
+          if (ready <= now) return true;
+          if (!due || ready < *due) due = ready;
+          return false;
+        });
+        if (chosen == free.end()) {
+          if (due && call.retryTimer == 0) {
+            call.retryTimer = startTimer(*due, out);
+            callTimers_[call.retryTimer] = call.sessionId;
+          }
+          continue;
+        }
+      }
       const Pick pick = std::move(*chosen);
       free.erase(chosen);
       offer(call, pick, now, out);
@@ -272,7 +294,7 @@ void Gateway::withdrawOffer(Call& call, const std::string& outcome, bool legGone
   legCalls_.erase(call.offerLeg);
   call.offerLeg = 0;
   const std::string userId = std::exchange(call.offeredTo, {});
-  if (outcome != "withdrawn") call.declined.insert(userId);
+  if (outcome != "withdrawn") call.declined[userId] = now;
   countMissed(call, userId, outcome, now, out);
   if (Session* s = sessions_.find(call.sessionId)) {
     if (!s->offers.empty() && s->offers.back().outcome.empty()) s->offers.back().outcome = outcome;
@@ -319,6 +341,7 @@ void Gateway::releaseInto(const std::string& userId, const std::string& sessionI
 
 void Gateway::answered(Call& call, LegId leg, TimePoint now, Outputs& out) {
   cancelTimer(call.ringTimer, out);
+  cancelTimer(call.retryTimer, out);
   cancelTimer(call.queueTimer, out);
   auto& ids = waiting_[call.skillGroupId];
   ids.erase(std::remove(ids.begin(), ids.end(), call.sessionId), ids.end());
@@ -352,6 +375,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   cancelTimer(call.queueTimer, out);
   cancelTimer(call.lifeTimer, out);
   cancelTimer(call.confirmTimer, out);
+  cancelTimer(call.retryTimer, out);
   const bool bridged = call.phase == Call::Phase::bridged;
   const std::string userId = bridged ? call.agentUserId : call.offeredTo;
   if (call.offerLeg != 0) {
@@ -475,6 +499,8 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
     // RFC 3261 §21.4.18: nobody can take the call now; try again later.
     out.push(RejectLeg{call.customerLeg, 480, "No Agent Available"});
     endCall(call, CloseBy::timer, state, now, out);
+  } else if (id == call.retryTimer) {
+    call.retryTimer = 0;  // the dispatch below may offer it again
   } else if (id == call.confirmTimer) {
     call.confirmTimer = 0;
     // Answered, but no key within the bound: a voicemail or a pocket. A missed

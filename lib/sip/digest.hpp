@@ -28,6 +28,13 @@ struct DigestCredentials {
 // possibly quoted). Unknown parameters are ignored (RFC 7616 §3.4).
 DigestCredentials parseDigestParams(const std::vector<std::string_view>& params);
 
+// One Authorization (RFC 3261 §22.2) or Proxy-Authorization (§22.3) header as
+// the registrar checks it.
+struct DigestAuthorization {
+  DigestCredentials creds;
+  bool uriMatches = false;  // the digest uri names the Request-URI (RFC 7616 §3.4.6)
+};
+
 // response = H(HA1 ":" nonce ":" nc ":" cnonce ":" qop ":" H(method ":" uri))
 // for qop=auth (RFC 7616 §3.4.1, §3.4.3).
 std::string digestResponse(DigestAlgorithm a, std::string_view ha1, std::string_view method, const DigestCredentials& c);

@@ -42,17 +42,19 @@ std::string urlString(su_home_t* home, const url_t* u) {
   return out;
 }
 
-void parseAuthorizations(const sip_t* sip, RegisterRequest& r, Home& home) {
-  for (const msg_auth_t* au = sip->sip_authorization; au; au = au->au_next) {
+// Authorization (REGISTER) or Proxy-Authorization (INVITE) headers.
+void parseAuthorizations(const sip_t* sip, const msg_auth_t* headers, std::vector<DigestAuthorization>& out,
+                         Home& home) {
+  for (const msg_auth_t* au = headers; au; au = au->au_next) {
     if (!au->au_scheme || strcasecmp(au->au_scheme, "Digest") != 0) continue;
     std::vector<std::string_view> params;
     for (const msg_param_t* p = au->au_params; p && *p; ++p) params.emplace_back(*p);
-    RegisterRequest::Authorization a;
+    DigestAuthorization a;
     a.creds = parseDigestParams(params);
     // RFC 7616 §3.4.6 / RFC 3261 §22.4: the digest-uri must name the Request-URI.
     url_t* du = url_hdup(home.get(), URL_STRING_MAKE(a.creds.uri.c_str())->us_url);
     a.uriMatches = du && du->url_type != url_invalid && url_cmp_all(du, sip->sip_request->rq_url) == 0;
-    r.authorizations.push_back(std::move(a));
+    out.push_back(std::move(a));
   }
 }
 
@@ -165,7 +167,26 @@ RegisterRequest parseRegister(msg_t* msg, const sip_t* sip) {
     r.malformed = why;
     return r;
   }
-  parseAuthorizations(sip, r, home);
+  parseAuthorizations(sip, sip->sip_authorization, r.authorizations, home);
+  return r;
+}
+
+CallRequest parseCall(msg_t* msg, const sip_t* sip) {
+  CallRequest r;
+  if (!messageSource(msg, r.source, r.sourceIp)) {
+    r.sourceIp.clear();
+    return r;
+  }
+  Home home;
+  // nta has checked that From, To, Call-ID and CSeq are there (RFC 3261 §8.1.1).
+  if (sip->sip_from && sip->sip_from->a_url->url_user)
+    r.fromUser = std::string(sip->sip_from->a_url->url_user).substr(0, kMaxField);
+  if (sip->sip_call_id && sip->sip_call_id->i_id) r.callId = sip->sip_call_id->i_id;
+  if (sip->sip_cseq) r.cseq = sip->sip_cseq->cs_seq;
+  r.requestUri = urlString(home.get(), sip->sip_request->rq_url);
+  if (sip->sip_to) r.toUri = urlString(home.get(), sip->sip_to->a_url);
+  if (sip->sip_payload && sip->sip_payload->pl_data) r.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  parseAuthorizations(sip, sip->sip_proxy_authorization, r.authorizations, home);
   return r;
 }
 

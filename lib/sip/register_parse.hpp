@@ -18,6 +18,10 @@ bool messageSource(msg_t* msg, std::string& source, std::string& ip);
 // NAT mapping, whatever its Contact says.
 std::string routeForSource(const std::string& source);
 RegisterRequest parseRegister(msg_t* msg, const sip_t* sip);
+// A new INVITE from outside the trunks, for Registrar::authorizeCall; its
+// credentials are those of Proxy-Authorization (RFC 3261 §22.3). Without a
+// usable source address, sourceIp stays empty (refused).
+CallRequest parseCall(msg_t* msg, const sip_t* sip);
 // The contact URI in comparable form (RFC 3261 §19.1.4, simplified: scheme and
 // host case-insensitive, user case-sensitive, port and transport significant).
 std::string contactKey(const url_t* u);

@@ -25,19 +25,36 @@ bool sameHost(const std::string& a, const std::string& b) {
 // (RFC 3261 §17.1.2.2) repeats all of it. It covers everything the registrar acts
 // on, because qop=auth does not sign the headers (RFC 7616 §3.4.3): were Contact
 // or Expires left out, a captured request resent with another Contact and the same
-// nc would pass as a retransmission and bind the attacker's address. SHA-256, not
-// std::hash, so that a second request with the same fingerprint cannot be crafted.
-uint64_t fingerprint(const DigestCredentials& c, const RegisterRequest& r) {
-  std::string text = c.nc + '\n' + c.cnonce + '\n' + c.response + '\n' + r.callId + '\n' + std::to_string(r.cseq) +
-                     '\n' + r.source + '\n' + (r.wildcard ? "*" : "") + '\n' +
-                     (r.expiresHeader ? std::to_string(*r.expiresHeader) : "-");
+// nc would pass as a retransmission and bind the attacker's address.
+std::string registerText(const RegisterRequest& r) {
+  std::string text = "REGISTER\n" + r.callId + '\n' + std::to_string(r.cseq) + '\n' + r.source + '\n' +
+                     (r.wildcard ? "*" : "") + '\n' + (r.expiresHeader ? std::to_string(*r.expiresHeader) : "-");
   for (const auto& contact : r.contacts)
     text += '\n' + contact.uri + ';' + (contact.expires ? std::to_string(*contact.expires) : "-");
-  const std::string hex = digestHex(DigestAlgorithm::sha256, text);
+  return text;
+}
+
+// SHA-256, not std::hash, so that a second request with the same fingerprint
+// cannot be crafted. The method leads `request`, so requests of two methods never
+// share one.
+uint64_t fingerprint(const DigestCredentials& c, const std::string& request) {
+  const std::string hex =
+      digestHex(DigestAlgorithm::sha256, c.nc + '\n' + c.cnonce + '\n' + c.response + '\n' + request);
   return std::stoull(hex.substr(0, 16), nullptr, 16);
 }
 
 }  // namespace
+
+std::string sourceHost(std::string_view source) {
+  const size_t colon = source.find(':');
+  if (colon == std::string_view::npos) return {};
+  std::string_view hostPort = source.substr(colon + 1);
+  if (!hostPort.empty() && hostPort.front() == '[') {
+    const size_t close = hostPort.find(']');
+    return close == std::string_view::npos ? std::string() : std::string(hostPort.substr(1, close - 1));
+  }
+  return std::string(hostPort.substr(0, hostPort.rfind(':')));
+}
 
 RegisterReply makeReply(int status, const char* phrase) {
   RegisterReply r;
@@ -66,6 +83,7 @@ void Registrar::configure(const config::Config& cfg, Now now) {
   std::set<std::string> ids;
   for (const auto& e : cfg.extensions) ids.insert(e.id);
   counts_.retainOnly(ids);  // nonce-counts stay bounded by the configured extensions
+  boundIpsStale_ = true;
   for (const auto& ext : table_.retainOnly(ids)) {
     SB_INFO("registrar", "extension %s is no longer configured: its bindings are dropped", ext.c_str());
     emit(core::ExtensionUnregistered{ext, "unregistered"});
@@ -101,7 +119,7 @@ RegisterReply Registrar::handle(const RegisterRequest& r, Now now) {
   }
   std::string user;
   const std::string client = r.toUser + '|' + r.sourceIp;
-  const AuthResult auth = authenticate(r, now.monoMs, user);
+  const AuthResult auth = authenticate(r.authorizations, "REGISTER", registerText(r), now.monoMs, user);
   if (auth != AuthResult::challenge) hints_.answered(client);  // it sent credentials: it copes
   switch (auth) {
     case AuthResult::challenge: {
@@ -126,9 +144,10 @@ RegisterReply Registrar::handle(const RegisterRequest& r, Now now) {
 
 // §22.4 / RFC 7616 §3.4: a failure of any kind costs the same work and gets the
 // same answer as a plain challenge, whether the user exists or not.
-Registrar::AuthResult Registrar::authenticate(const RegisterRequest& r, int64_t monoMs, std::string& user) {
-  const RegisterRequest::Authorization* a = nullptr;
-  for (const auto& x : r.authorizations)
+Registrar::AuthResult Registrar::authenticate(const std::vector<DigestAuthorization>& auths, std::string_view method,
+                                              const std::string& request, int64_t monoMs, std::string& user) {
+  const DigestAuthorization* a = nullptr;
+  for (const auto& x : auths)
     if (x.creds.realm == realm_) {
       a = &x;
       break;
@@ -141,17 +160,24 @@ Registrar::AuthResult Registrar::authenticate(const RegisterRequest& r, int64_t 
   const DigestAlgorithm use = alg.value_or(algorithms_.front());
   const auto nonce = nonces_.check(c.nonce, monoMs);
   const auto nc = parseNonceCount(c.nc);
-  const bool match = constantTimeEqual(digestResponse(use, credentials_.ha1(c.username, use), "REGISTER", c), c.response);
-  const bool ok = match && offered && credentials_.known(c.username) && nonce.verdict != NonceService::Verdict::forged &&
-                  c.qop == "auth" && nc && !c.cnonce.empty() && a->uriMatches;
+  const bool match = constantTimeEqual(digestResponse(use, credentials_.ha1(c.username, use), method, c), c.response);
+  const bool ok = match && offered && credentials_.known(c.username) && c.qop == "auth" && nc && !c.cnonce.empty() &&
+                  a->uriMatches;
   if (!ok) return AuthResult::failure;
-  if (nonce.verdict == NonceService::Verdict::stale) return AuthResult::stale;
+  // The response is right, so the sender knows the secret; only the nonce is not
+  // one to accept: past its lifetime, or not ours - above all one issued before
+  // a restart (another secret), which phones reuse on their next request. RFC
+  // 7616 §3.3: stale=true and a fresh nonce, and no failure toward a ban: were
+  // it one, a restart would count one per phone and ban offices whose phones
+  // share an address.
+  if (nonce.verdict != NonceService::Verdict::valid) return AuthResult::stale;
   // Per extension: `ok` above requires a configured user, so unknown names never
   // get an entry, and other phones' traffic cannot evict this one's nonces. The
-  // nonce is valid here (a forged one failed `ok`, a stale one returned), as
-  // NonceCounter::use requires.
+  // nonce is valid here (any other returned stale), as NonceCounter::use requires.
   user = c.username;
-  switch (counts_.use(c.username, c.nonce, *nc, fingerprint(c, r))) {
+  // REGISTER and INVITE share the counts: a phone may use one nonce for both,
+  // and nc then counts its requests of either (RFC 7616 §3.4).
+  switch (counts_.use(c.username, c.nonce, *nc, fingerprint(c, request))) {
     case NonceCounter::Verdict::fresh: return AuthResult::ok;
     case NonceCounter::Verdict::retransmission: return AuthResult::retransmission;
     case NonceCounter::Verdict::replay:
@@ -160,8 +186,8 @@ Registrar::AuthResult Registrar::authenticate(const RegisterRequest& r, int64_t 
   return AuthResult::stale;  // RFC 7616 §3.3: a replay or an untracked count needs a fresh nonce
 }
 
-RegisterReply Registrar::challenge(const std::string& user, bool stale, int64_t monoMs, bool md5Only) {
-  RegisterReply ch = makeReply(401, "Unauthorized");
+std::vector<std::string> Registrar::challenges(const std::string& user, bool stale, int64_t monoMs, bool md5Only) {
+  std::vector<std::string> out;
   std::vector<DigestAlgorithm> order = algorithms_;
   const bool md5Offered = std::find(algorithms_.begin(), algorithms_.end(), DigestAlgorithm::md5) != algorithms_.end();
   if (md5Only && md5Offered) order = {DigestAlgorithm::md5};  // see algorithm_hints.hpp
@@ -177,16 +203,26 @@ RegisterReply Registrar::challenge(const std::string& user, bool stale, int64_t 
     std::string v = "Digest realm=\"" + realm_ + "\", nonce=\"" + nonce + "\", " + eq + digestAlgorithmName(a) +
                     ", qop=\"auth\"";
     if (stale) v += ", stale=true";
-    ch.challenges.push_back(std::move(v));
+    out.push_back(std::move(v));
   }
+  return out;
+}
+
+RegisterReply Registrar::challenge(const std::string& user, bool stale, int64_t monoMs, bool md5Only) {
+  RegisterReply ch = makeReply(401, "Unauthorized");
+  ch.challenges = challenges(user, stale, monoMs, md5Only);
   if (ch.challenges.empty()) return makeReply(403, "Forbidden");  // e.g. ha1 only, MD5 not offered
   return ch;
 }
 
-RegisterReply Registrar::fail(const RegisterRequest& r, Now now) {
-  if (guard_.fail(r.sourceIp, now.monoMs))
+void Registrar::failed(const std::string& ip, int64_t monoMs) {
+  if (guard_.fail(ip, monoMs))
     SB_WARN("registrar", "banning %s for %d s after %d failed authentications; its requests are dropped",
-            r.sourceIp.c_str(), security_.banSeconds, security_.maxAuthFailures);
+            ip.c_str(), security_.banSeconds, security_.maxAuthFailures);
+}
+
+RegisterReply Registrar::fail(const RegisterRequest& r, Now now) {
+  failed(r.sourceIp, now.monoMs);
   RegisterReply reply = challenge(r.toUser, false, now.monoMs);
   reply.authFailure = true;
   return reply;
@@ -233,6 +269,16 @@ RegisterReply Registrar::bind(const RegisterRequest& r, Now now, bool apply) {
     // §10.3 step 7: an older CSeq on the same Call-ID aborts the whole request.
     if (res.status == UpdateResult::Status::outOfOrder) return makeReply(500, "CSeq Out of Order");
     if (res.status == UpdateResult::Status::tooManyContacts) return makeReply(403, "Too Many Contacts");
+    if (res.changed) {
+      // boundSource(): a new or refreshed binding adds its address at once;
+      // a removal makes the set stale, rebuilt at the next query.
+      bool removed = u.wildcard || !res.displaced.empty();
+      for (const auto& c : u.contacts) removed = removed || c.expiresSeconds == 0;
+      if (removed)
+        boundIpsStale_ = true;
+      else if (!boundIpsStale_)
+        boundIps_.insert(sourceHost(u.source));
+    }
     for (const auto& d : res.displaced)
       SB_INFO("registrar", "extension %s: contact %s gave way to a newer one (maxContacts %d)", r.toUser.c_str(),
               d.uri.c_str(), limits_.maxContacts);
@@ -284,6 +330,7 @@ std::vector<Probe> Registrar::tick(Now now) {
             static_cast<unsigned long long>(l.dropped));
   if (now.monoMs - lastSweepMs_ >= 10'000) {
     lastSweepMs_ = now.monoMs;
+    boundIpsStale_ = true;  // expiries and moved bindings since the last sweep
     rate_.sweep(now.monoMs);
     hints_.sweep(now.monoMs);
     counts_.forgetBefore(now.monoMs - kNonceLifetimeMs);

@@ -33,11 +33,12 @@ std::string headerBlock(const RegisterReply& r) {
 
 // The challenges are built as headers rather than parsed from text, so that
 // their parameters go out exactly as the engine wrote them (see
-// Registrar::challenge on the spacing of "algorithm").
-void addChallenges(msg_t* reply, const std::vector<std::string>& challenges) {
+// Registrar::challenges on the spacing of "algorithm"). `kind`:
+// WWW-Authenticate for REGISTER (401), Proxy-Authenticate for INVITE (407).
+void addChallenges(msg_t* reply, const std::vector<std::string>& challenges, msg_hclass_t* kind) {
   su_home_t* home = msg_home(reply);
   for (const auto& c : challenges) {
-    auto* au = reinterpret_cast<msg_auth_t*>(msg_header_alloc(home, sip_www_authenticate_class, 0));
+    auto* au = reinterpret_cast<msg_auth_t*>(msg_header_alloc(home, kind, 0));
     if (!au) return;
     std::vector<std::string> params;
     const std::string body = c.substr(c.find(' ') + 1);  // after "Digest"
@@ -140,10 +141,44 @@ void SofiaRegistrar::reply(msg_t* msg, const RegisterReply& r) {
     nta_msg_discard(agent_, msg);
     return;
   }
-  addChallenges(out, r.challenges);
+  addChallenges(out, r.challenges, sip_www_authenticate_class);
   sip_date_t* date = r.status == 200 ? sip_date_create(msg_home(out), sip_now()) : nullptr;  // §10.3 step 8
   nta_msg_mreply(agent_, out, sip_object(out), r.status, r.phrase.c_str(), msg, SIPTAG_SERVER(serverHeader_),
                  TAG_IF(date, SIPTAG_DATE(date)), TAG_IF(!extra.empty(), SIPTAG_HEADER_STR(extra.c_str())),
+                 TAG_END());
+}
+
+std::optional<std::string> SofiaRegistrar::authenticateCaller(msg_t* msg, sip_t* sip) {
+  const CallReply r = engine_.authorizeCall(parseCall(msg, sip), nowBoth());
+  if (r.authFailure) metrics_.authFailures.Increment();
+  switch (r.outcome) {
+    case CallReply::Outcome::authenticated: return r.extension;
+    case CallReply::Outcome::drop:
+      metrics_.bannedRequests.Increment();
+      nta_msg_discard(agent_, msg);
+      break;
+    case CallReply::Outcome::refuse:
+      metrics_.callsRefused(r.refusal).Increment();
+      reply(msg, r);
+      break;
+    case CallReply::Outcome::challenge: reply(msg, r); break;
+  }
+  updateGauges();  // a failure may have started a ban
+  return std::nullopt;
+}
+
+// Stateless, like every answer here: the phone's ACK to it (RFC 3261 §17.1.1.3)
+// matches no transaction and is absorbed by SipServer; a retransmitted INVITE is
+// answered again the same way (the nonce-count tells its retransmission apart).
+void SofiaRegistrar::reply(msg_t* msg, const CallReply& r) {
+  metrics_.sipResponse("INVITE", r.status).Increment();
+  msg_t* out = nta_msg_create(agent_, 0);
+  if (!out) {
+    nta_msg_discard(agent_, msg);
+    return;
+  }
+  addChallenges(out, r.challenges, sip_proxy_authenticate_class);
+  nta_msg_mreply(agent_, out, sip_object(out), r.status, r.phrase.c_str(), msg, SIPTAG_SERVER(serverHeader_),
                  TAG_END());
 }
 

@@ -9,6 +9,7 @@
 #include <sofia-sip/su_wait.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ class SofiaRegistrar {
   bool handleResponse(msg_t* msg, sip_t* sip);
   // True (and msg consumed, counted) when the source is banned.
   bool dropBanned(msg_t* msg);
+  // A new INVITE from a source that is no trunk (Registrar::authorizeCall):
+  // the authenticated extension, msg left to the caller; otherwise msg has been
+  // answered (403, 407) or dropped, and counted, and the result is empty.
+  std::optional<std::string> authenticateCaller(msg_t* msg, sip_t* sip);
 
   void applyConfig(const config::Config& cfg);
   void setFactSink(Registrar::FactSink sink);
@@ -53,6 +58,7 @@ class SofiaRegistrar {
   void sendProbe(const Probe& p);
   void countParserErrors();
   void reply(msg_t* msg, const RegisterReply& r);
+  void reply(msg_t* msg, const CallReply& r);
   void updateGauges();
 
   nta_agent_t* agent_;

@@ -188,10 +188,16 @@ void SipServer::handleInvite(msg_t* msg, sip_t* sip) {
   std::string source, ip;
   const config::Trunk* trunk = messageSource(msg, source, ip) ? trunkForSource(config_->trunks, ip) : nullptr;
   if (!trunk) {
-    // Neither a trunk nor (until outbound dialling lands) anything we take calls
-    // from: RFC 3261 §21.4.4, refused and counted.
-    metrics_.callsRefused("untrustedSource").Increment();
-    reply(msg, sip, SIP_403_FORBIDDEN);
+    // Not a trunk: a desk phone placing a call, digest-authenticated as the
+    // extension in From (RFC 3261 §22.3); anyone else gets 403 (§21.4.4). The
+    // registrar answers everything short of an authenticated caller.
+    const auto caller = registrar_->authenticateCaller(msg, sip);
+    if (!caller) return;
+    // Outbound dialling (what an extension may dial, and the trunk it goes out
+    // on) is not there yet: refused, never half placed (§21.4.4).
+    SB_DEBUG("sip", "extension %s placed a call: no dial plan yet", caller->c_str());
+    metrics_.callsRefused("noDialPlan").Increment();
+    reply(msg, sip, 403, "Outbound Dialling Not Available");
     return;
   }
   const char* reason = nullptr;

@@ -4,6 +4,7 @@
 // and helpers to read what core decided.
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,6 +92,15 @@ inline TimerAction startedTimer(const Outputs& out, size_t nth = 0) {
     if (t.op == TimerAction::Op::start && seen++ == nth) return t;
   FAIL("no started timer");
   return {};
+}
+
+// The last timer `out` started (a dispatch retry is started last).
+inline TimerAction lastStartedTimer(const Outputs& out) {
+  std::optional<TimerAction> last;
+  for (const auto& t : out.timers())
+    if (t.op == TimerAction::Op::start) last = t;
+  REQUIRE(last.has_value());
+  return *last;
 }
 
 inline std::string endState(Fixture& f, const std::string& sessionId) {

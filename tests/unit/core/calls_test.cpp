@@ -159,8 +159,11 @@ TEST_CASE("core calls: Call.end refuses a ringing offer; the agent is not offere
   Outcome o = f.gw.callEnd(kAlice, sessionId, f.clock.now());
   REQUIRE(o.result.ok());
   CHECK(o.outputs.only<CancelLeg>().size() == 1);
-  // Alone: offered again (nobody else is eligible).
-  CHECK(names(o.outputs).back() == "callIn:" + kAlice);
+  // Alone: offered again (nobody else is eligible), but not at once.
+  CHECK(names(o.outputs).back() == "statusChanged:" + kAlice + "=free");
+  const TimerAction retry = lastStartedTimer(o.outputs);
+  CHECK(retry.deadline == f.clock.now() + std::chrono::seconds(2));
+  CHECK(names(f.fire(retry)).back() == "callIn:" + kAlice);
   o = f.gw.callEnd(kAlice, sessionId, f.clock.now());
   REQUIRE(o.result.ok());
   // Bob comes online: he gets the call, not alice again.
