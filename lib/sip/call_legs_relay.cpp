@@ -9,6 +9,7 @@
 #include <sofia-sip/sip_tag.h>
 
 #include "sip/call_legs_parts.hpp"
+#include "sip/call_parse.hpp"
 
 namespace sb::sip {
 
@@ -38,9 +39,19 @@ int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
       if (!leg.byeAfterAck) report(core::LegEnded{leg.id, 0});
       retire(leg.id);
       return 200;
+    case sip_method_info:
+      if (sip->sip_payload && sip->sip_content_type && sip->sip_content_type->c_type) {
+        const std::string_view body(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+        if (auto key = parseDtmfInfo(sip->sip_content_type->c_type, body)) {
+          report(core::LegDigit{leg.id, *key});
+          // A mobile confirming its offer is not bridged yet: its key is ours,
+          // and a 481 would end its dialog (RFC 3261 §12.2.1.2).
+          if (!leg.peer) return 200;
+        }
+      }
+      return relay(leg, irq, sip);
     case sip_method_invite:
     case sip_method_update:
-    case sip_method_info:
     case sip_method_notify:
     case sip_method_options:
     case sip_method_message:

@@ -1,5 +1,7 @@
 #include "sip/call_parse.hpp"
 
+#include <cctype>
+
 #include <sofia-sip/msg_types.h>
 #include <sofia-sip/sip_header.h>
 #include <strings.h>
@@ -71,6 +73,51 @@ InviteInfo parseInvite(const sip_t* sip) {
     if (u->un_name && u->un_value && strcasecmp(u->un_name, kIvrPathHeader) == 0)
       info.ivrPath = parseIvrPath(u->un_value);
   return info;
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+std::optional<char> dtmfKey(std::string_view v) {
+  v = trim(v);
+  if (v == "10") return '*';
+  if (v == "11") return '#';
+  if (v.size() != 1) return std::nullopt;
+  const char c = static_cast<char>(std::toupper(static_cast<unsigned char>(v[0])));
+  if ((c >= '0' && c <= '9') || c == '*' || c == '#' || (c >= 'A' && c <= 'D')) return c;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<char> parseDtmfInfo(std::string_view contentType, std::string_view body) {
+  const std::string_view type = trim(contentType.substr(0, contentType.find(';')));
+  if (iequals(type, "application/dtmf")) return dtmfKey(body);
+  if (!iequals(type, "application/dtmf-relay")) return std::nullopt;
+  // Lines of "Name=value"; the key is Signal's value.
+  while (!body.empty()) {
+    const size_t eol = body.find('\n');
+    std::string_view line = trim(body.substr(0, eol));
+    body = eol == std::string_view::npos ? std::string_view() : body.substr(eol + 1);
+    const size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (iequals(trim(line.substr(0, eq)), "signal")) return dtmfKey(line.substr(eq + 1));
+  }
+  return std::nullopt;
 }
 
 }  // namespace sb::sip

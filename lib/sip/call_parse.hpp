@@ -5,6 +5,7 @@
 #include <sofia-sip/sip.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,5 +38,11 @@ nlohmann::json parseIvrPath(std::string_view value);
 const config::Trunk* trunkForSource(const std::vector<config::Trunk>& trunks, const std::string& ip);
 // A user part as a number: URI parameters (";phone-context=...") cut off.
 std::string dialledNumber(std::string_view user);
+// The key an INFO carries, as phones and trunks send it: application/dtmf-relay
+// ("Signal=5\r\nDuration=160", the de-facto format of Cisco and most PBXs) or
+// application/dtmf (the body is the key alone). 0-9 * # A-D (any case); the
+// event names 10 and 11 of RFC 4733 §3.2 stand for * and #. Anything else,
+// another content type or a malformed body: none.
+std::optional<char> parseDtmfInfo(std::string_view contentType, std::string_view body);
 
 }  // namespace sb::sip

@@ -30,10 +30,12 @@ class MobileTest(CallTest):
     """A daemon whose trunk pbx is the mobile SIPp (started first, so the
     REGISTER seatbridge sends at start-up finds it); Alice signed in."""
 
-    def start_mobile(self, scenario, credentials=True, calls=2, ring_timeout=5, queue_timeout=4):
+    def start_mobile(self, scenario, credentials=True, calls=2, ring_timeout=5, queue_timeout=4, confirm_seconds=0):
         def configure(cfg):
             if credentials:
                 cfg["trunks"][0]["register"] = {"username": TRUNK_USER, "password": TRUNK_PASS, "expires": 3600}
+            if confirm_seconds:
+                cfg["calls"] = {"mobileConfirmSeconds": confirm_seconds}
         self.peers = []
         self.d = call_daemon(ring_timeout, queue_timeout, 0, mutate=configure)
         self.addCleanup(self.d.close)
@@ -189,6 +191,39 @@ class ForkedAnswers(MobileTest):
         self.assertTrue(customer.sent("BYE"))
         self.assertFalse(customer.received("BYE"), "the second 2xx did not end the call")
         self.wait(lambda: self.metric("seatbridge_sessions_active", type="phone") == 0, "no active session")
+
+
+
+class MobileConfirmation(MobileTest):
+    """calls.mobileConfirmSeconds: a mobile that answers is put through only
+    after the agent's key, so a voicemail is never bridged to the customer."""
+
+    def test_the_agents_key_in_an_info_puts_the_customer_through(self):
+        mobile = self.start_mobile("mobile_confirm_key", credentials=False, calls=1, confirm_seconds=3)
+        customer = self.customer(talk_ms=500)
+        sid = self.mobile_call_in()
+        accessed = self.events.expect("userAccessed", ALICE, sessionId=sid)
+        ended = self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.assertEqual(ended["data"]["closeBy"], "client")
+        self.success(customer, mobile)
+        # The key came before the bridge: the INFO was answered 200 (not 481)
+        # and the customer's 200 carries the mobile's SDP.
+        self.assertTrue([m for m in mobile.received(status=200) if m.cseq_method() == "INFO"], mobile.summary())
+        self.assertEqual(sdp_media(customer.answer())[0], TRUNK_HOST)
+        self.assertFalse([e for e in self.events.seen if e["event"] == "autoTransfer"], accessed)
+        self.assertEqual(self.metric("seatbridge_offers_total", outcome="answered"), 1)
+
+    def test_a_voicemail_that_answers_without_a_key_is_hung_up_and_never_bridged(self):
+        mobile = self.start_mobile("mobile_voicemail", credentials=False, calls=1, queue_timeout=2, confirm_seconds=1)
+        customer = self.customer("trunk_rejected")
+        sid = self.mobile_call_in()
+        self.events.expect("autoTransfer", ALICE, sessionId=sid)
+        self.events.expect("sessionEnded", sessionId=sid)
+        self.success(customer, mobile)
+        self.assertEqual(customer.final_status(), 480, "the queue timeout, never the mobile's 200")
+        self.assertTrue(mobile.received("BYE"), mobile.summary())  # seatbridge hung the voicemail up
+        self.assertFalse([e for e in self.events.seen if e["event"] == "userAccessed"])
+        self.assertEqual(self.metric("seatbridge_offers_total", outcome="missed"), 1)
 
 
 if __name__ == "__main__":
