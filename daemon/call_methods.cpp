@@ -107,7 +107,26 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
        .availability = Availability::Planned,
        .answer = "`{sessionId, calleeLocation, calleePhoneNumber, callerPhoneNumber, serverType, remark}`.",
        .handler = agentsCheck(b, "Call.startOutboundCall", {"userId"})});
-  table.add(onSession(b, "Call.accept", "Answers a session offered by callIn: userAccessed follows."));
+  table.add({.name = "Call.accept",
+             .help = "Answers a session offered by callIn without lifting the handset: the ringing desk phone is "
+                     "told to answer (NOTIFY Event: talk, for phones whose ringing response lists `talk` in "
+                     "Allow-Events), and userAccessed follows with this connection's tabUUID once it has. On a "
+                     "mobile that answered and waits for the agent's key (calls.mobileConfirmSeconds) it is the "
+                     "confirmation.",
+             .params = {kSessionId},
+             .actsForAgent = true,
+             .answer = "`{sessionId}` once the phone has been asked; `remoteAnswerUnsupported` when the offer rings "
+                       "a mobile, or a desk phone that does not offer remote answer (lift the handset); "
+                       "`invalidTransition` when the session is already answered.",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"], sessionId = r.params["sessionId"];
+               const std::string tab = r.tabUuid;
+               b->run(r.reply, [=](core::Gateway& g, core::TimePoint now) {
+                 if (!g.findAgent(userId))
+                   return core::Outcome::failure(control::errc::agentNotFound, "no agent " + userId);
+                 return g.callAccept(userId, sessionId, tab, now);
+               });
+             }});
   table.add(served(b, "Call.end", "Rejects a ringing offer: the session is offered to the next agent at once.",
                    "`{sessionId}`; `invalidTransition` when the session is not ringing this agent.",
                    [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint now) {

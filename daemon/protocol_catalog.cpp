@@ -74,6 +74,9 @@ std::vector<control::errc::ErrorDoc> domainErrors() {
                              "not notReady)."},
       {e::sessionNotEnded, "Call.deleteCall on a session that is still live."},
       {e::extensionNotFound, "No configured extension has that id."},
+      {e::remoteAnswerUnsupported, "Call.accept cannot answer this device: a mobile rung through a trunk, or a "
+                                   "desk phone whose ringing response does not offer the `talk` event (lift the "
+                                   "handset, or enable remote answer on the phone)."},
   };
 }
 

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -39,6 +41,11 @@ struct Call {
   // A mobile that answered, waiting for the agent's key (calls.mobileConfirmSeconds).
   bool confirming = false;
   TimerId confirmTimer = 0;
+  // The desk phone offers remote answer (LegRinging::remoteAnswer), and the
+  // tabUUID of the connection whose Call.accept asked it to (userAccessed's).
+  bool remoteAnswer = false;
+  bool acceptAsked = false;
+  std::string acceptedBy;
 
   // After the answer.
   LegId agentLeg = 0;
@@ -51,5 +58,15 @@ struct Call {
   std::map<std::string, TimePoint> declined;
   TimerId retryTimer = 0;  // the dispatch that may re-offer it to one of them
 };
+
+// An event about one session for the agent it concerns (userId empty: for
+// every subscriber).
+inline Event sessionEvent(std::string_view name, const std::string& userId, nlohmann::json data) {
+  Event e;
+  e.name = std::string(name);
+  if (!userId.empty()) e.userId = userId;
+  e.data = std::move(data);
+  return e;
+}
 
 }  // namespace sb::core

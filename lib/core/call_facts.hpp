@@ -19,10 +19,14 @@ struct InboundCall {
   nlohmann::json ivrPath = nlohmann::json::array();  // [{key,label}] from the PBX's header, may be empty
 };
 
-// An outbound leg got a provisional response with a code > 100.
+// An outbound leg got a provisional response with a code > 100. Reported again
+// when a later one is the first to offer remote answer.
 struct LegRinging {
   LegId leg = 0;
   int code = 180;
+  // A desk phone's 18x listed the `talk` event package in Allow-Events: it
+  // answers when told to (AnswerRemotely, Call.accept).
+  bool remoteAnswer = false;
 };
 // An outbound leg was answered (2xx; the SIP layer has ACKed it).
 struct LegAnswered {

@@ -20,6 +20,7 @@ inline constexpr std::string_view sessionNotFound = "sessionNotFound";  // unkno
 inline constexpr std::string_view sessionNotEnded = "sessionNotEnded";  // Call.deleteCall on a live session
 inline constexpr std::string_view extensionNotFound = "extensionNotFound";
 inline constexpr std::string_view invalidParams = "invalidParams";
+inline constexpr std::string_view remoteAnswerUnsupported = "remoteAnswerUnsupported";  // Call.accept: lift the handset
 }  // namespace errc
 
 struct Error {

@@ -121,6 +121,11 @@ class Gateway {
   Outputs onLegFact(const LegFact& fact, TimePoint now);
   // Call.hungUp: ends the agent's session (closeBy seat); a ringing offer is refused.
   Outcome callHungUp(const std::string& userId, const std::string& sessionId, TimePoint now);
+  // Call.accept: answers the offer ringing this agent's desk phone by asking the
+  // phone to (AnswerRemotely); confirms a mobile that answered and waits for
+  // its key. `tabUuid` names the asking connection in userAccessed.
+  Outcome callAccept(const std::string& userId, const std::string& sessionId, const std::string& tabUuid,
+                     TimePoint now);
   // Call.end: refuses a ringing offer; the session goes to the next agent at once.
   Outcome callEnd(const std::string& userId, const std::string& sessionId, TimePoint now);
   // Drain deadline: ends every live call (BYE both legs, closeBy admin).
@@ -169,7 +174,7 @@ class Gateway {
   // Where a new call of `group` queues: `group`, or where its full queue
   // overflows to; nullptr when every queue on the way is full.
   const config::SkillGroup* queueFor(const config::SkillGroup* group) const;
-  void countMissed(Call& call, const std::string& userId, const std::string& outcome, TimePoint now, Outputs& out);
+  void countMissed(const std::string& userId, const std::string& outcome, TimePoint now, Outputs& out);
   void dispatch(TimePoint now, Outputs& out);
   void offer(Call& call, const Pick& pick, TimePoint now, Outputs& out);
   void withdrawOffer(Call& call, const std::string& outcome, bool legGone, TimePoint now, Outputs& out,

@@ -86,6 +86,13 @@ struct RejectLeg {
   int code = 480;
   std::string phrase;  // empty: the standard phrase
 };
+// Ask a ringing desk phone to answer by itself: NOTIFY with `Event: talk` in
+// each early dialog whose 18x offered it (the BroadSoft "talk" package that
+// Polycom, Yealink, Snom, Grandstream and Fanvil phones implement). The phone's
+// 200 then arrives as any answer does (LegAnswered).
+struct AnswerRemotely {
+  LegId leg = 0;
+};
 // BYE an answered leg. On a leg in any other state the SIP layer ends it the way
 // that state needs (CANCEL, or a final response), so a hang-up can never be lost
 // to a race between core's view and the wire.
@@ -93,8 +100,8 @@ struct HangUpLeg {
   LegId leg = 0;
 };
 
-using Action =
-    std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg, HangUpLeg>;
+using Action = std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg,
+                            AnswerRemotely, HangUpLeg>;
 
 struct Outputs {
   std::vector<Action> actions;

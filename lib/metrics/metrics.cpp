@@ -100,6 +100,10 @@ Metrics::Metrics(const std::string& version)
                       .Register(r);
   offers_ = &family<prometheus::Counter>(r, "seatbridge_offers_total", "Offers of a session to an agent, by outcome");
   for (const char* o : {"answered", "missed", "rejected", "failed", "withdrawn"}) offers(o);
+  remoteAnswers_ = &family<prometheus::Counter>(
+      r, "seatbridge_remote_answers_total",
+      "Call.accept's requests to a desk phone to answer (NOTIFY Event: talk), by the phone's reply");
+  for (const char* o : {"accepted", "refused"}) remoteAnswers(o);
   trunkUp_ = &family<prometheus::Gauge>(r, "seatbridge_trunk_up",
                                         "1 while the trunk answers its OPTIONS pings (or is not pinged), else 0");
   trunkRegistered_ = &family<prometheus::Gauge>(
@@ -158,6 +162,9 @@ prometheus::Histogram& Metrics::sessionWaitSeconds(const std::string& g, const s
   return sessionWait_->Add({{"skillGroup", g}, {"outcome", outcome}}, kAnswerBuckets);
 }
 prometheus::Counter& Metrics::offers(const std::string& outcome) { return offers_->Add({{"outcome", outcome}}); }
+prometheus::Counter& Metrics::remoteAnswers(const std::string& outcome) {
+  return remoteAnswers_->Add({{"outcome", outcome}});
+}
 prometheus::Gauge& Metrics::trunkUp(const std::string& trunk) { return trunkUp_->Add({{"trunk", trunk}}); }
 prometheus::Gauge& Metrics::trunkRegistered(const std::string& trunk) {
   return trunkRegistered_->Add({{"trunk", trunk}});

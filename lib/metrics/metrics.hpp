@@ -54,6 +54,8 @@ class Metrics {
   prometheus::Histogram& sessionWaitSeconds(const std::string& skillGroup, const std::string& outcome);
   // outcome: answered | missed | rejected | failed | withdrawn
   prometheus::Counter& offers(const std::string& outcome);
+  // Call.accept's NOTIFY Event: talk, by the phone's answer: accepted (2xx) | refused
+  prometheus::Counter& remoteAnswers(const std::string& outcome);
   prometheus::Gauge& trunkUp(const std::string& trunk);
   // 1 while seatbridge's REGISTER binding at the trunk holds (trunks[].register).
   prometheus::Gauge& trunkRegistered(const std::string& trunk);
@@ -91,6 +93,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* queueOldestWait_;
   prometheus::Family<prometheus::Histogram>* sessionWait_;
   prometheus::Family<prometheus::Counter>* offers_;
+  prometheus::Family<prometheus::Counter>* remoteAnswers_;
   prometheus::Family<prometheus::Gauge>* trunkUp_;
   prometheus::Family<prometheus::Gauge>* trunkRegistered_;
 };

@@ -159,6 +159,8 @@ void CallLegs::execute(const core::Action& action) {
             reject(a);
           else if constexpr (std::is_same_v<A, core::HangUpLeg>)
             hangUp(a);
+          else if constexpr (std::is_same_v<A, core::AnswerRemotely>)
+            answerRemotely(a);
         },
         action);
   } catch (const std::exception& e) {

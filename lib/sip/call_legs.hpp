@@ -98,12 +98,14 @@ class CallLegs {
   void reject(const core::RejectLeg& a);
   void cancel(const core::CancelLeg& a);
   void hangUp(const core::HangUpLeg& a);
+  void answerRemotely(const core::AnswerRemotely& a);
   void bridge(const core::BridgeLegs& a);
 
   // Sofia callbacks, through the noexcept trampolines in call_legs_sofia.cpp.
   int onInviteServerEvent(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
   int onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
   int onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip);
+  int onTalkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip);
   int onRelayResponse(Relay& relay, nta_outgoing_t* orq, const sip_t* sip);
   int onClosingResponse(Closing& closing, nta_outgoing_t* orq, const sip_t* sip);
   nta_outgoing_t* sendRelayed(Relay& r, Leg& to, const sip_t* request, const std::string& authLines);

@@ -12,7 +12,9 @@
 #include <algorithm>
 
 #include "common/log.hpp"
+#include "metrics/metrics.hpp"
 #include "sip/call_legs_parts.hpp"
+#include "sip/call_parse.hpp"
 #include "sip/register_parse.hpp"
 
 namespace sb::sip {
@@ -136,9 +138,19 @@ int CallLegs::onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) 
     return 0;
   }
   if (status < 200) {
-    if (status > 100 && !leg->ringingReported) {
+    bool talk = false;
+    // A desk phone's 18x with a To tag opens an early dialog (RFC 3261 §12.1);
+    // `talk` in its Allow-Events (RFC 6665 §8.2.2) says Call.accept can make it
+    // answer. Trunks are never asked: the PBX behind them is not the handset.
+    if (status > 100 && sip && leg->trunk.empty() && !fork.early && sip->sip_to && sip->sip_to->a_tag &&
+        allowsEvent(sip, "talk")) {
+      fork.early = nta_outgoing_getresponse(orq);
+      talk = fork.early != nullptr;
+    }
+    if (status > 100 && (!leg->ringingReported || (talk && !leg->remoteAnswerReported))) {
       leg->ringingReported = true;
-      report(core::LegRinging{leg->id, status});
+      leg->remoteAnswerReported = leg->remoteAnswerReported || talk;
+      report(core::LegRinging{leg->id, status, talk});
     }
     return 0;
   }
@@ -203,6 +215,45 @@ void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
   }
   leg.forks.clear();
   report(core::LegAnswered{leg.id});
+}
+
+// Call.accept on a ringing desk phone: NOTIFY `Event: talk` in each early
+// dialog that offered it (the BroadSoft talk package: an implied subscription,
+// no body). The NOTIFY is a request of the early dialog, so it carries the
+// phone's To tag and goes to the 18x's Contact (RFC 3261 §12.1.2, §12.2.1.1);
+// it takes the dialog's next CSeq, which keeps a later BYE in order. The phone
+// then answers the INVITE as if its handset were lifted.
+void CallLegs::answerRemotely(const core::AnswerRemotely& a) {
+  Leg* l = find(a.leg);
+  if (!l || l->inbound || l->state != Leg::State::early) return;
+  for (auto& f : l->forks) {
+    if (!f->early || f->talk || !f->dialog) continue;
+    const sip_t* early = sip_object(f->early);
+    if (!early) continue;
+    adoptDialog(f->dialog, early);
+    f->talk = nta_outgoing_tcreate(f->dialog, &LegCallbacks::talkResponse, reinterpret_cast<nta_outgoing_magic_t*>(f.get()),
+                                   f->routeUrl.empty() ? nullptr : URL_STRING_MAKE(f->routeUrl.c_str()),
+                                   SIP_METHOD_NOTIFY, nullptr, SIPTAG_EVENT_STR("talk"),
+                                   SIPTAG_SUBSCRIPTION_STATE_STR("active"), SIPTAG_CONTACT(nta_agent_contact(agent_)),
+                                   SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END());
+    if (!f->talk) SB_WARN("calls", "cannot send NOTIFY talk to %s", f->requestUri.c_str());
+  }
+}
+
+int CallLegs::onTalkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t*) {
+  const int status = nta_outgoing_status(orq);
+  if (status < 200) return 0;
+  if (status < 300) {
+    metrics_.remoteAnswers("accepted").Increment();
+  } else {
+    // The call rings on; the agent lifts the handset or the ring timeout
+    // moves the call on. Phones that refuse want "remote answer" (or the
+    // BroadSoft talk event) enabled in their settings (docs/OPERATIONS.md).
+    metrics_.remoteAnswers("refused").Increment();
+    SB_WARN("calls", "the phone at %s refused NOTIFY talk (%d): Call.accept cannot answer it", fork.requestUri.c_str(),
+            status);
+  }
+  return 0;
 }
 
 // RFC 3261 §16.7 step 6, as a forking UAC picks the answer to report: a 6xx

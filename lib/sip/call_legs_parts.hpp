@@ -36,9 +36,15 @@ struct CallLegs::Fork {
   // when the trunk challenges it (RFC 3261 §22.2), and the answers sent.
   TrunkAuth auth;
   std::string requestUri, maxForwards, contentType, offer;
+  // A desk phone's 18x that opened an early dialog and offered the `talk` event
+  // package (a reference, kept for Call.accept), and the NOTIFY sent on it.
+  msg_t* early = nullptr;
+  nta_outgoing_t* talk = nullptr;
 
   ~Fork() {
+    if (talk) nta_outgoing_destroy(talk);
     if (orq) nta_outgoing_destroy(orq);
+    if (early) msg_destroy(early);
     if (dialog) nta_leg_destroy(dialog);
   }
 };
@@ -65,6 +71,7 @@ struct CallLegs::Leg {
   core::LegId peer = 0;
   bool byeAfterAck = false;  // RFC 3261 §15: no BYE before our 2xx is ACKed
   bool ringingReported = false;
+  bool remoteAnswerReported = false;  // a fork's 18x offered `talk` (LegRinging)
   std::string callerNumber;  // outbound: presented in From
   std::string trunk;         // the trunk it came from (inbound) or goes through (outbound); "" for a desk phone
   int bestFailure = 0;
@@ -144,6 +151,7 @@ struct LegCallbacks {
   static int forkRequest(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t*) noexcept;
   static int inviteServer(nta_incoming_magic_t* m, nta_incoming_t* irq, const sip_t* sip) noexcept;
   static int forkResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
+  static int talkResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
   static int relayResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
   static int closingResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
   // Requests in a dialog whose BYE is out: a crossing BYE is answered 200

@@ -27,6 +27,11 @@ int LegCallbacks::forkResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, con
   return guarded(*fork->owner, "INVITE response", [&] { return fork->owner->onForkResponse(*fork, orq, sip); });
 }
 
+int LegCallbacks::talkResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept {
+  auto* fork = reinterpret_cast<CallLegs::Fork*>(m);
+  return guarded(*fork->owner, "NOTIFY talk response", [&] { return fork->owner->onTalkResponse(*fork, orq, sip); });
+}
+
 int LegCallbacks::relayResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept {
   auto* relay = reinterpret_cast<CallLegs::Relay*>(m);
   return guarded(*relay->owner, "relayed response", [&] { return relay->owner->onRelayResponse(*relay, orq, sip); });

@@ -11,9 +11,11 @@ namespace {
 
 std::string cut(std::string_view s, size_t max) { return std::string(s.substr(0, max)); }
 
+// Blanks around a value; CR and LF too, for the lines of an INFO body.
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
   return s;
 }
 
@@ -77,14 +79,6 @@ InviteInfo parseInvite(const sip_t* sip) {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
@@ -103,6 +97,14 @@ std::optional<char> dtmfKey(std::string_view v) {
 }
 
 }  // namespace
+
+bool allowsEvent(const sip_t* sip, std::string_view package) {
+  if (!sip) return false;
+  for (const sip_allow_events_t* h = sip->sip_allow_events; h; h = h->k_next)
+    for (const msg_param_t* item = h->k_items; item && *item; ++item)
+      if (iequals(trim(*item), package)) return true;
+  return false;
+}
 
 std::optional<char> parseDtmfInfo(std::string_view contentType, std::string_view body) {
   const std::string_view type = trim(contentType.substr(0, contentType.find(';')));

@@ -38,6 +38,9 @@ nlohmann::json parseIvrPath(std::string_view value);
 const config::Trunk* trunkForSource(const std::vector<config::Trunk>& trunks, const std::string& ip);
 // A user part as a number: URI parameters (";phone-context=...") cut off.
 std::string dialledNumber(std::string_view user);
+// Whether the message's Allow-Events lists the event package (RFC 6665 §8.2.2;
+// package names compare case-insensitively, §7.2.1 via RFC 3261 §25.1 tokens).
+bool allowsEvent(const sip_t* sip, std::string_view package);
 // The key an INFO carries, as phones and trunks send it: application/dtmf-relay
 // ("Signal=5\r\nDuration=160", the de-facto format of Cisco and most PBXs) or
 // application/dtmf (the body is the key alone). 0-9 * # A-D (any case); the

@@ -348,6 +348,7 @@ class Events:
         self.timeout = timeout
         ready = self.client.read()
         assert ready.get("event") == "ready", ready
+        self.tab = ready["data"]["tabUUID"]  # this connection's name, as userAccessed gives it
         self.ok("Client.subscribe", {"all": True})
         self.seen = []
         self.position = 0  # expect() looks after this index of seen unless told otherwise

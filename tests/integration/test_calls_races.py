@@ -19,7 +19,7 @@ import signal
 import time
 import unittest
 
-from calls import ALICE, BOB, PHONE_HOST, TRUNK_HOST, Events, SamePortPhone, Trunk, call_daemon, sdp_media
+from calls import ALICE, BOB, PHONE_HOST, TRUNK_HOST, SamePortPhone, Trunk, sdp_media
 from test_calls import CallTest
 
 # The drain a stuck leg would make the daemon wait out on SIGTERM; a daemon with
@@ -51,18 +51,9 @@ class RaceTest(CallTest):
         def long_drain(cfg):
             cfg["shutdown"]["drainSeconds"] = drain
 
-        self.peers = []
-        self.d = call_daemon(ring_timeout, queue_timeout, after_call_work, mutate=long_drain)
-        self.addCleanup(self.d.close)
-        self.addCleanup(self.stop_now)
-        self.d.start()
-        self.events = Events(self.d)
-        self.events.context = self.context
-        self.addCleanup(self.events.close)
-        for user in online:
-            self.events.ok("Agent.online", {"userId": user})
-            self.events.expect("statusChanged", user, status="free")
-        return self.d
+        d = super().start(ring_timeout, queue_timeout, after_call_work, online, mutate=long_drain)
+        self.addCleanup(self.stop_now)  # runs first: before the control connection and the daemon close
+        return d
 
     def desk(self, answer, name, extension="1001", timeout=30, port=None):
         """A desk phone of `extension` running `answer` as its call scenario,

@@ -94,6 +94,18 @@ inline TimerAction startedTimer(const Outputs& out, size_t nth = 0) {
   return {};
 }
 
+// The ring timer of the offer in `out`: the first timer started after its RingLeg.
+inline TimerAction ringTimer(const Outputs& out) {
+  bool rung = false;
+  for (const auto& a : out.actions) {
+    if (std::holds_alternative<RingLeg>(a)) rung = true;
+    const auto* t = std::get_if<TimerAction>(&a);
+    if (rung && t && t->op == TimerAction::Op::start) return *t;
+  }
+  FAIL("no ring timer");
+  return {};
+}
+
 // The last timer `out` started (a dispatch retry is started last).
 inline TimerAction lastStartedTimer(const Outputs& out) {
   std::optional<TimerAction> last;

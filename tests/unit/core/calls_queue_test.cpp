@@ -101,7 +101,7 @@ TEST_CASE("core queue: maxMissedOffers offers missed in a row put the agent in n
   InboundDecision d = f.call();
   // First miss: the offer rings out, alice is free and, nobody else being
   // eligible, offered it again 2 s later.
-  Outputs t = f.fire(startedTimer(d.outputs, 1));  // [0] queue, [1] ring
+  Outputs t = f.fire(ringTimer(d.outputs));
   CHECK(names(t) == std::vector<std::string>{"autoTransfer:" + kAlice, "statusChanged:" + kAlice + "=free"});
   t = f.fire(lastStartedTimer(t));
   CHECK(names(t) == std::vector<std::string>{"statusChanged:" + kAlice + "=busy", "callIn:" + kAlice});
@@ -117,7 +117,7 @@ TEST_CASE("core queue: a refusal starts the missed count again") {
   f.registerPhone("1001");
   f.online(kAlice);
   InboundDecision d = f.call();
-  Outputs t = f.fire(startedTimer(d.outputs, 1));                // missed: 1
+  Outputs t = f.fire(ringTimer(d.outputs));                      // missed: 1
   t = f.fire(lastStartedTimer(t));
   Outputs r = f.fact(LegFailed{t.only<RingLeg>()[0].leg, 486});  // refused: 0
   r = f.fire(lastStartedTimer(r));

@@ -121,7 +121,7 @@ TEST_CASE("core calls: an offer that rings out is CANCELled, autoTransfer, and g
   InboundDecision d = f.call();
   const RingLeg first = d.outputs.only<RingLeg>()[0];
   CHECK(std::get<DeskPhoneTarget>(first.target).extensionId == "1001");  // priority 1 first
-  Outputs t = f.fire(startedTimer(d.outputs, 1));                        // [0] queue, [1] ring
+  Outputs t = f.fire(ringTimer(d.outputs));
   REQUIRE(t.only<CancelLeg>().size() == 1);
   CHECK(t.only<CancelLeg>()[0].leg == first.leg);
   CHECK(indexOf<CancelLeg>(t) < indexOf<RingLeg>(t));
