@@ -231,6 +231,9 @@ void CallLegs::bridge(const core::BridgeLegs& a) {
 
 void CallLegs::sendBye(Leg& leg) {
   if (!leg.dialog) return;
+  // An agent's 2xx still waiting for the customer's answer is ACKed first, as
+  // it is: a BYE before the ACK would leave the phone retransmitting its 2xx.
+  sendPendingAck(leg, {}, {});
   if (TrunkAuth auth = authFor(leg.trunk); auth.hasCredentials()) {
     // A trunk that may challenge the BYE: the dialog outlives the leg until
     // the BYE is answered (see Closing). The leg is retired right after this.

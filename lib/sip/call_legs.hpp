@@ -85,8 +85,13 @@ class CallLegs {
   friend struct LegCallbacks;
   void acceptInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk);
   void orphan(std::unique_ptr<Fork> fork);
-  // `authLines`: the credentials of the INVITE being ACKed (RFC 3261 §13.2.2.4).
-  void sendAck(nta_leg_t* dialog, const std::string& routeUrl, const sip_t* sip, const std::string& authLines = {});
+  // `cseq`, `authLines`: the INVITE's being ACKed (RFC 3261 §13.2.2.4); a body
+  // is the SDP answer to an offer in the 2xx (RFC 3264 §5).
+  void sendAck(nta_leg_t* dialog, const std::string& routeUrl, uint32_t cseq, const std::string& authLines = {},
+               const std::string& contentType = {}, const std::string& body = {});
+  // The deferred ACK of an offerless call's agent leg, with the customer's answer.
+  void sendPendingAck(Leg& leg, const std::string& contentType, const std::string& body);
+  void acked(Leg& leg, const sip_t* ack);
   void adoptDialog(nta_leg_t* dialog, const sip_t* sip);
   void ring(const core::RingLeg& a);
   void ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl, const std::string& toUri,

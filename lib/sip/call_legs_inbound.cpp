@@ -1,6 +1,7 @@
 // The customer's leg: a trunk's INVITE becomes a server transaction and a
 // dialog of ours (RFC 3261 §12.1.1), answered 100 at once (§17.2.1); its CANCEL
-// (§9.2), its ACK, and Timer H when our 2xx is never ACKed (§13.3.1.4).
+// (§9.2), its ACK (with the answer, after an INVITE without an offer), and
+// Timer H when our 2xx is never ACKed (§13.3.1.4).
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_header.h>
@@ -71,14 +72,28 @@ int CallLegs::onInviteServerEvent(Leg& leg, nta_incoming_t* irq, const sip_t* si
   } else if (m == sip_method_ack) {
     leg.irq = nullptr;
     nta_incoming_destroy(irq);
-    if (leg.state == Leg::State::answered) {
-      leg.state = Leg::State::confirmed;
-      if (leg.byeAfterAck) {
-        sendBye(leg);
-        retire(leg.id);
-      }
-    }
+    acked(leg, sip);
   }
   return 0;
+}
+
+// The ACK of our 2xx to the customer. After an INVITE without an offer it
+// carries the customer's answer to the agent's offer, and the agent's 2xx is
+// ACKed with it only now (RFC 3264 §5; RFC 3261 §13.2.1).
+void CallLegs::acked(Leg& leg, const sip_t* ack) {
+  if (leg.state != Leg::State::answered) return;
+  leg.state = Leg::State::confirmed;
+  if (Leg* agent = leg.peer ? find(leg.peer) : nullptr) {
+    std::string type, body;
+    if (ack && ack->sip_payload && ack->sip_payload->pl_len > 0) {
+      body.assign(ack->sip_payload->pl_data, ack->sip_payload->pl_len);
+      if (ack->sip_content_type && ack->sip_content_type->c_type) type = ack->sip_content_type->c_type;
+    }
+    sendPendingAck(*agent, type, body);
+  }
+  if (leg.byeAfterAck) {
+    sendBye(leg);
+    retire(leg.id);
+  }
 }
 }  // namespace sb::sip

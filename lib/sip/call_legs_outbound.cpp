@@ -34,6 +34,7 @@ void CallLegs::ring(const core::RingLeg& a) {
   }
   l.maxForwards = src->maxForwards;
   l.contentType = src->contentType;
+  l.offerless = src->sdp.empty();
   l.callerNumber = a.callerNumber;
   l.sdp = src->sdp;
   if (src->maxForwards == 0) {
@@ -161,14 +162,27 @@ int CallLegs::onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) 
   return 0;
 }
 
-void CallLegs::sendAck(nta_leg_t* dialog, const std::string& routeUrl, const sip_t* sip, const std::string& authLines) {
+namespace {
+uint32_t cseqOf(const sip_t* sip) { return sip && sip->sip_cseq ? sip->sip_cseq->cs_seq : 1; }
+}  // namespace
+
+void CallLegs::sendAck(nta_leg_t* dialog, const std::string& routeUrl, uint32_t cseq, const std::string& authLines,
+                       const std::string& contentType, const std::string& body) {
   // RFC 3261 §13.2.2.4: the ACK for a 2xx is a request of the dialog, with the
   // INVITE's CSeq number and credentials, sent to the target the 2xx's Contact names.
-  const std::string cseq = std::to_string(sip->sip_cseq ? sip->sip_cseq->cs_seq : 1) + " ACK";
+  const std::string cseqLine = std::to_string(cseq) + " ACK";
   nta_outgoing_t* ack = nta_outgoing_tcreate(
       dialog, nullptr, nullptr, routeUrl.empty() ? nullptr : URL_STRING_MAKE(routeUrl.c_str()), SIP_METHOD_ACK, nullptr,
-      SIPTAG_CSEQ_STR(cseq.c_str()), TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())), TAG_END());
+      SIPTAG_CSEQ_STR(cseqLine.c_str()), TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())),
+      TAG_IF(!body.empty(), SIPTAG_CONTENT_TYPE_STR(contentType.empty() ? "application/sdp" : contentType.c_str())),
+      TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())), TAG_END());
   if (ack) nta_outgoing_destroy(ack);  // nta keeps it to re-ACK retransmitted 2xx
+}
+
+void CallLegs::sendPendingAck(Leg& leg, const std::string& contentType, const std::string& body) {
+  if (!leg.ackFork) return;
+  if (leg.dialog) sendAck(leg.dialog, leg.routeUrl, leg.ackCseq, leg.ackFork->auth.lines(), contentType, body);
+  forkGraveyard_.push_back(std::move(leg.ackFork));
 }
 
 void CallLegs::adoptDialog(nta_leg_t* dialog, const sip_t* sip) {
@@ -180,7 +194,7 @@ void CallLegs::adoptDialog(nta_leg_t* dialog, const sip_t* sip) {
 void CallLegs::ackAndBye(Fork& fork, const sip_t* sip) {
   if (!fork.dialog) return;
   adoptDialog(fork.dialog, sip);
-  sendAck(fork.dialog, fork.routeUrl, sip, fork.auth.lines());
+  sendAck(fork.dialog, fork.routeUrl, cseqOf(sip), fork.auth.lines());
   nta_outgoing_t* bye = nta_outgoing_tcreate(
       fork.dialog, nullptr, nullptr, fork.routeUrl.empty() ? nullptr : URL_STRING_MAKE(fork.routeUrl.c_str()),
       SIP_METHOD_BYE, nullptr, SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END());
@@ -197,7 +211,9 @@ void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
     return;
   }
   adoptDialog(fork.dialog, sip);
-  sendAck(fork.dialog, fork.routeUrl, sip, fork.auth.lines());
+  // An offer in the 2xx (the INVITE had none): the ACK waits for the answer.
+  const bool offerInAnswer = leg.offerless && sip->sip_payload && sip->sip_payload->pl_len > 0;
+  if (!offerInAnswer) sendAck(fork.dialog, fork.routeUrl, cseqOf(sip), fork.auth.lines());
   // The winning fork's dialog becomes the leg's.
   leg.dialog = std::exchange(fork.dialog, nullptr);
   nta_leg_bind(leg.dialog, &LegCallbacks::dialogRequest, reinterpret_cast<nta_leg_magic_t*>(&leg));
@@ -207,7 +223,10 @@ void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
   if (sip->sip_content_type && sip->sip_content_type->c_type) leg.contentType = sip->sip_content_type->c_type;
   // First 2xx wins: every other fork is CANCELled (and BYEd if it answers anyway).
   for (auto& f : leg.forks) {
-    if (f.get() == &fork) {
+    if (f.get() == &fork && offerInAnswer) {
+      leg.ackCseq = cseqOf(sip);
+      leg.ackFork = std::move(f);
+    } else if (f.get() == &fork) {
       forkGraveyard_.push_back(std::move(f));
     } else {
       orphan(std::move(f));

@@ -76,6 +76,14 @@ struct CallLegs::Leg {
   std::string trunk;         // the trunk it came from (inbound) or goes through (outbound); "" for a desk phone
   int bestFailure = 0;
   std::vector<std::unique_ptr<Fork>> forks;
+  // Outbound, after an INVITE without an offer (RFC 3261 §13.2.1, RFC 3264
+  // §5): the agent's 2xx carried the offer, so its ACK must carry the answer,
+  // which comes in the customer's ACK. Until then the winning fork is kept:
+  // its live transaction absorbs the 2xx's retransmissions (nta discards them
+  // as duplicates instead of treating them as strays).
+  bool offerless = false;
+  std::unique_ptr<Fork> ackFork;
+  uint32_t ackCseq = 0;
 
   ~Leg() {
     if (irq) nta_incoming_destroy(irq);

@@ -22,15 +22,11 @@ int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
       // The ACK of a 2xx we sent (or of a relayed re-INVITE's 2xx, which we
       // already ACKed on the other side ourselves).
       if (leg.inbound && leg.state == Leg::State::answered) {
-        leg.state = Leg::State::confirmed;
         if (leg.irq) {
           nta_incoming_destroy(leg.irq);
           leg.irq = nullptr;
         }
-        if (leg.byeAfterAck) {
-          sendBye(leg);
-          retire(leg.id);
-        }
+        acked(leg, sip);
       }
       nta_incoming_destroy(irq);
       return 0;
@@ -145,7 +141,7 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
   if (status < 200 || challenged(r, orq, sip, status)) return 0;
   Leg* to = find(r.to);
   if (status < 300 && r.method == sip_method_invite && to && to->dialog && sip) {
-    sendAck(to->dialog, to->routeUrl, sip, r.auth.lines());
+    sendAck(to->dialog, to->routeUrl, sip->sip_cseq ? sip->sip_cseq->cs_seq : 1, r.auth.lines());
     nta_leg_client_reroute(to->dialog, nullptr, sip->sip_contact, 0);  // target refresh, §12.2.1.2
   }
   // A challenge we could not answer goes back as 403: a 401/407 must carry

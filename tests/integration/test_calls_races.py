@@ -312,6 +312,32 @@ class AckRaces(RaceTest):
         self.assert_no_stuck_leg()
 
 
+    def test_offerless_invite_and_the_ack_never_comes(self):
+        # The phone's 200 carries the offer, so its ACK waits for the answer in
+        # the customer's ACK (RFC 3264 section 5), which never comes: at Timer H
+        # the phone's 200 is ACKed as it is, then both legs get BYE.
+        self.start()
+        phone = SamePortPhone(self.d, "1001", "phone_answer_offerless", name="phone", timeout=LONG)
+        # A phone retransmits its 200 until 64*T1 (RFC 3261 section 13.3.1.4)
+        # and then gives up, racing seatbridge's Timer H; SIPp's own limit is
+        # shorter, so this one sends its 200 once (-nr) and waits for the ACK.
+        phone.cmd += ["-nr"]
+        self.sipp(phone)
+        phone.wait_register_answered()
+        phone.wait_registered(self.events)
+        pbx = self.sipp(Trunk(self.d, "race_trunk_offerless_no_ack", timeout=LONG))
+        sid = self.answered()
+        self.success(pbx, phone)
+        self.assertFalse(pbx.sent("ACK"))
+        self.assertEqual(len(pbx.received("BYE")), 1, pbx.summary())
+        self.assertEqual(sdp_media(pbx.answer())[0], PHONE_HOST, "the customer got the phone's offer")
+        self.assertEqual([m.method for m in phone.received() if m.method in ("ACK", "BYE")], ["ACK", "BYE"],
+                         phone.summary())
+        self.assertEqual(phone.received("ACK")[0].body.strip(), "", "no answer to pass on")
+        self.assert_ended(sid, ALICE, "client")
+        self.assert_no_stuck_leg()
+
+
 class MidCallRequests(RaceTest):
     def test_reinvite_glare(self):
         self.start()
