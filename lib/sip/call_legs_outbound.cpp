@@ -180,9 +180,13 @@ void CallLegs::sendAck(nta_leg_t* dialog, const std::string& routeUrl, uint32_t 
 }
 
 void CallLegs::sendPendingAck(Leg& leg, const std::string& contentType, const std::string& body) {
-  if (!leg.ackFork) return;
-  if (leg.dialog) sendAck(leg.dialog, leg.routeUrl, leg.ackCseq, leg.ackFork->auth.lines(), contentType, body);
-  forkGraveyard_.push_back(std::move(leg.ackFork));
+  if (leg.ackFork) {
+    if (leg.dialog) sendAck(leg.dialog, leg.routeUrl, leg.ackCseq, leg.ackFork->auth.lines(), contentType, body);
+    forkGraveyard_.push_back(std::move(leg.ackFork));
+  } else if (leg.ackRelay) {
+    if (leg.dialog) sendAck(leg.dialog, leg.routeUrl, leg.ackCseq, leg.ackRelay->auth.lines(), contentType, body);
+    relayGraveyard_.push_back(std::move(leg.ackRelay));
+  }
 }
 
 void CallLegs::adoptDialog(nta_leg_t* dialog, const sip_t* sip) {

@@ -49,6 +49,32 @@ struct CallLegs::Fork {
   }
 };
 
+// A request received on one leg and sent on, in the same dialog, on the other.
+struct CallLegs::Relay {
+  CallLegs* owner = nullptr;
+  core::LegId from = 0;  // where it came in (its irq waits for the answer)
+  core::LegId to = 0;    // where it went out
+  nta_incoming_t* irq = nullptr;
+  nta_outgoing_t* orq = nullptr;
+  sip_method_t method = sip_method_unknown;
+  bool offerless = false;  // a re-INVITE without a body: its 2xx carries the offer
+  bool answered = false;   // irq has its final answer (kept only to see its ACK)
+  // Into a trunk with credentials: the request as received (a reference, to
+  // send it again when the trunk challenges it) and the answers sent.
+  msg_t* request = nullptr;
+  TrunkAuth auth;
+  ~Relay() {
+    if (orq) nta_outgoing_destroy(orq);
+    if (request) msg_destroy(request);
+    if (irq) {
+      // The other side vanished before answering: the dialog is gone for them
+      // too (RFC 3261 §12.2.2).
+      if (!answered) nta_incoming_treply(irq, SIP_481_NO_TRANSACTION, TAG_END());
+      nta_incoming_destroy(irq);
+    }
+  }
+};
+
 // One side of a call. Inbound: the customer's INVITE server transaction and the
 // dialog we answer it in. Outbound: while calling, one Fork per contact; after the
 // first 2xx, the winning fork's dialog.
@@ -84,6 +110,9 @@ struct CallLegs::Leg {
   bool offerless = false;
   std::unique_ptr<Fork> ackFork;
   uint32_t ackCseq = 0;
+  // The same for a relayed re-INVITE without an offer (RFC 3261 §14.1): its
+  // 2xx on this leg waits for the answer in the other leg's ACK.
+  std::unique_ptr<Relay> ackRelay;
 
   ~Leg() {
     if (irq) nta_incoming_destroy(irq);
@@ -91,29 +120,6 @@ struct CallLegs::Leg {
   }
 };
 
-// A request received on one leg and sent on, in the same dialog, on the other.
-struct CallLegs::Relay {
-  CallLegs* owner = nullptr;
-  core::LegId from = 0;  // where it came in (its irq waits for the answer)
-  core::LegId to = 0;    // where it went out
-  nta_incoming_t* irq = nullptr;
-  nta_outgoing_t* orq = nullptr;
-  sip_method_t method = sip_method_unknown;
-  // Into a trunk with credentials: the request as received (a reference, to
-  // send it again when the trunk challenges it) and the answers sent.
-  msg_t* request = nullptr;
-  TrunkAuth auth;
-  ~Relay() {
-    if (orq) nta_outgoing_destroy(orq);
-    if (request) msg_destroy(request);
-    if (irq) {
-      // The other side vanished before answering: the dialog is gone for them
-      // too (RFC 3261 §12.2.2).
-      nta_incoming_treply(irq, SIP_481_NO_TRANSACTION, TAG_END());
-      nta_incoming_destroy(irq);
-    }
-  }
-};
 
 // The BYE that ends a leg through a trunk with credentials: the leg's dialog,
 // kept past the leg until the BYE has its final answer, so a 401/407 can be

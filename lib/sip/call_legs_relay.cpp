@@ -19,14 +19,22 @@ int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
   const sip_method_t m = sip->sip_request->rq_method;
   switch (m) {
     case sip_method_ack:
-      // The ACK of a 2xx we sent (or of a relayed re-INVITE's 2xx, which we
-      // already ACKed on the other side ourselves).
+      // The ACK of a 2xx we sent, or of a relayed re-INVITE's 2xx: that one we
+      // ACKed on the other side ourselves, unless the re-INVITE had no offer
+      // and this ACK carries the answer the other side waits for.
       if (leg.inbound && leg.state == Leg::State::answered) {
         if (leg.irq) {
           nta_incoming_destroy(leg.irq);
           leg.irq = nullptr;
         }
         acked(leg, sip);
+      } else if (Leg* other = leg.peer ? find(leg.peer) : nullptr; other && other->ackRelay) {
+        std::string type, body;
+        if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
+          body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+          if (sip->sip_content_type && sip->sip_content_type->c_type) type = sip->sip_content_type->c_type;
+        }
+        sendPendingAck(*other, type, body);
       }
       nta_incoming_destroy(irq);
       return 0;
@@ -73,6 +81,8 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
     return m == sip_method_invite ? 491 : (m == sip_method_options ? 200 : 481);
   }
   if (m == sip_method_invite) {
+    // Our INVITE on the far side still waits for its ACK (§14.1: one at a time).
+    if (to->ackRelay || to->ackFork) return 491;
     for (const auto& [orq, r] : relays_)
       if (r->method == sip_method_invite && (r->from == from.id || r->to == from.id)) return 491;  // glare
   }
@@ -81,6 +91,7 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
   r->from = from.id;
   r->to = to->id;
   r->method = m;
+  r->offerless = m == sip_method_invite && (!sip->sip_payload || sip->sip_payload->pl_len == 0);
   r->auth = authFor(to->trunk);
   r->orq = sendRelayed(*r, *to, sip, {});
   if (!r->orq) return 500;
@@ -140,8 +151,16 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
   const int status = nta_outgoing_status(orq);
   if (status < 200 || challenged(r, orq, sip, status)) return 0;
   Leg* to = find(r.to);
+  // A re-INVITE without an offer got one in its 2xx: the ACK on this side waits
+  // for the answer in the sender's ACK (RFC 3264 §5), and this relay (with its
+  // transaction, which absorbs the 2xx's retransmissions) waits on the leg.
+  bool holdAck = false;
   if (status < 300 && r.method == sip_method_invite && to && to->dialog && sip) {
-    sendAck(to->dialog, to->routeUrl, sip->sip_cseq ? sip->sip_cseq->cs_seq : 1, r.auth.lines());
+    holdAck = r.offerless && sip->sip_payload && sip->sip_payload->pl_len > 0 && !to->ackFork && !to->ackRelay;
+    if (holdAck)
+      to->ackCseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 1;
+    else
+      sendAck(to->dialog, to->routeUrl, sip->sip_cseq ? sip->sip_cseq->cs_seq : 1, r.auth.lines());
     nta_leg_client_reroute(to->dialog, nullptr, sip->sip_contact, 0);  // target refresh, §12.2.1.2
   }
   // A challenge we could not answer goes back as 403: a 401/407 must carry
@@ -159,7 +178,11 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
   } else if (r.irq) {
     nta_incoming_treply(r.irq, unanswerable ? 403 : status, nullptr, SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
   }
-  if (r.irq) {
+  // A live irq without a callback hands its ACK to the dialog (nta absorbs the
+  // ACK of a destroyed one): kept only when that ACK brings the answer.
+  if (r.irq && holdAck) {
+    r.answered = true;
+  } else if (r.irq) {
     nta_incoming_destroy(r.irq);
     r.irq = nullptr;
   }
@@ -181,7 +204,10 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
   }
   auto it = relays_.find(orq);
   if (it != relays_.end()) {
-    relayGraveyard_.push_back(std::move(it->second));
+    if (holdAck && to)
+      to->ackRelay = std::move(it->second);
+    else
+      relayGraveyard_.push_back(std::move(it->second));
     relays_.erase(it);
   }
   return 0;

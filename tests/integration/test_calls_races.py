@@ -388,6 +388,29 @@ class MidCallRequests(RaceTest):
         self.assert_no_stuck_leg()
 
 
+    def test_reinvite_without_an_offer_gets_its_answer_from_the_senders_ack(self):
+        # RFC 3264 section 5: the phone's 200 to an offerless re-INVITE is the
+        # offer; the PBX answers in its ACK, and only that ACK, carried across,
+        # may ACK the phone's 200.
+        self.start()
+        phone = self.desk("race_phone_reinvite_offerless", "phone")
+        pbx = self.trunk("race_trunk_reinvite_offerless")
+        sid = self.answered()
+        self.success(pbx, phone)
+
+        reinvite = phone.received("INVITE")[1]
+        self.assertEqual(reinvite.body.strip(), "", "no offer in the relayed re-INVITE either")
+        ok = [m for m in pbx.received(status=200) if cseq(m) == (2, "INVITE")][0]
+        self.assertEqual(sdp_media(ok), (PHONE_HOST, phone.rtp_port), "the phone's offer reached the PBX")
+        acks = [m for m in phone.received("ACK") if cseq(m)[0] == cseq(reinvite)[0]]
+        self.assertEqual(len(acks), 1, phone.summary())
+        self.assertIn("a=sendonly", acks[0].body, "the PBX's answer reached the phone in the ACK")
+        self.assertEqual(sdp_media(acks[0]), (TRUNK_HOST, pbx.rtp_port))
+        self.assertEqual(self.responses(pbx, "INFO"), [200], pbx.summary())
+        self.assert_ended(sid, ALICE, "client")
+        self.assert_no_stuck_leg()
+
+
 class VanishingLegs(RaceTest):
     def lost_phone(self, phone_scenario, pbx_scenario, method, timeout=None):
         """The phone answers, then is gone (or deaf, or forgot the call); the
