@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 
+#include "common/c_callback.hpp"
 #include "control/control_server.hpp"
 #include "control/errors.hpp"
 
@@ -100,26 +101,33 @@ void Connection::pauseReadingIfFull() {
   }
 }
 
-void Connection::onRead(bufferevent*, void* self) { static_cast<Connection*>(self)->readLines(); }
+void Connection::onRead(bufferevent*, void* self) noexcept {
+  guardedCallback("control", "reading a request", [&] { static_cast<Connection*>(self)->readLines(); });
+}
 
-void Connection::onWrite(bufferevent*, void* self) {
-  auto* c = static_cast<Connection*>(self);
-  const size_t queued = c->queuedBytes();
-  c->gate_.onDrained(queued);
-  if (c->gate_.noticeDue()) {
-    c->appendNotice();
-    c->flush();
+void Connection::onWrite(bufferevent*, void* self) noexcept {
+  guardedCallback("control", "a write callback", [&] { static_cast<Connection*>(self)->drained(); });
+}
+
+void Connection::drained() {
+  const size_t queued = queuedBytes();
+  gate_.onDrained(queued);
+  if (gate_.noticeDue()) {
+    appendNotice();
+    flush();
   }
-  if (c->readingPaused_ && queued <= c->limits_.resumeBelowBytes) {
-    c->readingPaused_ = false;
-    bufferevent_enable(c->bev_, EV_READ);
-    c->readLines();  // requests that arrived while paused
+  if (readingPaused_ && queued <= limits_.resumeBelowBytes) {
+    readingPaused_ = false;
+    bufferevent_enable(bev_, EV_READ);
+    readLines();  // requests that arrived while paused
   }
 }
 
-void Connection::onEvent(bufferevent*, short what, void* self) {
-  auto* c = static_cast<Connection*>(self);
-  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) c->server_.onClosed(c->id_);  // deletes c
+void Connection::onEvent(bufferevent*, short what, void* self) noexcept {
+  guardedCallback("control", "a connection event", [&] {
+    auto* c = static_cast<Connection*>(self);
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) c->server_.onClosed(c->id_);  // deletes c
+  });
 }
 
 void Connection::tooLong() {

@@ -56,9 +56,11 @@ class Connection {
   size_t queuedBytes() const;
 
  private:
-  static void onRead(bufferevent*, void* self);
-  static void onWrite(bufferevent*, void* self);
-  static void onEvent(bufferevent*, short what, void* self);
+  // libevent's callbacks: noexcept trampolines (common/c_callback.hpp).
+  static void onRead(bufferevent*, void* self) noexcept;
+  void drained();  // the write buffer went below its low-water mark
+  static void onWrite(bufferevent*, void* self) noexcept;
+  static void onEvent(bufferevent*, short what, void* self) noexcept;
   void readLines();
   void appendNotice();
   void tooLong();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 
+#include "common/c_callback.hpp"
 #include "common/log.hpp"
 #include "control/connection.hpp"
 #include "control/control_thread.hpp"
@@ -104,31 +105,34 @@ void ControlServer::refuse(int fd, const char* code, const std::string& message)
   ::close(fd);
 }
 
-void ControlServer::onAccept(evconnlistener*, int fd, ::sockaddr*, int, void* self) {
-  auto* s = static_cast<ControlServer*>(self);
-  if (!s->permitted(fd)) {
+void ControlServer::onAccept(evconnlistener*, int fd, ::sockaddr*, int, void* self) noexcept {
+  guardedCallback("control", "accepting a client", [&] { static_cast<ControlServer*>(self)->accept(fd); });
+}
+
+void ControlServer::accept(int fd) {
+  if (!permitted(fd)) {
     SB_WARN("control", "refused a client: uid %ld is not in control.allowedUids", peerUid(fd));
-    s->refuse(fd, errc::notPermitted, "this uid may not use the control socket (control.allowedUids)");
+    refuse(fd, errc::notPermitted, "this uid may not use the control socket (control.allowedUids)");
     return;
   }
-  if (s->connections_.size() >= s->limits_.maxClients) {
-    SB_WARN("control", "refused a client: %zu clients already connected", s->connections_.size());
-    s->refuse(fd, errc::tooManyClients,
-              "the daemon serves at most " + std::to_string(s->limits_.maxClients) + " control clients");
+  if (connections_.size() >= limits_.maxClients) {
+    SB_WARN("control", "refused a client: %zu clients already connected", connections_.size());
+    refuse(fd, errc::tooManyClients,
+           "the daemon serves at most " + std::to_string(limits_.maxClients) + " control clients");
     return;
   }
-  bufferevent* bev = bufferevent_socket_new(s->thread_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
+  bufferevent* bev = bufferevent_socket_new(thread_.base(), fd, BEV_OPT_CLOSE_ON_FREE);
   if (!bev) {
     ::close(fd);
     return;
   }
-  const uint64_t id = s->nextConnectionId_++;
-  auto conn = std::make_unique<Connection>(*s, id, bev, s->limits_, makeUuid());
+  const uint64_t id = nextConnectionId_++;
+  auto conn = std::make_unique<Connection>(*this, id, bev, limits_, makeUuid());
   Connection& c = *conn;
-  s->connections_[id] = std::move(conn);
-  s->metrics_.controlClients.Set(static_cast<double>(s->connections_.size()));
+  connections_[id] = std::move(conn);
+  metrics_.controlClients.Set(static_cast<double>(connections_.size()));
   // `seq` here is the last event emitted so far: the next one this client can see is seq+1.
-  c.writeLine(eventLine("ready", s->lastSeq(), "", json{{"tabUUID", c.tabUuid()}}));
+  c.writeLine(eventLine("ready", lastSeq(), "", json{{"tabUUID", c.tabUuid()}}));
 }
 
 void ControlServer::onClosed(uint64_t connectionId) {

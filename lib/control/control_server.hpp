@@ -92,7 +92,8 @@ class ControlServer {
   void sendAnswer(uint64_t connectionId, const std::string& method, bool success, const nlohmann::ordered_json& answer);
 
  private:
-  static void onAccept(evconnlistener*, int fd, ::sockaddr*, int, void* self);
+  static void onAccept(evconnlistener*, int fd, ::sockaddr*, int, void* self) noexcept;
+  void accept(int fd);
   bool permitted(int fd) const;
   void refuse(int fd, const char* code, const std::string& message);
   void answerError(Connection& conn, const nlohmann::json& id, const std::string& method, const std::string& code,

@@ -6,6 +6,7 @@
 #include <future>
 #include <stdexcept>
 
+#include "common/c_callback.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 
@@ -62,7 +63,9 @@ bool ControlThread::post(std::function<void()> fn) {
   return true;
 }
 
-void ControlThread::onWake(int, short, void* self) { static_cast<ControlThread*>(self)->drain(); }
+void ControlThread::onWake(int, short, void* self) noexcept {
+  guardedCallback("control", "posted work", [&] { static_cast<ControlThread*>(self)->drain(); });
+}
 
 void ControlThread::drain() {
   std::deque<std::function<void()>> batch;

@@ -30,7 +30,7 @@ class ControlThread {
   void heartbeat();
 
  private:
-  static void onWake(int, short, void* self);
+  static void onWake(int, short, void* self) noexcept;
   void drain();
 
   event_base* base_ = nullptr;

@@ -183,6 +183,7 @@ class Gateway {
   void endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint now, Outputs& out,
                const std::string& mainReason = {});
   Call* callOfLeg(LegId leg);
+  Call* agentsCall(const std::string& userId, const std::string& sessionId);
   Outputs onCallTimer(TimerId id, TimePoint now);
   void releaseInto(const std::string& userId, const std::string& sessionId, Duration wrapUp, TimePoint now,
                    Outputs& out);

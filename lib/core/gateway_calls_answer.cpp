@@ -210,12 +210,19 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
 
 // ---- Call.* -----------------------------------------------------------------------
 
+// The live call offered to or answered by the agent (ids are not probeable
+// across agents: another agent's session is as unknown as a made-up one).
+Call* Gateway::agentsCall(const std::string& userId, const std::string& sessionId) {
+  auto it = calls_.find(sessionId);
+  if (it == calls_.end() || (it->second.offeredTo != userId && it->second.agentUserId != userId)) return nullptr;
+  return &it->second;
+}
+
 Outcome Gateway::callAccept(const std::string& userId, const std::string& sessionId, const std::string& tabUuid,
                             TimePoint now) {
-  auto it = calls_.find(sessionId);
-  if (it == calls_.end() || (it->second.offeredTo != userId && it->second.agentUserId != userId))
-    return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
-  Call& call = it->second;
+  Call* found = agentsCall(userId, sessionId);
+  if (!found) return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
+  Call& call = *found;
   if (call.offerLeg == 0 || call.offeredTo != userId)
     return Outcome::failure(errc::invalidTransition, "session " + sessionId + " is already answered");
   Outcome o = Outcome::success({{"sessionId", sessionId}});
@@ -246,10 +253,9 @@ Outcome Gateway::callAccept(const std::string& userId, const std::string& sessio
 }
 
 Outcome Gateway::callEnd(const std::string& userId, const std::string& sessionId, TimePoint now) {
-  auto it = calls_.find(sessionId);
-  if (it == calls_.end() || (it->second.offeredTo != userId && it->second.agentUserId != userId))
-    return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
-  Call& call = it->second;
+  Call* found = agentsCall(userId, sessionId);
+  if (!found) return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
+  Call& call = *found;
   if (call.offerLeg == 0 || call.offeredTo != userId)
     return Outcome::failure(errc::invalidTransition, "Call.end refuses a ringing offer; use Call.hungUp");
   Outcome o = Outcome::success({{"sessionId", sessionId}});
@@ -259,10 +265,9 @@ Outcome Gateway::callEnd(const std::string& userId, const std::string& sessionId
 }
 
 Outcome Gateway::callHungUp(const std::string& userId, const std::string& sessionId, TimePoint now) {
-  auto it = calls_.find(sessionId);
-  if (it == calls_.end() || (it->second.offeredTo != userId && it->second.agentUserId != userId))
-    return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
-  Call& call = it->second;
+  Call* found = agentsCall(userId, sessionId);
+  if (!found) return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
+  Call& call = *found;
   if (call.phase != Call::Phase::bridged) return callEnd(userId, sessionId, now);
   Outcome o = Outcome::success({{"sessionId", sessionId}});
   o.outputs.push(HangUpLeg{call.agentLeg});

@@ -55,6 +55,16 @@ class RaceTest(CallTest):
         self.addCleanup(self.stop_now)  # runs first: before the control connection and the daemon close
         return d
 
+    def call_through(self, phone_scenario, pbx_scenario):
+        """A daemon, a desk phone running phone_scenario and the PBX running
+        pbx_scenario; the call answered and both SIPps done: (phone, pbx, sid)."""
+        self.start()
+        phone = self.desk(phone_scenario, "phone")
+        pbx = self.trunk(pbx_scenario)
+        sid = self.answered()
+        self.success(pbx, phone)
+        return phone, pbx, sid
+
     def desk(self, answer, name, extension="1001", timeout=30, port=None):
         """A desk phone of `extension` running `answer` as its call scenario,
         registered (on `port` if given: the binding of a phone before it)."""
@@ -275,11 +285,7 @@ class AckRaces(RaceTest):
         # until that INFO has reached it. The customer's dialog is up once the
         # PBX has our 2xx, so the INFO is relayed (not refused 481, which would
         # end the phone's dialog, RFC 3261 section 12.2.1.2).
-        self.start()
-        phone = self.desk("race_phone_info_at_once", "phone")
-        pbx = self.trunk("race_trunk_ack_after_info")
-        sid = self.answered()
-        self.success(pbx, phone)
+        phone, pbx, sid = self.call_through("race_phone_info_at_once", "race_trunk_ack_after_info")
         info = pbx.received("INFO")[0]
         self.assertIn("Signal=7", info.body)
         self.assertEqual(info.get("content-type"), "application/dtmf-relay")
@@ -340,11 +346,7 @@ class AckRaces(RaceTest):
 
 class MidCallRequests(RaceTest):
     def test_reinvite_glare(self):
-        self.start()
-        phone = self.desk("race_phone_glare", "phone")
-        pbx = self.trunk("race_trunk_glare")
-        sid = self.answered()
-        self.success(pbx, phone)
+        phone, pbx, sid = self.call_through("race_phone_glare", "race_trunk_glare")
         # RFC 3261 section 14.2: each side lost one round with 491.
         pbx_invites = [(cseq(m)[0], m.status) for m in pbx.received() if m.status and m.cseq_method() == "INVITE"
                        and m.status >= 200]
@@ -363,11 +365,7 @@ class MidCallRequests(RaceTest):
         self.assert_no_stuck_leg()
 
     def test_reinvite_and_info_relayed_end_to_end(self):
-        self.start()
-        phone = self.desk("race_phone_reinvite_info", "phone")
-        pbx = self.trunk("race_trunk_reinvite_info")
-        sid = self.answered()
-        self.success(pbx, phone)
+        phone, pbx, sid = self.call_through("race_phone_reinvite_info", "race_trunk_reinvite_info")
 
         first, reinvite = phone.received("INVITE")[:2]
         self.assertEqual(reinvite.get("call-id"), first.get("call-id"), "the re-INVITE is in the phone's dialog")
@@ -392,11 +390,7 @@ class MidCallRequests(RaceTest):
         # RFC 3264 section 5: the phone's 200 to an offerless re-INVITE is the
         # offer; the PBX answers in its ACK, and only that ACK, carried across,
         # may ACK the phone's 200.
-        self.start()
-        phone = self.desk("race_phone_reinvite_offerless", "phone")
-        pbx = self.trunk("race_trunk_reinvite_offerless")
-        sid = self.answered()
-        self.success(pbx, phone)
+        phone, pbx, sid = self.call_through("race_phone_reinvite_offerless", "race_trunk_reinvite_offerless")
 
         reinvite = phone.received("INVITE")[1]
         self.assertEqual(reinvite.body.strip(), "", "no offer in the relayed re-INVITE either")
