@@ -5,39 +5,16 @@
 
 #include <string>
 
+#include "registrar_fixture.hpp"
 #include "sip/registrar.hpp"
 
 using namespace sb::sip;
 using sb::config::Config;
+using namespace sb::sip::test;
 
 namespace {
 
-Config config() {
-  Config c;
-  c.sip.domain = "sb.test";
-  c.registrar = {60, 3600, 600, 2, 30};
-  c.security.digestAlgorithms = {"SHA-256", "MD5"};
-  c.security.maxAuthFailures = 3;
-  c.security.banSeconds = 60;
-  c.extensions = {{"1001", "Desk", "pw-1001", "", ""}, {"1002", "Desk", "pw-1002", "", ""}};
-  return c;
-}
-
-Now at(int64_t s) { return {1'700'000'000'000 + s * 1000, 1'000'000 + s * 1000}; }
-
-std::string param(const std::string& challenge, const std::string& name) {
-  size_t at = challenge.find(name + "=");
-  size_t skip = name.size() + 1;
-  if (at == std::string::npos) {
-    at = challenge.find(name + " = ");  // SWS around '=' (RFC 3261 §25.1)
-    skip += 2;
-  }
-  if (at == std::string::npos) return "";
-  at += skip;
-  if (challenge[at] == '"') ++at;
-  const size_t end = challenge.find_first_of("\",", at);
-  return challenge.substr(at, end == std::string::npos ? std::string::npos : end - at);
-}
+Config config() { return registrarConfig(); }
 
 DigestAuthorization answer(const std::string& challenge, const std::string& user, const std::string& password,
                            const std::string& method, const std::string& uri, const std::string& nc = "00000001") {

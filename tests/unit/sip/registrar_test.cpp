@@ -2,22 +2,19 @@
 
 #include <string>
 
+#include "registrar_fixture.hpp"
 #include "sip/registrar.hpp"
 
 using namespace sb::sip;
 using sb::config::Config;
+using namespace sb::sip::test;
 
 namespace {
 
+// 1002 has an MD5 HA1 only (no password): it cannot answer SHA-256.
 Config config() {
-  Config c;
-  c.sip.domain = "sb.test";
-  c.registrar = {60, 3600, 600, 2, 30};
-  c.security.digestAlgorithms = {"SHA-256", "MD5"};
-  c.security.maxAuthFailures = 3;
-  c.security.banSeconds = 60;
-  c.extensions = {{"1001", "Desk", "pw-1001", "", ""},
-                  {"1002", "Desk", "", digestHa1(DigestAlgorithm::md5, "1002", "sb.test", "pw-1002"), ""}};
+  Config c = registrarConfig();
+  c.extensions[1] = {"1002", "Desk", "", digestHa1(DigestAlgorithm::md5, "1002", "sb.test", "pw-1002"), ""};
   return c;
 }
 
@@ -32,20 +29,6 @@ RegisterRequest request(const std::string& user, const std::string& contact, std
   r.source = "udp:" + ip + ":5060";
   if (!contact.empty()) r.contacts.push_back({contact, contact, std::nullopt});
   return r;
-}
-
-std::string param(const std::string& challenge, const std::string& name) {
-  size_t at = challenge.find(name + "=");
-  size_t skip = name.size() + 1;
-  if (at == std::string::npos) {
-    at = challenge.find(name + " = ");  // SWS around '=' (RFC 3261 §25.1)
-    skip += 2;
-  }
-  if (at == std::string::npos) return "";
-  at += skip;
-  if (challenge[at] == '"') ++at;
-  const size_t end = challenge.find_first_of("\",", at);
-  return challenge.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
 std::string withoutNonce(const std::string& challenge) {
@@ -76,8 +59,6 @@ void authorize(RegisterRequest& r, const RegisterReply& ch, const std::string& p
   au.uriMatches = true;
   r.authorizations = {au};
 }
-
-Now at(int64_t s) { return {1'700'000'000'000 + s * 1000, 1'000'000 + s * 1000}; }
 
 RegisterReply registerOk(Registrar& reg, RegisterRequest r, const std::string& password, Now now) {
   auto ch = reg.handle(r, now);

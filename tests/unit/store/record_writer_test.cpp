@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "store/records.hpp"
+#include "temp_dir.hpp"
 #include "store/store.hpp"
 
 namespace fs = std::filesystem;
@@ -18,15 +19,7 @@ using namespace sb::store;
 
 namespace {
 
-struct Dir {
-  fs::path path;
-  Dir() {
-    char tmpl[] = "/tmp/sbwriter-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~Dir() { fs::remove_all(path); }
-  std::string db() const { return (path / "db").string(); }
-};
+using Dir = sb::store::test::TempDir;
 
 SessionRecord rec(int i, int64_t at) {
   const std::string id = "s" + std::to_string(i);

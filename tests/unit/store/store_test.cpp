@@ -7,20 +7,12 @@
 #include <stdexcept>
 
 #include "store/store.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using sb::store::Store;
 
-namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/sbstore-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-}  // namespace
+using sb::store::test::TempDir;
 
 TEST_CASE("a new store is created at the latest schema version, in a new folder") {
   TempDir t;
