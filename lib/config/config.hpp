@@ -56,6 +56,12 @@ struct Calls {
   int maxMissedOffers = 0;       // missed offers in a row that put an agent in notReady; 0 = never
   int maxSessionSeconds = 14400; // a live call older than this is ended (closeBy timer); 0 = no limit
   int mobileConfirmSeconds = 0;  // a mobile that answers is bridged only after a key within this; 0 = at once
+  // RFC 4028 session timers on every leg: the interval asked for or granted
+  // (0 = no session timers), the smallest accepted (Min-SE), and the floor of
+  // minSE, 90 by RFC 4028 §5: lowered only by tests that must see timers fire.
+  int sessionExpires = 1800;
+  int minSE = 90;
+  int testMinSEFloor = 90;
 };
 
 struct Extension {

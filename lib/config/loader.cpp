@@ -413,10 +413,14 @@ void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   }
   if (root.has("calls")) {
     Fields f(d, "calls");
-    if (f.open(root.get("calls"), {"maxMissedOffers", "maxSessionSeconds", "mobileConfirmSeconds"})) {
+    if (f.open(root.get("calls"), {"maxMissedOffers", "maxSessionSeconds", "mobileConfirmSeconds", "sessionExpires",
+                                   "minSE", "testMinSEFloor"})) {
       f.readInt("mobileConfirmSeconds", c.calls.mobileConfirmSeconds, 0, 120);
       f.readInt("maxMissedOffers", c.calls.maxMissedOffers, 0, 100);
       f.readInt("maxSessionSeconds", c.calls.maxSessionSeconds, 0, 7 * 86400);
+      f.readInt("sessionExpires", c.calls.sessionExpires, 0, 86400);
+      f.readInt("minSE", c.calls.minSE, 1, 86400);
+      f.readInt("testMinSEFloor", c.calls.testMinSEFloor, 1, 90);
     }
   }
   readSection(root, "extensions", c.extensions, readExtension);

@@ -173,6 +173,17 @@ void validateRouting(const Config& c, Diagnostics& d) {
                 "'" + c.trunks[i].callerNumbers[k] + "' is not a phone number");
 }
 
+// RFC 4028 §5: Min-SE is never below 90 s (testMinSEFloor lowers that for
+// tests only), and the interval we ask for is never below our own Min-SE.
+void validateSessionTimers(const Calls& c, Diagnostics& d) {
+  if (c.minSE < c.testMinSEFloor)
+    d.error("calls.minSE", std::to_string(c.minSE) + " is below " + std::to_string(c.testMinSEFloor) +
+                               " (RFC 4028 section 5: Min-SE is at least 90 seconds)");
+  else if (c.sessionExpires != 0 && c.sessionExpires < c.minSE)
+    d.error("calls.sessionExpires", std::to_string(c.sessionExpires) + " is below minSE " + std::to_string(c.minSE) +
+                                        " (0 turns session timers off)");
+}
+
 }  // namespace
 
 void validate(const Config& c, Diagnostics& d) {
@@ -184,6 +195,7 @@ void validate(const Config& c, Diagnostics& d) {
   validateExtensions(c, d);
   validateAgents(c, d);
   validateRouting(c, d);
+  validateSessionTimers(c.calls, d);
 }
 
 }  // namespace sb::config::detail
