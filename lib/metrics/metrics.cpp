@@ -104,6 +104,9 @@ Metrics::Metrics(const std::string& version)
       r, "seatbridge_remote_answers_total",
       "Call.accept's requests to a desk phone to answer (NOTIFY Event: talk), by the phone's reply");
   for (const char* o : {"accepted", "refused"}) remoteAnswers(o);
+  sessionRefreshes_ = &family<prometheus::Counter>(r, "seatbridge_session_refreshes_total",
+                                                   "RFC 4028 session refreshes on call legs, by outcome");
+  for (const char* o : {"sent", "received", "failed", "expired"}) sessionRefreshes(o);
   trunkUp_ = &family<prometheus::Gauge>(r, "seatbridge_trunk_up",
                                         "1 while the trunk answers its OPTIONS pings (or is not pinged), else 0");
   trunkRegistered_ = &family<prometheus::Gauge>(
@@ -164,6 +167,9 @@ prometheus::Histogram& Metrics::sessionWaitSeconds(const std::string& g, const s
 prometheus::Counter& Metrics::offers(const std::string& outcome) { return offers_->Add({{"outcome", outcome}}); }
 prometheus::Counter& Metrics::remoteAnswers(const std::string& outcome) {
   return remoteAnswers_->Add({{"outcome", outcome}});
+}
+prometheus::Counter& Metrics::sessionRefreshes(const std::string& outcome) {
+  return sessionRefreshes_->Add({{"outcome", outcome}});
 }
 prometheus::Gauge& Metrics::trunkUp(const std::string& trunk) { return trunkUp_->Add({{"trunk", trunk}}); }
 prometheus::Gauge& Metrics::trunkRegistered(const std::string& trunk) {

@@ -57,6 +57,10 @@ class Metrics {
   // Call.accept's NOTIFY Event: talk, by the phone's answer: accepted (2xx) | refused
   prometheus::Counter& remoteAnswers(const std::string& outcome);
   prometheus::Gauge& trunkUp(const std::string& trunk);
+  // RFC 4028 session refreshes on call legs, outcome: sent (ours, answered 2xx) |
+  // received (the peer's) | failed (ours unanswered or refused: leg ended) |
+  // expired (the peer's never came: BYE)
+  prometheus::Counter& sessionRefreshes(const std::string& outcome);
   // 1 while seatbridge's REGISTER binding at the trunk holds (trunks[].register).
   prometheus::Gauge& trunkRegistered(const std::string& trunk);
 
@@ -95,6 +99,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* offers_;
   prometheus::Family<prometheus::Counter>* remoteAnswers_;
   prometheus::Family<prometheus::Gauge>* trunkUp_;
+  prometheus::Family<prometheus::Counter>* sessionRefreshes_;
   prometheus::Family<prometheus::Gauge>* trunkRegistered_;
 };
 

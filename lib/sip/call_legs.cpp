@@ -43,6 +43,7 @@ CallLegs::~CallLegs() {
 void CallLegs::applyConfig(const config::Config& config) {
   domain_ = config.sip.domain;
   trunks_ = config.trunks;
+  timerPolicy_ = {config.calls.sessionExpires, config.calls.minSE};
 }
 
 void CallLegs::leave() {
@@ -182,10 +183,13 @@ void CallLegs::answer(const core::AnswerLeg& a) {
   if (!in || !in->inbound || in->state != Leg::State::early || !in->irq) return;
   const std::string sdp = out ? out->sdp : std::string();
   const std::string type = out ? out->contentType : std::string("application/sdp");
+  const std::string timer = uasTimerLines(*in);  // RFC 4028 §9
   nta_incoming_treply(in->irq, SIP_200_OK, SIPTAG_CONTACT(nta_agent_contact(agent_)), SIPTAG_ALLOW_STR(kAllow),
-                      SIPTAG_SERVER_STR(server_.c_str()), TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR(type.c_str())),
+                      SIPTAG_SERVER_STR(server_.c_str()), TAG_IF(!timer.empty(), SIPTAG_HEADER_STR(timer.c_str())),
+                      TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR(type.c_str())),
                       TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
   in->state = Leg::State::answered;
+  answered(*in, sdp);
 }
 
 void CallLegs::reject(const core::RejectLeg& a) {

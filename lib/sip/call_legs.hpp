@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "core/call_facts.hpp"
 #include "core/device_facts.hpp"
 #include "core/outputs.hpp"
+#include "sip/dialog/session_timer.hpp"
 #include "sip/sofia.hpp"
 #include "sip/trunk_auth.hpp"
 
@@ -124,6 +126,26 @@ class CallLegs {
   TrunkAuth authFor(const std::string& trunk) const;
   void ackAndBye(Fork& fork, const sip_t* sip);
 
+  // RFC 4028 session timers and RFC 3262 (call_legs_timers.cpp).
+  bool refuseByTimer(nta_incoming_t* irq, const sip_t* sip, Leg& leg);
+  std::string uasTimerLines(const Leg& leg) const;
+  std::string uacTimerLines(const dialog::UacOffer& offer, std::optional<dialog::Refresher> refresher) const;
+  void answered(Leg& leg, const std::string& sdp);
+  bool tooBrief(Fork& fork, const sip_t* sip, int status);
+  void forkTimerUp(Leg& leg, Fork& fork, const sip_t* sip);
+  void armSessionTimer(Leg& leg, int64_t ms);
+  void restartSessionTimer(Leg& leg);
+  void onSessionTimer(Leg& leg);
+  bool sendRefresh(Leg& leg);
+  int onRefreshResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip);
+  void endLeg(Leg& leg, int code, bool bye);
+  std::optional<int> peerRefresh(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
+  void applyTimerAnswer(Leg& leg, const dialog::UasDecision& d);
+  std::optional<dialog::UasDecision> relayTimerAnswer(const sip_t* request) const;
+  std::string relayTimerLines(const Leg& to, sip_method_t m) const;
+  void relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* response);
+  void relayedOffer(Leg& from, Leg& to, const sip_t* request);
+
   Leg* find(core::LegId id);
   void report(const core::LegFact& fact);
   // Ends our interest in a leg: its Sofia handles are released once the
@@ -140,6 +162,7 @@ class CallLegs {
   std::string server_;
   std::string domain_;
   std::vector<config::Trunk> trunks_;
+  dialog::TimerPolicy timerPolicy_;
   Hooks hooks_;
   std::map<core::LegId, std::unique_ptr<Leg>> legs_;
   // Forks we CANCELled or lost to another fork's 2xx: kept until their final

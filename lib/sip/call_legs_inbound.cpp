@@ -27,6 +27,7 @@ void CallLegs::acceptInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk) 
   leg->inbound = true;
   leg->trunk = trunk.name;
   leg->irq = irq;
+  if (refuseByTimer(irq, sip, *leg)) return;  // 422 or 420 (RFC 4028 §9); ~Leg releases irq
   leg->maxForwards = info.maxForwards > 0 ? info.maxForwards - 1 : 0;
   leg->sdp = info.sdp;
   if (!info.contentType.empty()) leg->contentType = info.contentType;
@@ -51,9 +52,15 @@ void CallLegs::acceptInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk) 
 int CallLegs::onInviteServerEvent(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
   if (!sip) {
     // Timer H: our 2xx was never ACKed. RFC 3261 §13.3.1.4: the session is
-    // over; end it with a BYE.
+    // over; end it with a BYE. Before the answer: our reliable 180 was never
+    // PRACKed (RFC 3262 §3); nta answers the INVITE 503 and the customer is gone.
     leg.irq = nullptr;
     nta_incoming_destroy(irq);
+    if (leg.state == Leg::State::early) {
+      report(core::LegCancelled{leg.id});
+      retire(leg.id);
+      return 0;
+    }
     if (leg.state == Leg::State::answered) {
       leg.state = Leg::State::confirmed;
       sendBye(leg);

@@ -76,6 +76,7 @@ void CallLegs::ringFork(Leg& leg, const std::string& requestUri, const std::stri
   f->maxForwards = std::to_string(leg.maxForwards);
   f->contentType = leg.contentType;
   f->offer = leg.sdp;
+  f->timerOffer = dialog::offerFor(timerPolicy_);
   const std::string from = "<sip:" + (leg.callerNumber.empty() ? "anonymous" : leg.callerNumber) + "@" + domain_ + ">";
   f->dialog = nta_leg_tcreate(agent_, &LegCallbacks::forkRequest, reinterpret_cast<nta_leg_magic_t*>(f.get()),
                               SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(toUri.c_str()), TAG_END());
@@ -84,8 +85,9 @@ void CallLegs::ringFork(Leg& leg, const std::string& requestUri, const std::stri
     SB_WARN("calls", "cannot send INVITE to %s", requestUri.c_str());
     return;
   }
-  // Only a fork that may be challenged keeps what it takes to send it again.
-  if (!f->auth.hasCredentials()) f->offer.clear();
+  // Only a fork that may be challenged (401/407, or 422 by RFC 4028 §7.1)
+  // keeps what it takes to send it again.
+  if (!f->auth.hasCredentials() && !f->timerOffer.sessionExpires) f->offer.clear();
   leg.forks.push_back(std::move(f));
 }
 
@@ -95,12 +97,14 @@ void CallLegs::ringFork(Leg& leg, const std::string& requestUri, const std::stri
 bool CallLegs::sendInvite(Fork& f, const std::string& authLines) {
   if (f.orq) orqGraveyard_.push_back(std::exchange(f.orq, nullptr));
   f.status = 0;
+  const std::string timer = uacTimerLines(f.timerOffer, std::nullopt);  // RFC 4028 §7.1
   f.orq = nta_outgoing_tcreate(
       f.dialog, &LegCallbacks::forkResponse, reinterpret_cast<nta_outgoing_magic_t*>(&f),
       f.routeUrl.empty() ? nullptr : URL_STRING_MAKE(f.routeUrl.c_str()), SIP_METHOD_INVITE,
       URL_STRING_MAKE(f.requestUri.c_str()), SIPTAG_CONTACT(nta_agent_contact(agent_)),
       SIPTAG_MAX_FORWARDS_STR(f.maxForwards.c_str()), SIPTAG_USER_AGENT_STR(server_.c_str()), SIPTAG_ALLOW_STR(kAllow),
       TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())),
+      TAG_IF(!timer.empty(), SIPTAG_HEADER_STR(timer.c_str())),
       TAG_IF(!f.offer.empty(), SIPTAG_CONTENT_TYPE_STR(f.contentType.c_str())),
       TAG_IF(!f.offer.empty(), SIPTAG_PAYLOAD_STR(f.offer.c_str())), TAG_END());
   return f.orq != nullptr;
@@ -157,7 +161,7 @@ int CallLegs::onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) 
   }
   if (status < 300 && sip)
     forkAnswered(*leg, fork, sip);
-  else if (!challenged(fork, orq, sip, status))
+  else if (!challenged(fork, orq, sip, status) && !tooBrief(fork, sip, status))
     forkFailed(*leg, fork, status);
   return 0;
 }
@@ -225,6 +229,7 @@ void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
   leg.state = Leg::State::confirmed;
   leg.sdp = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : std::string();
   if (sip->sip_content_type && sip->sip_content_type->c_type) leg.contentType = sip->sip_content_type->c_type;
+  forkTimerUp(leg, fork, sip);  // RFC 4028 §7.2
   // First 2xx wins: every other fork is CANCELled (and BYEd if it answers anyway).
   for (auto& f : leg.forks) {
     if (f.get() == &fork && offerInAnswer) {

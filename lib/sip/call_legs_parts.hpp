@@ -9,11 +9,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/log.hpp"
 #include "sip/call_legs.hpp"
+#include "sip/call_legs_timers.hpp"
 #include "sip/trunk_auth.hpp"
 
 namespace sb::sip {
@@ -40,6 +42,9 @@ struct CallLegs::Fork {
   // package (a reference, kept for Call.accept), and the NOTIFY sent on it.
   msg_t* early = nullptr;
   nta_outgoing_t* talk = nullptr;
+  // RFC 4028 §7.1: the session timer this INVITE asks for; raised once after a 422.
+  dialog::UacOffer timerOffer;
+  bool retried422 = false;
 
   ~Fork() {
     if (talk) nta_outgoing_destroy(talk);
@@ -63,6 +68,8 @@ struct CallLegs::Relay {
   // send it again when the trunk challenges it) and the answers sent.
   msg_t* request = nullptr;
   TrunkAuth auth;
+  // A re-INVITE or UPDATE: our RFC 4028 answer on the leg it came from, applied with its 2xx.
+  std::optional<dialog::UasDecision> timerAnswer;
   ~Relay() {
     if (orq) nta_outgoing_destroy(orq);
     if (request) msg_destroy(request);
@@ -113,6 +120,7 @@ struct CallLegs::Leg {
   // The same for a relayed re-INVITE without an offer (RFC 3261 §14.1): its
   // 2xx on this leg waits for the answer in the other leg's ACK.
   std::unique_ptr<Relay> ackRelay;
+  LegSessionTimer session;  // RFC 4028, call_legs_timers.cpp
 
   ~Leg() {
     if (irq) nta_incoming_destroy(irq);
@@ -171,6 +179,9 @@ struct LegCallbacks {
   // Requests in a dialog whose BYE is out: a crossing BYE is answered 200
   // (RFC 3261 §15.1.2, the session is over either way), anything else 481.
   static int closingRequest(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t*, const sip_t* sip) noexcept;
+  // RFC 4028 (call_legs_timers.cpp): a leg's refresh or expiry is due; the answer to our refresh.
+  static void sessionTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept;
+  static int refreshResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
 };
 
 // The Request-URI an outgoing request went to (the digest uri, RFC 7616 §3.4).

@@ -54,8 +54,15 @@ int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
         }
       }
       return relay(leg, irq, sip);
+    case sip_method_prack:
+      // RFC 3262 §3: nta answers the PRACKs of our reliable provisionals; one
+      // that matches none of them comes here.
+      return 481;
     case sip_method_invite:
     case sip_method_update:
+      // RFC 4028: a pure session refresh is answered on this leg.
+      if (auto answered = peerRefresh(leg, irq, sip)) return *answered;
+      return relay(leg, irq, sip);
     case sip_method_notify:
     case sip_method_options:
     case sip_method_message:
@@ -93,8 +100,10 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
   r->method = m;
   r->offerless = m == sip_method_invite && (!sip->sip_payload || sip->sip_payload->pl_len == 0);
   r->auth = authFor(to->trunk);
+  r->timerAnswer = relayTimerAnswer(sip);
   r->orq = sendRelayed(*r, *to, sip, {});
   if (!r->orq) return 500;
+  relayedOffer(from, *to, sip);
   r->irq = irq;
   // Into a trunk that may challenge it: keep the request to send it again.
   if (r->auth.hasCredentials()) r->request = nta_incoming_getrequest(irq);
@@ -109,6 +118,7 @@ nta_outgoing_t* CallLegs::sendRelayed(Relay& r, Leg& to, const sip_t* sip, const
   const sip_method_t m = sip->sip_request->rq_method;
   const std::string body = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : "";
   const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
+  const std::string timer = relayTimerLines(to, m);  // RFC 4028 §7.4: it refreshes `to` too
   return nta_outgoing_tcreate(
       to.dialog, &LegCallbacks::relayResponse, reinterpret_cast<nta_outgoing_magic_t*>(&r),
       to.routeUrl.empty() ? nullptr : URL_STRING_MAKE(to.routeUrl.c_str()), m, sip->sip_request->rq_method_name,
@@ -116,8 +126,8 @@ nta_outgoing_t* CallLegs::sendRelayed(Relay& r, Leg& to, const sip_t* sip, const
       TAG_IF(sip->sip_event, SIPTAG_EVENT(sip->sip_event)),
       TAG_IF(sip->sip_subscription_state, SIPTAG_SUBSCRIPTION_STATE(sip->sip_subscription_state)),
       TAG_IF(type, SIPTAG_CONTENT_TYPE_STR(type)), TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
-      TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())), SIPTAG_USER_AGENT_STR(server_.c_str()),
-      TAG_END());
+      TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())),
+      TAG_IF(!timer.empty(), SIPTAG_HEADER_STR(timer.c_str())), SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END());
 }
 
 // A 401/407 to a request relayed into a trunk with credentials: sent again
@@ -166,6 +176,14 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
   // A challenge we could not answer goes back as 403: a 401/407 must carry
   // its challenge (RFC 3261 §20.27, §20.44), which is not the sender's to answer.
   const bool unanswerable = status == 401 || status == 407;
+  // RFC 4028 §9: a 2xx to a re-INVITE or UPDATE carries our Session-Expires
+  // for the leg it came from; both legs' timers restart.
+  Leg* from = find(r.from);
+  std::string timer;
+  if (status < 300 && sip) {
+    relayedRefresh(r, from, to, sip);
+    if (from && r.timerAnswer) timer = uasTimerLines(*from);
+  }
   if (r.irq && sip && !unanswerable) {
     const std::string body = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : "";
     const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
@@ -174,7 +192,7 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
         r.irq, status, phrase,
         TAG_IF(r.method == sip_method_invite && status < 300, SIPTAG_CONTACT(nta_agent_contact(agent_))),
         TAG_IF(type, SIPTAG_CONTENT_TYPE_STR(type)), TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
-        SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
+        TAG_IF(!timer.empty(), SIPTAG_HEADER_STR(timer.c_str())), SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
   } else if (r.irq) {
     nta_incoming_treply(r.irq, unanswerable ? 403 : status, nullptr, SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
   }
