@@ -109,6 +109,21 @@ def sdp_media(msg):
     return addr, port
 
 
+def tag(value):
+    """The tag parameter of a From or To header value, or None."""
+    for part in (value or "").split(";")[1:]:
+        name, _, v = part.strip().partition("=")
+        if name.lower() == "tag":
+            return v
+    return None
+
+
+def cseq(msg):
+    """(number, method) of a traced message's CSeq."""
+    number, method = (msg.get("cseq") or "0 ?").split()
+    return int(number), method
+
+
 class Sipp:
     """One SIPp process in the background, bound to host:port (-bind_local)."""
 

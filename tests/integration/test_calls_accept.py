@@ -3,20 +3,10 @@ phone that takes remote answer (its 180 lists `talk` in Allow-Events) is sent
 NOTIFY Event: talk in the early dialog and answers; userAccessed then carries
 the asking connection's tabUUID. A phone that does not offer it gets no NOTIFY,
 and Call.accept answers remoteAnswerUnsupported."""
-import re
 import unittest
 
-from calls import ALICE, PHONE_HOST
+from calls import ALICE, PHONE_HOST, cseq, tag
 from test_calls import CallTest
-
-
-def tag(value):
-    m = re.search(r";\s*tag=([^;>\s]+)", value or "")
-    return m.group(1) if m else None
-
-
-def cseq_number(msg):
-    return int(msg.get("cseq").split()[0])
 
 
 class RemoteAnswer(CallTest):
@@ -61,13 +51,13 @@ class RemoteAnswer(CallTest):
         self.assertEqual(tag(notify.get("from")), tag(invite.get("from")))
         self.assertEqual(tag(notify.get("to")), tag(ringing.get("to")))
         self.assertIsNotNone(tag(notify.get("to")))
-        self.assertGreater(cseq_number(notify), cseq_number(invite))
+        self.assertGreater(cseq(notify)[0], cseq(invite)[0])
         self.assertEqual(notify.first.split()[1], ringing.get("contact").strip("<>"), notify.first)
         self.assertTrue(notify.first.split()[1].startswith(f"sip:{PHONE_HOST}:"), notify.first)
         # The BYE after it comes later still in the dialog's CSeq order (§12.2.1.1).
         byes = phone.received("BYE")
         self.assertTrue(byes, phone.summary())
-        self.assertGreater(cseq_number(byes[0]), cseq_number(notify))
+        self.assertGreater(cseq(byes[0])[0], cseq(notify)[0])
         self.assertEqual(self.metric("seatbridge_remote_answers_total", outcome="accepted"), 1)
         ended = self.events.expect("sessionEnded", ALICE, sessionId=sid)
         self.assertEqual(ended["data"]["closeBy"], "client")

@@ -19,7 +19,7 @@ import signal
 import time
 import unittest
 
-from calls import ALICE, BOB, PHONE_HOST, TRUNK_HOST, SamePortPhone, Trunk, sdp_media
+from calls import ALICE, BOB, PHONE_HOST, TRUNK_HOST, SamePortPhone, Trunk, cseq, sdp_media, tag
 from test_calls import CallTest
 
 # The drain a stuck leg would make the daemon wait out on SIGTERM; a daemon with
@@ -30,20 +30,6 @@ NO_LEG_EXIT = 10
 LONG = 70
 T1X64 = 32
 
-
-def cseq(msg):
-    """(number, method) of a traced message's CSeq."""
-    number, method = (msg.get("cseq") or "0 ?").split()
-    return int(number), method
-
-
-def tag(value):
-    """The tag parameter of a From or To header value, or None."""
-    for part in (value or "").split(";")[1:]:
-        name, _, v = part.strip().partition("=")
-        if name.lower() == "tag":
-            return v
-    return None
 
 
 class RaceTest(CallTest):

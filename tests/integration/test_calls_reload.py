@@ -8,8 +8,8 @@ awaited through the notify socket (RELOADING=1, READY=1)."""
 import signal
 import unittest
 
-from calls import ALICE, BOB, PHONE_HOST, TRUNK_HOST, sdp_media
-from test_calls_races import RaceTest, cseq, tag
+from calls import ALICE, BOB, PHONE_HOST, TRUNK_HOST, cseq, sdp_media, tag
+from test_calls_races import RaceTest
 
 CAROL = "carol@example.com"
 

@@ -18,10 +18,10 @@ a mobile and useMobileAccept 1 (the mobile when no desk phone is registered),
 and no desk phone registers here."""
 import unittest
 
-from calls import ALICE, BOB, CUSTOMER, NUMBER, TRUNK_HOST, Events, Sipp, Trunk, call_daemon, sdp_media
+from calls import ALICE, BOB, CUSTOMER, NUMBER, TRUNK_HOST, Events, Sipp, Trunk, call_daemon, sdp_media, tag
 from harness import free_port
 from test_calls import CallTest
-from trunk_peers import REALM, TRUNK_PASS, TRUNK_USER, check_digest, tag, wait_bound
+from trunk_peers import REALM, TRUNK_PASS, TRUNK_USER, check_digest, wait_bound
 
 MOBILE = "+15550100001"  # alice's mobile (harness.base_config)
 

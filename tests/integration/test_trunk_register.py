@@ -14,9 +14,9 @@ import re
 import signal
 import unittest
 
-from calls import TRUNK_HOST, Events, Sipp, call_daemon
+from calls import TRUNK_HOST, Events, Sipp, call_daemon, tag
 from harness import wait_for
-from trunk_peers import REALM, TRUNK_PASS, TRUNK_USER, check_digest, tag, wait_bound
+from trunk_peers import REALM, TRUNK_PASS, TRUNK_USER, check_digest, wait_bound
 
 EXPIRES = 60   # what seatbridge asks for (config minimum)
 GRANTED = 4    # what the registrar grants: a refresh every 2 s

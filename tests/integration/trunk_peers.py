@@ -8,14 +8,6 @@ from harness import challenge_params, digest_hash, wait_for
 TRUNK_USER, TRUNK_PASS, REALM = "seatbridge", "trunk-secret", "trunk.test"
 
 
-def tag(value):
-    for part in (value or "").split(";")[1:]:
-        name, _, v = part.strip().partition("=")
-        if name.lower() == "tag":
-            return v
-    return None
-
-
 def wait_bound(sipp, timeout=10):
     """Returns once the SIPp holds its UDP port (so the REGISTER seatbridge
     sends as it starts finds it): binding the port ourselves fails then."""
