@@ -136,7 +136,7 @@ class CallLegs {
   void armSessionTimer(Leg& leg, int64_t ms);
   void restartSessionTimer(Leg& leg);
   void onSessionTimer(Leg& leg);
-  bool sendRefresh(Leg& leg);
+  bool sendRefresh(Leg& leg, bool challenged = false);
   int onRefreshResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip);
   void endLeg(Leg& leg, int code, bool bye);
   std::optional<int> peerRefresh(Leg& leg, nta_incoming_t* irq, const sip_t* sip);

@@ -198,8 +198,11 @@ void CallLegs::onSessionTimer(Leg& leg) {
   if (!sendRefresh(leg)) armSessionTimer(leg, leg.session.timer.refreshInMs());
 }
 
-bool CallLegs::sendRefresh(Leg& leg) {
+bool CallLegs::sendRefresh(Leg& leg, bool challenged) {
   LegSessionTimer& s = leg.session;
+  // A new refresh starts with no credentials; one sent again after a 401/407
+  // carries the answers (CSeq one higher: nta numbers in-dialog requests).
+  if (!challenged) s.auth = authFor(leg.trunk);
   // We refresh, so the request names us, its UAC, the refresher (§7.4).
   const std::string lines =
       uacTimerLines({s.timer.interval, timerPolicy_.minSE < s.timer.interval ? timerPolicy_.minSE : s.timer.interval},
@@ -211,8 +214,8 @@ bool CallLegs::sendRefresh(Leg& leg) {
       leg.dialog, &LegCallbacks::refreshResponse, reinterpret_cast<nta_outgoing_magic_t*>(&leg),
       leg.routeUrl.empty() ? nullptr : URL_STRING_MAKE(leg.routeUrl.c_str()),
       invite ? sip_method_invite : sip_method_update, invite ? "INVITE" : "UPDATE", nullptr, SIPTAG_CONTACT(nta_agent_contact(agent_)),
-      SIPTAG_HEADER_STR(lines.c_str()), SIPTAG_USER_AGENT_STR(server_.c_str()),
-      TAG_IF(invite, SIPTAG_CONTENT_TYPE_STR(leg.contentType.c_str())),
+      SIPTAG_HEADER_STR(lines.c_str()), TAG_IF(challenged, SIPTAG_HEADER_STR(s.auth.lines().c_str())),
+      SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_IF(invite, SIPTAG_CONTENT_TYPE_STR(leg.contentType.c_str())),
       TAG_IF(invite, SIPTAG_PAYLOAD_STR(s.localSdp.c_str())), TAG_END());
   return s.refresh != nullptr;
 }
@@ -225,13 +228,22 @@ int CallLegs::onRefreshResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip)
   orqGraveyard_.push_back(std::exchange(s.refresh, nullptr));
   if (find(leg.id) != &leg) return 0;
   if (status < 300) {
-    if (s.refreshIsInvite && sip && leg.dialog)
-      sendAck(leg.dialog, leg.routeUrl, sip->sip_cseq ? sip->sip_cseq->cs_seq : 1, std::string());
+    if (s.refreshIsInvite && sip && leg.dialog)  // the ACK repeats the INVITE's credentials (RFC 3261 §13.2.2.4)
+      sendAck(leg.dialog, leg.routeUrl, sip->sip_cseq ? sip->sip_cseq->cs_seq : 1, s.auth.lines());
     // §7.2 again: the 2xx may change the interval or the refresher.
     s.timer = dialog::onUac2xx(timerHeadersOf(sip), {s.timer.interval, timerPolicy_.minSE});
     metrics_.sessionRefreshes("sent").Increment();
     restartSessionTimer(leg);
     return 0;
+  }
+  // A trunk's challenge (RFC 3261 §22.2): the refresh again with its
+  // credentials, once per realm (TrunkAuth's rule); refused again, it fails
+  // below like any refusal and is retried later, the session left as it was.
+  if ((status == 401 || status == 407) && sip && !nta_sip_is_internal(sip)) {
+    if (s.auth.answer(sip, s.refreshIsInvite ? "INVITE" : "UPDATE", requestUriOf(orq)) && sendRefresh(leg, true))
+      return 0;
+    SB_WARN("calls", "leg %llu: the trunk refused our credentials for a session refresh (%d)",
+            static_cast<unsigned long long>(leg.id), status);
   }
   // RFC 3261 §12.2.1.2 and RFC 4028 §10: 408 or 481 to the refresh, or no
   // answer at all (nta's own 408, or its 503 when the peer is unreachable),

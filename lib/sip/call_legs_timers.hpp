@@ -7,6 +7,7 @@
 
 #include "sip/dialog/session_timer.hpp"
 #include "sip/sofia.hpp"
+#include "sip/trunk_auth.hpp"
 
 namespace sb::sip {
 
@@ -18,6 +19,9 @@ struct LegSessionTimer {
   TimerPtr clock;                                       // our refresh, or the expiry, is due
   nta_outgoing_t* refresh = nullptr;                    // our refresh in flight
   bool refreshIsInvite = false;
+  // Through a trunk with credentials: the answers to its 401/407 on our
+  // refresh, which is then sent again (RFC 3261 §22.2), and its ACK repeats.
+  TrunkAuth auth;
   // The SDP we last sent on this leg (our answer inbound, our offer outbound,
   // or what we relayed into it), which a refresh re-INVITE repeats unchanged
   // (RFC 3264 §8: same o= version, no change), and the peer's last SDP, to

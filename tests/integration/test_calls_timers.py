@@ -25,8 +25,8 @@ from test_calls_races import RaceTest, DRAIN_SECONDS, LONG
 INTERVAL = 4  # seconds: the short session interval of the refresh and expiry tests
 
 
-def short_timers(cfg):
-    cfg.setdefault("calls", {}).update(sessionExpires=INTERVAL, minSE=2, testMinSEFloor=2)
+def short_timers(cfg, interval=INTERVAL):
+    cfg.setdefault("calls", {}).update(sessionExpires=interval, minSE=2, testMinSEFloor=2)
 
 
 class TimerTest(RaceTest):

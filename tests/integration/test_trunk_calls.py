@@ -21,6 +21,7 @@ import unittest
 from calls import ALICE, BOB, CUSTOMER, NUMBER, TRUNK_HOST, Events, Sipp, Trunk, call_daemon, sdp_media, tag
 from harness import free_port
 from test_calls import CallTest
+from test_calls_timers import short_timers
 from trunk_peers import REALM, TRUNK_PASS, TRUNK_USER, check_digest, wait_bound
 
 MOBILE = "+15550100001"  # alice's mobile (harness.base_config)
@@ -30,17 +31,21 @@ class MobileTest(CallTest):
     """A daemon whose trunk pbx is the mobile SIPp (started first, so the
     REGISTER seatbridge sends at start-up finds it); Alice signed in."""
 
-    def start_mobile(self, scenario, credentials=True, calls=2, ring_timeout=5, queue_timeout=4, confirm_seconds=0):
+    def start_mobile(self, scenario, credentials=True, calls=2, ring_timeout=5, queue_timeout=4, confirm_seconds=0,
+                     session_expires=None):
         def configure(cfg):
             if credentials:
                 cfg["trunks"][0]["register"] = {"username": TRUNK_USER, "password": TRUNK_PASS, "expires": 3600}
             if confirm_seconds:
-                cfg["calls"] = {"mobileConfirmSeconds": confirm_seconds}
+                cfg.setdefault("calls", {})["mobileConfirmSeconds"] = confirm_seconds
+            if session_expires:
+                short_timers(cfg, session_expires)
         self.peers = []
         self.d = call_daemon(ring_timeout, queue_timeout, 0, mutate=configure)
         self.addCleanup(self.d.close)
         mobile = Sipp(self.d.tmp, "mobile", scenario, TRUNK_HOST, self.d.trunk_port,
-                      args=["-s", MOBILE, "-key", "realm", REALM, "-key", "rtp_port", free_port(TRUNK_HOST)])
+                      args=["-s", MOBILE, "-key", "realm", REALM, "-key", "rtp_port", free_port(TRUNK_HOST)]
+                      + (["-key", "se", str(session_expires)] if session_expires else []))
         mobile.cmd[mobile.cmd.index("-m") + 1] = str(calls)
         wait_bound(self.sipp(mobile))
         self.d.start()
@@ -162,6 +167,36 @@ class ChallengedMobile(MobileTest):
         self.assertNotIn(407, [a for a, _ in answers], customer.summary())
         held_ok = [m for m in customer.received(status=200) if m.cseq_method() == "INVITE"][-1]
         self.assertIn("a=recvonly", held_ok.body)
+
+    def test_session_refreshes_challenged_by_the_trunk_are_answered(self):
+        # seatbridge refreshes the mobile leg (refresher=uac in the trunk's 200,
+        # a 4 s interval): the trunk challenges each of its first two UPDATEs;
+        # each is sent again with credentials in the same dialog (CSeq one
+        # higher, RFC 3261 section 22.2) and taken, and the call stays up.
+        mobile = self.start_mobile("trunk_mobile_auth_refresh", session_expires=4)
+        customer = Trunk(self.d, "trunk_call_timer", port=free_port(TRUNK_HOST), name="customer")
+        customer.cmd += ["-key", "se", "4", "-key", "refresher", "uas"]
+        self.sipp(customer)
+        sid = self.mobile_call_in()
+        self.events.expect("userAccessed", ALICE, sessionId=sid)
+        mobile.wait_trace(lambda msgs: len(mobile.received("UPDATE")) >= 4, "four UPDATEs", timeout=15)
+        customer.poke()
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.success(customer, mobile)
+        updates = mobile.received("UPDATE")
+        challenges = [m for m in mobile.sent(status=407) if m.cseq_method() == "UPDATE"]
+        self.assertEqual(len(challenges), 2, mobile.summary())
+        for i, challenge in enumerate(challenges):
+            bare, again = updates[2 * i], updates[2 * i + 1]
+            self.assertIsNone(bare.get("proxy-authorization"), "a new refresh carries no credentials up front")
+            check_digest(self, again, "proxy-authorization", challenge.get("proxy-authenticate"))
+            self.assertEqual(again.get("call-id"), bare.get("call-id"))
+            self.assertEqual(tag(again.get("to")), tag(bare.get("to")), "in the dialog")
+            self.assertEqual(int(again.get("cseq").split()[0]), int(bare.get("cseq").split()[0]) + 1)
+            self.assertEqual(again.get("session-expires"), "4;refresher=uac", again.raw)
+        self.assertFalse([m for m in mobile.received("BYE")][:-1], "only the BYE that ends the call")
+        self.assertEqual(self.metric("seatbridge_session_refreshes_total", outcome="failed"), 0)
+        self.assertGreaterEqual(self.metric("seatbridge_session_refreshes_total", outcome="sent"), 2)
 
 
 class ForkedAnswers(MobileTest):
