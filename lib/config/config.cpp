@@ -29,6 +29,7 @@ std::vector<std::string> restartOnlyDifferences(const Config& a, const Config& b
   for (const auto& l : a.sip.listen) la.push_back(l.str());
   for (const auto& l : b.sip.listen) lb.push_back(l.str());
   if (la != lb) out.emplace_back("sip.listen");
+  if (a.sip.testT1x64Ms != b.sip.testT1x64Ms) out.emplace_back("sip.testT1x64Ms");
   // sip.domain is not here: the registrar takes the new realm on reload
   // (SofiaRegistrar::applyConfig) and rebuilds its credentials for it.
   if (a.control.socket != b.control.socket) out.emplace_back("control.socket");

@@ -13,6 +13,10 @@ namespace sb::config {
 struct Sip {
   std::vector<ListenAddr> listen;
   std::string domain;
+  // Tests only: 64*T1, the transaction timeout (RFC 3261 §17: Timers B, F, H,
+  // J and RFC 3262's PRACK wait), shortened so a test of what happens when it
+  // runs out takes seconds; retransmissions keep T1 = 500 ms.
+  int testT1x64Ms = 32000;
 };
 
 struct Registrar {

@@ -201,7 +201,7 @@ std::string resolvePath(const std::string& baseDir, const std::string& p) {
 
 void readSip(const YAML::Node& n, Diagnostics& d, Sip& out) {
   Fields f(d, "sip");
-  if (!f.open(n, {"listen", "domain"})) return;
+  if (!f.open(n, {"listen", "domain", "testT1x64Ms"})) return;
   f.readList(
       "listen",
       [&](const YAML::Node& e, const std::string& p, size_t i) {
@@ -218,6 +218,7 @@ void readSip(const YAML::Node& n, Diagnostics& d, Sip& out) {
   if (f.has("listen") && f.get("listen").IsSequence() && f.get("listen").size() == 0)
     d.error("sip.listen", "needs at least one address");
   f.readString("domain", out.domain, true);
+  f.readInt("testT1x64Ms", out.testT1x64Ms, 2000, 32000);
   if (!out.domain.empty() && !isValidHostname(out.domain) && !parseIp(out.domain))
     d.error("sip.domain", "'" + out.domain + "' is not a host name or IP address");
 }

@@ -59,7 +59,8 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
                                 // A user agent (RFC 3261 §17 as a UA applies it): nta retransmits our
                                 // 2xx until ACK, absorbs ACKs, keeps in-dialog CSeq order and answers
                                 // a CANCELled INVITE 487. REGISTER and OPTIONS stay stateless.
-                                NTATAG_UA(1), TAG_END()));
+                                NTATAG_UA(1), NTATAG_SIP_T1X64(static_cast<unsigned>(config_->sip.testT1x64Ms)),
+                                TAG_END()));
   if (!agent_) throw std::runtime_error(std::string("cannot create the SIP agent: ") + std::strerror(errno));
   for (const auto& l : config_->sip.listen) {
     const std::string url = listenUrl(l);

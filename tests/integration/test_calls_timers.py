@@ -23,6 +23,7 @@ from calls import ALICE, SamePortPhone, Trunk
 from test_calls_races import RaceTest, DRAIN_SECONDS, LONG
 
 INTERVAL = 4  # seconds: the short session interval of the refresh and expiry tests
+T1X64_MS = 4000  # sip.testT1x64Ms of the PRACK timeout test
 
 
 def short_timers(cfg, interval=INTERVAL):
@@ -182,6 +183,30 @@ class ReliableProvisionals(TimerTest):
         pbx.poke()
         self.success(pbx, phone)
         self.assert_ended(sid, ALICE, "client")
+        self.assert_no_stuck_leg()
+
+    def test_a_reliable_180_never_pracked_ends_the_call(self):
+        # RFC 3262 section 3: the 180 is retransmitted until PRACKed; after
+        # 64*T1 (sip.testT1x64Ms: 4 s here) the INVITE is answered 503 and the
+        # call is over: the phone's ringing fork is CANCELled, the session
+        # ends, the agent is free and nothing is left behind.
+        self.start_with(lambda cfg: cfg["sip"].update(testT1x64Ms=T1X64_MS))
+        phone = self.desk("phone_noanswer", "phone")
+        pbx = self.sipp(Trunk(self.d, "trunk_call_100rel_noprack"))
+        sid = self.events.expect("callIn", ALICE)["data"]["sessionId"]
+        ringing = pbx.wait_received(status=180)
+        offered = time.monotonic()
+        self.assertIn("100rel", ringing.get("require") or "", ringing.raw)
+        self.success(pbx)
+        refused = pbx.received(status=503)
+        self.assertEqual(len(refused), 1, pbx.summary())
+        self.assertGreater(len(pbx.received(status=180)), 1, "the reliable 180 was retransmitted")
+        self.assertFalse(pbx.sent("PRACK"))
+        ended = self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.assertLess(ended["_at"] - offered, T1X64_MS / 1000 + 2, "given up at 64*T1, not later")
+        phone.wait_received("CANCEL")
+        self.success(phone)
+        self.events.expect("statusChanged", ALICE, status="free", since=self.events.after(ended))
         self.assert_no_stuck_leg()
 
 
