@@ -49,17 +49,22 @@ class TimerTest(RaceTest):
         self.events.ok("Agent.online", {"userId": ALICE})
         self.events.expect("statusChanged", ALICE, status="free")
 
-    def timer_phone(self, scenario, se, refresher=None, timeout=30):
+    def timer_phone(self, scenario, se, refresher=None, timeout=30, keys=None):
+        """keys: more SIPp -key NAME VALUE pairs the scenario reads."""
         p = SamePortPhone(self.d, "1001", scenario, name="phone", timeout=timeout)
         p.cmd += ["-key", "se", str(se)] + (["-key", "refresher", refresher] if refresher else [])
+        for name, value in (keys or {}).items():
+            p.cmd += ["-key", name, str(value)]
         self.sipp(p)
         p.wait_register_answered()
         p.wait_registered(self.events)
         return p
 
-    def timer_trunk(self, scenario, se, refresher="uas", timeout=30):
+    def timer_trunk(self, scenario, se, refresher="uas", timeout=30, keys=None):
         t = Trunk(self.d, scenario, timeout=timeout)
         t.cmd += ["-key", "se", str(se), "-key", "refresher", refresher]
+        for name, value in (keys or {}).items():
+            t.cmd += ["-key", name, str(value)]
         return self.sipp(t)
 
 class SessionTimers(TimerTest):
