@@ -95,6 +95,7 @@ class CallLegs {
   void sendPendingAck(Leg& leg, const std::string& contentType, const std::string& body);
   void acked(Leg& leg, const sip_t* ack);
   void adoptDialog(nta_leg_t* dialog, const sip_t* sip);
+  void prack(Fork& fork, nta_outgoing_t* orq, const sip_t* sip);  // a reliable 18x (RFC 3262 §4)
   void ring(const core::RingLeg& a);
   void ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl, const std::string& toUri,
                 const std::string& trunk = {});

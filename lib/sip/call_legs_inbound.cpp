@@ -91,12 +91,8 @@ void CallLegs::acked(Leg& leg, const sip_t* ack) {
   if (leg.state != Leg::State::answered) return;
   leg.state = Leg::State::confirmed;
   if (Leg* agent = leg.peer ? find(leg.peer) : nullptr) {
-    std::string type, body;
-    if (ack && ack->sip_payload && ack->sip_payload->pl_len > 0) {
-      body.assign(ack->sip_payload->pl_data, ack->sip_payload->pl_len);
-      if (ack->sip_content_type && ack->sip_content_type->c_type) type = ack->sip_content_type->c_type;
-    }
-    sendPendingAck(*agent, type, body);
+    const Payload p = payloadOf(ack);
+    sendPendingAck(*agent, p.type, p.body);
   }
   if (leg.byeAfterAck) {
     sendBye(leg);

@@ -8,6 +8,8 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
+#include <sofia-sip/sip_util.h>
+#include <sofia-sip/su_string.h>
 
 #include <algorithm>
 
@@ -143,6 +145,7 @@ int CallLegs::onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) 
     return 0;
   }
   if (status < 200) {
+    if (status > 100 && sip && sip->sip_rseq && sip_has_feature(sip->sip_require, "100rel")) prack(fork, orq, sip);
     bool talk = false;
     // A desk phone's 18x with a To tag opens an early dialog (RFC 3261 §12.1);
     // `talk` in its Allow-Events (RFC 6665 §8.2.2) says Call.accept can make it
@@ -166,10 +169,6 @@ int CallLegs::onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) 
   return 0;
 }
 
-namespace {
-uint32_t cseqOf(const sip_t* sip) { return sip && sip->sip_cseq ? sip->sip_cseq->cs_seq : 1; }
-}  // namespace
-
 void CallLegs::sendAck(nta_leg_t* dialog, const std::string& routeUrl, uint32_t cseq, const std::string& authLines,
                        const std::string& contentType, const std::string& body) {
   // RFC 3261 §13.2.2.4: the ACK for a 2xx is a request of the dialog, with the
@@ -191,6 +190,29 @@ void CallLegs::sendPendingAck(Leg& leg, const std::string& contentType, const st
     if (leg.dialog) sendAck(leg.dialog, leg.routeUrl, leg.ackCseq, leg.ackRelay->auth.lines(), contentType, body);
     relayGraveyard_.push_back(std::move(leg.ackRelay));
   }
+}
+
+// RFC 3262 §4: a reliable provisional is PRACKed in the early dialog it opens.
+// Our INVITEs do not offer 100rel (§3: without it a UAS must not send one), but
+// a phone that sends one anyway would retransmit it for 64*T1 and then give up
+// on the call with a 5xx; it is PRACKed instead. Only the first early dialog
+// of the fork is ours: a reliable 18x with another To tag (forked beyond the
+// contact) goes unPRACKed, and that branch fails on its own.
+void CallLegs::prack(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) {
+  if (!fork.dialog || !sip->sip_to || !sip->sip_to->a_tag || !sip->sip_cseq) return;
+  const char* tag = nta_leg_get_rtag(fork.dialog);
+  if (tag && !su_casematch(tag, sip->sip_to->a_tag)) return;
+  if (!tag) adoptDialog(fork.dialog, sip);
+  // nta drops a reliable provisional whose RSeq is not above this (§4: a
+  // retransmission, already PRACKed), so each is PRACKed once; nta
+  // retransmits the PRACK itself until it is answered (RFC 3261 §17.1.2).
+  if (nta_outgoing_setrseq(orq, sip->sip_rseq->rs_response) < 0) return;
+  const std::string rack = std::to_string(sip->sip_rseq->rs_response) + " " + std::to_string(sip->sip_cseq->cs_seq) + " " +
+                           (sip->sip_cseq->cs_method_name ? sip->sip_cseq->cs_method_name : "INVITE");
+  nta_outgoing_t* p = nta_outgoing_tcreate(
+      fork.dialog, nullptr, nullptr, fork.routeUrl.empty() ? nullptr : URL_STRING_MAKE(fork.routeUrl.c_str()),
+      SIP_METHOD_PRACK, nullptr, SIPTAG_RACK_STR(rack.c_str()), SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END());
+  if (p) nta_outgoing_destroy(p);  // nta completes it; its answer changes nothing here
 }
 
 void CallLegs::adoptDialog(nta_leg_t* dialog, const sip_t* sip) {
@@ -220,15 +242,16 @@ void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
   }
   adoptDialog(fork.dialog, sip);
   // An offer in the 2xx (the INVITE had none): the ACK waits for the answer.
-  const bool offerInAnswer = leg.offerless && sip->sip_payload && sip->sip_payload->pl_len > 0;
+  const bool offerInAnswer = leg.offerless && hasBody(sip);
   if (!offerInAnswer) sendAck(fork.dialog, fork.routeUrl, cseqOf(sip), fork.auth.lines());
   // The winning fork's dialog becomes the leg's.
   leg.dialog = std::exchange(fork.dialog, nullptr);
   nta_leg_bind(leg.dialog, &LegCallbacks::dialogRequest, reinterpret_cast<nta_leg_magic_t*>(&leg));
   leg.routeUrl = fork.routeUrl;
   leg.state = Leg::State::confirmed;
-  leg.sdp = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : std::string();
-  if (sip->sip_content_type && sip->sip_content_type->c_type) leg.contentType = sip->sip_content_type->c_type;
+  Payload p = payloadOf(sip);
+  leg.sdp = std::move(p.body);
+  if (!p.type.empty()) leg.contentType = std::move(p.type);
   forkTimerUp(leg, fork, sip);  // RFC 4028 §7.2
   // First 2xx wins: every other fork is CANCELled (and BYEd if it answers anyway).
   for (auto& f : leg.forks) {

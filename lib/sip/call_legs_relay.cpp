@@ -29,12 +29,8 @@ int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
         }
         acked(leg, sip);
       } else if (Leg* other = leg.peer ? find(leg.peer) : nullptr; other && other->ackRelay) {
-        std::string type, body;
-        if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
-          body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-          if (sip->sip_content_type && sip->sip_content_type->c_type) type = sip->sip_content_type->c_type;
-        }
-        sendPendingAck(*other, type, body);
+        const Payload p = payloadOf(sip);
+        sendPendingAck(*other, p.type, p.body);
       }
       nta_incoming_destroy(irq);
       return 0;
@@ -98,7 +94,7 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
   r->from = from.id;
   r->to = to->id;
   r->method = m;
-  r->offerless = m == sip_method_invite && (!sip->sip_payload || sip->sip_payload->pl_len == 0);
+  r->offerless = m == sip_method_invite && !hasBody(sip);
   r->auth = authFor(to->trunk);
   r->timerAnswer = relayTimerAnswer(sip);
   r->orq = sendRelayed(*r, *to, sip, {});
@@ -116,8 +112,7 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
 // dialog's (RFC 3261 §12.2.1.1).
 nta_outgoing_t* CallLegs::sendRelayed(Relay& r, Leg& to, const sip_t* sip, const std::string& authLines) {
   const sip_method_t m = sip->sip_request->rq_method;
-  const std::string body = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : "";
-  const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
+  const Payload p = payloadOf(sip);
   const std::string timer = relayTimerLines(to, m);  // RFC 4028 §7.4: it refreshes `to` too
   return nta_outgoing_tcreate(
       to.dialog, &LegCallbacks::relayResponse, reinterpret_cast<nta_outgoing_magic_t*>(&r),
@@ -125,8 +120,8 @@ nta_outgoing_t* CallLegs::sendRelayed(Relay& r, Leg& to, const sip_t* sip, const
       nullptr, TAG_IF(m == sip_method_invite, SIPTAG_CONTACT(nta_agent_contact(agent_))),
       TAG_IF(sip->sip_event, SIPTAG_EVENT(sip->sip_event)),
       TAG_IF(sip->sip_subscription_state, SIPTAG_SUBSCRIPTION_STATE(sip->sip_subscription_state)),
-      TAG_IF(type, SIPTAG_CONTENT_TYPE_STR(type)), TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
-      TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())),
+      TAG_IF(!p.type.empty(), SIPTAG_CONTENT_TYPE_STR(p.type.c_str())),
+      TAG_IF(!p.body.empty(), SIPTAG_PAYLOAD_STR(p.body.c_str())), TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())),
       TAG_IF(!timer.empty(), SIPTAG_HEADER_STR(timer.c_str())), SIPTAG_USER_AGENT_STR(server_.c_str()), TAG_END());
 }
 
@@ -166,11 +161,11 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
   // transaction, which absorbs the 2xx's retransmissions) waits on the leg.
   bool holdAck = false;
   if (status < 300 && r.method == sip_method_invite && to && to->dialog && sip) {
-    holdAck = r.offerless && sip->sip_payload && sip->sip_payload->pl_len > 0 && !to->ackFork && !to->ackRelay;
+    holdAck = r.offerless && hasBody(sip) && !to->ackFork && !to->ackRelay;
     if (holdAck)
-      to->ackCseq = sip->sip_cseq ? sip->sip_cseq->cs_seq : 1;
+      to->ackCseq = cseqOf(sip);
     else
-      sendAck(to->dialog, to->routeUrl, sip->sip_cseq ? sip->sip_cseq->cs_seq : 1, r.auth.lines());
+      sendAck(to->dialog, to->routeUrl, cseqOf(sip), r.auth.lines());
     nta_leg_client_reroute(to->dialog, nullptr, sip->sip_contact, 0);  // target refresh, §12.2.1.2
   }
   // A challenge we could not answer goes back as 403: a 401/407 must carry
@@ -185,13 +180,13 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
     if (from && r.timerAnswer) timer = uasTimerLines(*from);
   }
   if (r.irq && sip && !unanswerable) {
-    const std::string body = sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : "";
-    const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
+    const Payload p = payloadOf(sip);
     const char* phrase = sip->sip_status ? sip->sip_status->st_phrase : nullptr;
     nta_incoming_treply(
         r.irq, status, phrase,
         TAG_IF(r.method == sip_method_invite && status < 300, SIPTAG_CONTACT(nta_agent_contact(agent_))),
-        TAG_IF(type, SIPTAG_CONTENT_TYPE_STR(type)), TAG_IF(!body.empty(), SIPTAG_PAYLOAD_STR(body.c_str())),
+        TAG_IF(!p.type.empty(), SIPTAG_CONTENT_TYPE_STR(p.type.c_str())),
+        TAG_IF(!p.body.empty(), SIPTAG_PAYLOAD_STR(p.body.c_str())),
         TAG_IF(!timer.empty(), SIPTAG_HEADER_STR(timer.c_str())), SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
   } else if (r.irq) {
     nta_incoming_treply(r.irq, unanswerable ? 403 : status, nullptr, SIPTAG_SERVER_STR(server_.c_str()), TAG_END());

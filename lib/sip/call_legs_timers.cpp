@@ -28,6 +28,7 @@
 #include "common/log.hpp"
 #include "metrics/metrics.hpp"
 #include "sip/call_legs_parts.hpp"
+#include "sip/call_parse.hpp"
 
 namespace sb::sip {
 namespace {
@@ -46,14 +47,7 @@ dialog::TimerHeaders timerHeadersOf(const sip_t* sip) {
   return h;
 }
 
-std::string bodyOf(const sip_t* sip) {
-  return sip && sip->sip_payload ? std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len) : std::string();
-}
-
-bool isSdp(const sip_t* sip) {
-  return sip && sip->sip_payload && sip->sip_content_type && sip->sip_content_type->c_type &&
-         su_casematch(sip->sip_content_type->c_type, "application/sdp");
-}
+std::string bodyOf(const sip_t* sip) { return payloadOf(sip).body; }
 
 // The o= line of an SDP body: the same line (same session version) is the
 // same session description (RFC 3264 §8, RFC 4566 §5.2).
@@ -229,7 +223,7 @@ int CallLegs::onRefreshResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip)
   if (find(leg.id) != &leg) return 0;
   if (status < 300) {
     if (s.refreshIsInvite && sip && leg.dialog)  // the ACK repeats the INVITE's credentials (RFC 3261 §13.2.2.4)
-      sendAck(leg.dialog, leg.routeUrl, sip->sip_cseq ? sip->sip_cseq->cs_seq : 1, s.auth.lines());
+      sendAck(leg.dialog, leg.routeUrl, cseqOf(sip), s.auth.lines());
     // §7.2 again: the 2xx may change the interval or the refresher.
     s.timer = dialog::onUac2xx(timerHeadersOf(sip), {s.timer.interval, timerPolicy_.minSE});
     metrics_.sessionRefreshes("sent").Increment();
@@ -281,7 +275,7 @@ std::optional<int> CallLegs::peerRefresh(Leg& leg, nta_incoming_t* irq, const si
   // A re-INVITE before our 2xx is ACKed: relay() answers it (491).
   if (m == sip_method_invite && leg.state != Leg::State::confirmed) return std::nullopt;
   if (m == sip_method_invite && leg.session.refresh && leg.session.refreshIsInvite) return 491;  // glare, RFC 3261 §14.2
-  const bool bodiless = !sip->sip_payload || sip->sip_payload->pl_len == 0;
+  const bool bodiless = !hasBody(sip);
   // A pure refresh: an UPDATE without a body, or a re-INVITE offering the
   // peer's last SDP unchanged (same o= line, RFC 3264 §8), answered with ours.
   const bool refreshOnly =

@@ -30,6 +30,23 @@ const config::Trunk* trunkForSource(const std::vector<config::Trunk>& trunks, co
   return nullptr;
 }
 
+Payload payloadOf(const sip_t* sip) {
+  Payload p;
+  if (!sip) return p;
+  if (sip->sip_payload) p.body.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+  if (sip->sip_content_type && sip->sip_content_type->c_type) p.type = sip->sip_content_type->c_type;
+  return p;
+}
+
+bool hasBody(const sip_t* sip) { return sip && sip->sip_payload && sip->sip_payload->pl_len > 0; }
+
+bool isSdp(const sip_t* sip) {
+  return sip && sip->sip_payload && sip->sip_content_type && sip->sip_content_type->c_type &&
+         strcasecmp(sip->sip_content_type->c_type, "application/sdp") == 0;
+}
+
+uint32_t cseqOf(const sip_t* sip) { return sip && sip->sip_cseq ? sip->sip_cseq->cs_seq : 1; }
+
 std::string dialledNumber(std::string_view user) { return std::string(user.substr(0, user.find(';'))); }
 
 nlohmann::json parseIvrPath(std::string_view value) {
@@ -69,8 +86,9 @@ InviteInfo parseInvite(const sip_t* sip) {
     }
   }
   if (sip->sip_max_forwards) info.maxForwards = static_cast<unsigned>(sip->sip_max_forwards->mf_count);
-  if (sip->sip_payload) info.sdp.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-  if (sip->sip_content_type && sip->sip_content_type->c_type) info.contentType = sip->sip_content_type->c_type;
+  Payload p = payloadOf(sip);
+  info.sdp = std::move(p.body);
+  info.contentType = std::move(p.type);
   for (const sip_unknown_t* u = sip->sip_unknown; u; u = u->un_next)
     if (u->un_name && u->un_value && strcasecmp(u->un_name, kIvrPathHeader) == 0)
       info.ivrPath = parseIvrPath(u->un_value);

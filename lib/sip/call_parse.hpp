@@ -5,6 +5,7 @@
 #include <sofia-sip/sip.h>
 
 #include <nlohmann/json.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,17 @@ struct InviteInfo {
 };
 
 InviteInfo parseInvite(const sip_t* sip);
+
+// A message's body and its Content-Type's media type, as plain strings ("" when absent).
+struct Payload {
+  std::string type, body;
+};
+Payload payloadOf(const sip_t* sip);
+bool hasBody(const sip_t* sip);
+// Whether the body is an SDP (application/sdp, RFC 3264).
+bool isSdp(const sip_t* sip);
+// The CSeq number (1 without a CSeq: a request we would not have taken).
+uint32_t cseqOf(const sip_t* sip);
 
 // The header a PBX may send with the menu choices a customer made before the
 // call reached us, e.g. "X-IVR-Path: 1=Sales;2=English". Case-insensitive name.

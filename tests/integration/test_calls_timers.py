@@ -19,7 +19,7 @@ events and metrics."""
 import time
 import unittest
 
-from calls import ALICE, SamePortPhone, Trunk
+from calls import ALICE, SamePortPhone, Trunk, cseq, tag
 from test_calls_races import RaceTest, DRAIN_SECONDS, LONG
 
 INTERVAL = 4  # seconds: the short session interval of the refresh and expiry tests
@@ -187,6 +187,25 @@ class ReliableProvisionals(TimerTest):
         self.assert_bridged(pbx, phone)
         pbx.poke()
         self.success(pbx, phone)
+        self.assert_ended(sid, ALICE, "client")
+        self.assert_no_stuck_leg()
+
+    def test_a_phones_reliable_180_is_pracked_in_its_early_dialog(self):
+        # Our INVITE to the phone offers no 100rel, and the phone sends a
+        # reliable 180 anyway: it is PRACKed once (RFC 3262 section 4, RAck:
+        # RSeq, CSeq, method), in the early dialog, and the phone then answers.
+        self.start_with()
+        phone = self.desk("phone_answer_100rel", "phone")
+        pbx = self.sipp(Trunk(self.d, "trunk_call_hangup", talk_ms=300))
+        sid = self.answered()
+        self.success(pbx, phone)
+        invite, prack = phone.received("INVITE")[0], phone.received("PRACK")
+        self.assertEqual(len(prack), 1, phone.summary())
+        self.assertEqual(prack[0].get("rack").split(), ["1", str(cseq(invite)[0]), "INVITE"], prack[0].raw)
+        self.assertEqual(cseq(prack[0]), (cseq(invite)[0] + 1, "PRACK"), "the next CSeq of the dialog")
+        self.assertEqual(prack[0].get("call-id"), invite.get("call-id"))
+        self.assertEqual(tag(prack[0].get("to")), tag(phone.sent(status=180)[0].get("to")))
+        self.assert_bridged(pbx, phone)
         self.assert_ended(sid, ALICE, "client")
         self.assert_no_stuck_leg()
 
