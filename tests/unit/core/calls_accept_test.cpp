@@ -35,7 +35,7 @@ struct Offered {
 
 }  // namespace
 
-TEST_CASE("core Call.accept: a desk phone that offered talk is asked once; its answer names the tab") {
+TEST_CASE("core Call.accept: a desk phone that offered talk is asked once, its answer names the tab") {
   Offered o;
   o.start(kAlice);
   o.f.fact(LegRinging{o.ring, 180, true});
@@ -116,7 +116,7 @@ TEST_CASE("core Call.accept: on a mobile waiting for the agent's key it is the c
   CHECK(a.outputs.events()[0].data["tabUUID"] == kTab);
 }
 
-TEST_CASE("core Call.accept: a withdrawn offer forgets the phone's talk; the next offer starts afresh") {
+TEST_CASE("core Call.accept: a withdrawn offer forgets the phone's talk, the next offer starts afresh") {
   Offered o;
   o.start(kAlice);
   o.f.registerPhone("1002");

@@ -50,6 +50,25 @@ json sessionRow(Fixture& f, const std::string& id) {
   return json();
 }
 
+// Dan, mobile only (through the trunk), offered a customer's call with
+// mobileConfirmSeconds 8: his mobile is ringing.
+struct MobileConfirm {
+  static Directory directory() {
+    Directory d = boundedDirectory();
+    d.calls.mobileConfirmSeconds = 8;
+    return d;
+  }
+  Fixture fx{directory()};  // not `f`: doctest names the test body f()
+  InboundDecision in;
+  LegId mobile = 0;
+  MobileConfirm() {
+    fx.online(kDan);
+    in = fx.call();
+    REQUIRE(in.outputs.only<RingLeg>().size() == 1);
+    mobile = in.outputs.only<RingLeg>()[0].leg;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("core queue: a full queue overflows to its overflowTo group, then refuses 486 as busy") {
@@ -80,7 +99,7 @@ TEST_CASE("core queue: a full queue overflows to its overflowTo group, then refu
   CHECK(f.gw.listAgents(f.clock.now())["agents"][3]["status"] == "busy");
 }
 
-TEST_CASE("core queue: a full queue without overflowTo refuses at once; a place freed takes the next call") {
+TEST_CASE("core queue: a full queue without overflowTo refuses at once, a place freed takes the next call") {
   Directory d = boundedDirectory();
   d.skillGroups[0].overflowTo.clear();
   Fixture f(std::move(d));
@@ -178,26 +197,19 @@ TEST_CASE("core queue: a call that ends cancels its life timer") {
   CHECK(cancelled == 2);  // queue and life
 }
 
-TEST_CASE("core offers: a mobile that answers is bridged only after the agent's key (mobileConfirmSeconds)") {
-  Directory d = boundedDirectory();
-  d.calls.mobileConfirmSeconds = 8;
-  Fixture f(std::move(d));
-  f.online(kDan);  // mobile only, through the trunk
-  InboundDecision in = f.call();
-  REQUIRE(in.outputs.only<RingLeg>().size() == 1);
-  const LegId mobile = in.outputs.only<RingLeg>()[0].leg;
+TEST_CASE_FIXTURE(MobileConfirm, "core offers: a mobile that answers is bridged only after the agent's key (mobileConfirmSeconds)") {
   CHECK(std::holds_alternative<TrunkTarget>(in.outputs.only<RingLeg>()[0].target));
 
-  Outputs a = f.fact(LegAnswered{mobile});
+  Outputs a = fx.fact(LegAnswered{mobile});
   CHECK(a.only<AnswerLeg>().empty());  // the customer still hears ringing
   CHECK(a.events().empty());
   TimerAction confirm{};
   for (const auto& t : a.timers())
     if (t.op == TimerAction::Op::start) confirm = t;
-  CHECK(confirm.deadline == f.clock.now() + std::chrono::seconds(8));
+  CHECK(confirm.deadline == fx.clock.now() + std::chrono::seconds(8));
 
-  f.clock.advance(std::chrono::seconds(2));
-  Outputs k = f.fact(LegDigit{mobile, '5'});
+  fx.clock.advance(std::chrono::seconds(2));
+  Outputs k = fx.fact(LegDigit{mobile, '5'});
   REQUIRE(k.only<AnswerLeg>().size() == 1);
   CHECK(k.only<AnswerLeg>()[0].with == mobile);
   CHECK(indexOf<AnswerLeg>(k) < indexOf<BridgeLegs>(k));
@@ -208,42 +220,30 @@ TEST_CASE("core offers: a mobile that answers is bridged only after the agent's 
   CHECK(cancelled);
 
   // Keys on the bridged call are dtmf events, by side.
-  Outputs c = f.fact(LegDigit{in.leg, '#'});
+  Outputs c = fx.fact(LegDigit{in.leg, '#'});
   REQUIRE(c.events().size() == 1);
   CHECK(c.events()[0].name == "dtmf");
   CHECK(c.events()[0].data["digit"] == "#");
   CHECK(c.events()[0].data["flow"] == "IN");
-  CHECK(f.fact(LegDigit{mobile, '1'}).events()[0].data["flow"] == "OUT");
+  CHECK(fx.fact(LegDigit{mobile, '1'}).events()[0].data["flow"] == "OUT");
 }
 
-TEST_CASE("core offers: a mobile answer without a key in time is a missed offer, hung up and moved on") {
-  Directory d = boundedDirectory();
-  d.calls.mobileConfirmSeconds = 8;
-  Fixture f(std::move(d));
-  f.online(kDan);
-  InboundDecision in = f.call();
-  const LegId mobile = in.outputs.only<RingLeg>()[0].leg;
-  Outputs a = f.fact(LegAnswered{mobile});
-  Outputs t = f.fire(startedTimer(a));
+TEST_CASE_FIXTURE(MobileConfirm, "core offers: a mobile answer without a key in time is a missed offer, hung up and moved on") {
+  Outputs a = fx.fact(LegAnswered{mobile});
+  Outputs t = fx.fire(startedTimer(a));
   REQUIRE(t.only<CancelLeg>().size() == 1);  // an answered leg: the SIP layer sends BYE
   CHECK(t.only<CancelLeg>()[0].leg == mobile);
   CHECK(t.only<AnswerLeg>().empty());
   CHECK(names(t) == std::vector<std::string>{"autoTransfer:" + kDan, "statusChanged:" + kDan + "=free"});
-  const json all = f.gw.listSessions();
+  const json all = fx.gw.listSessions();
   CHECK(all["sessions"][0]["offers"][0]["outcome"] == "missed");
   // A digit on the withdrawn leg changes nothing.
-  CHECK(f.fact(LegDigit{mobile, '5'}).only<AnswerLeg>().empty());
+  CHECK(fx.fact(LegDigit{mobile, '5'}).only<AnswerLeg>().empty());
 }
 
-TEST_CASE("core offers: a mobile that hangs up before its key is a failed offer") {
-  Directory d = boundedDirectory();
-  d.calls.mobileConfirmSeconds = 8;
-  Fixture f(std::move(d));
-  f.online(kDan);
-  InboundDecision in = f.call();
-  const LegId mobile = in.outputs.only<RingLeg>()[0].leg;
-  f.fact(LegAnswered{mobile});
-  Outputs e = f.fact(LegEnded{mobile, 0});
+TEST_CASE_FIXTURE(MobileConfirm, "core offers: a mobile that hangs up before its key is a failed offer") {
+  fx.fact(LegAnswered{mobile});
+  Outputs e = fx.fact(LegEnded{mobile, 0});
   CHECK(e.only<CancelLeg>().empty());  // already gone on the wire
   CHECK(e.only<HangUpLeg>().empty());  // the customer's leg stays: the call goes on waiting
   CHECK(names(e).back() == "statusChanged:" + kDan + "=free");

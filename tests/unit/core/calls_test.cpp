@@ -150,7 +150,7 @@ TEST_CASE("core calls: a refusal (486/603) moves to the next agent at once, with
   }
 }
 
-TEST_CASE("core calls: Call.end refuses a ringing offer; the agent is not offered it again while others can be") {
+TEST_CASE("core calls: Call.end refuses a ringing offer, the agent is not offered it again while others can be") {
   Fixture f;
   f.registerPhone("1001");
   f.online(kAlice);
@@ -166,12 +166,13 @@ TEST_CASE("core calls: Call.end refuses a ringing offer; the agent is not offere
   CHECK(names(f.fire(retry)).back() == "callIn:" + kAlice);
   o = f.gw.callEnd(kAlice, sessionId, f.clock.now());
   REQUIRE(o.result.ok());
-  // Bob comes online: he gets the call, not alice again.
+  // Bob comes online: the waiting call is offered to him at once, not to alice again.
   f.registerPhone("1002");
   Outputs b = f.gw.agentOnline(kBob, f.clock.now()).outputs;
-  CHECK(names(b) == std::vector<std::string>{"statusChanged:" + kBob + "=free"});  // alice's phone rings again
-  o = f.gw.callEnd(kAlice, sessionId, f.clock.now());
-  CHECK(names(o.outputs).back() == "callIn:" + kBob);
+  CHECK(names(b) == std::vector<std::string>{"statusChanged:" + kBob + "=free", "statusChanged:" + kBob + "=busy",
+                                             "callIn:" + kBob});
+  // Alice has no offer left to refuse.
+  CHECK_FALSE(f.gw.callEnd(kAlice, sessionId, f.clock.now()).result.ok());
 }
 
 TEST_CASE("core calls: the customer gives up while queued (waitingGiveUp) or while an agent rings (ringingGiveUp)") {
@@ -259,7 +260,7 @@ TEST_CASE("core calls: facts about legs core has let go of change nothing") {
   CHECK(f.fact(LegAnswered{42}).only<HangUpLeg>().size() == 1);  // never leave a stray dialog up
 }
 
-TEST_CASE("core calls: a trunk known to be down rings no mobile; its return dispatches the waiting call") {
+TEST_CASE("core calls: a trunk known to be down rings no mobile, its return dispatches the waiting call") {
   Fixture f;
   f.online(kDan);
   Outputs down = f.gw.onTrunkState("pbx", false, f.clock.now());

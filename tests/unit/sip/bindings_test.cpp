@@ -38,7 +38,7 @@ TEST_CASE("bindings: add, refresh, remove one, and expiry") {
   CHECK(t.list("1001", 70'000).empty());
 }
 
-TEST_CASE("bindings: same Call-ID needs a higher CSeq; an equal one is a retransmission") {
+TEST_CASE("bindings: same Call-ID needs a higher CSeq, an equal one is a retransmission") {
   BindingTable t;
   t.apply(upd("a", 5, {c("sip:x@h", 60)}), 0, 3);
   auto r = t.apply(upd("a", 4, {c("sip:x@h", 0)}), 1000, 3);
@@ -71,7 +71,7 @@ TEST_CASE("bindings: wildcard removes all, and respects ordering") {
   CHECK(t.contactCount() == 0);
 }
 
-TEST_CASE("bindings: maxContacts displaces the least recently refreshed; too many in one request is refused") {
+TEST_CASE("bindings: maxContacts displaces the least recently refreshed, too many in one request is refused") {
   BindingTable t;
   t.apply(upd("a", 1, {c("sip:1@h", 600)}), 0, 2);
   t.apply(upd("b", 1, {c("sip:2@h", 600)}), 1000, 2);
@@ -87,7 +87,7 @@ TEST_CASE("bindings: maxContacts displaces the least recently refreshed; too man
   CHECK(t.contactCount() == 2);
 }
 
-TEST_CASE("bindings: keepalive misses make a contact unreachable; an answer brings it back") {
+TEST_CASE("bindings: keepalive misses make a contact unreachable, an answer brings it back") {
   BindingTable t;
   t.apply(upd("a", 1, {c("sip:x@h", 3600)}), 0, 3);
   std::vector<ReachabilityChange> ch;

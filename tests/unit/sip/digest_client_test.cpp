@@ -113,7 +113,7 @@ TEST_CASE("digest client: a username with a quote is escaped") {
   CHECK(digestAuthorization(*c, "a\"b", "p", "REGISTER", "sip:h", 1, "x").rfind("Digest username=\"a\\\"b\"", 0) == 0);
 }
 
-TEST_CASE("trunk auth: one answer per realm; a second challenge for it is a refusal") {
+TEST_CASE("trunk auth: one answer per realm, a second challenge for it is a refusal") {
   TrunkAuth auth("seatbridge", "secret");
   Parsed first(response(407, "Proxy-Authenticate: Digest realm=\"trunk.test\", nonce=\"n1\", qop=\"auth\"\r\n"));
   REQUIRE(first.sip);

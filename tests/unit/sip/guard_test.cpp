@@ -4,7 +4,7 @@
 
 using namespace sb::sip;
 
-TEST_CASE("guard: maxAuthFailures from one source bans it for banSeconds; others are unaffected") {
+TEST_CASE("guard: maxAuthFailures from one source bans it for banSeconds, others are unaffected") {
   SourceGuard g(3, 10'000);
   CHECK_FALSE(g.fail("10.0.0.1", 0));
   CHECK_FALSE(g.fail("10.0.0.1", 1));
@@ -29,7 +29,7 @@ TEST_CASE("guard: failures spaced wider than banSeconds never add up to a ban") 
   CHECK(g.fail("a", 5500));
 }
 
-TEST_CASE("guard: banSeconds 0 disables the ban; the table is bounded") {
+TEST_CASE("guard: banSeconds 0 disables the ban, the table is bounded") {
   SourceGuard off(1, 0);
   CHECK_FALSE(off.fail("a", 0));
   CHECK_FALSE(off.banned("a", 1));

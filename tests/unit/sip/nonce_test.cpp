@@ -96,7 +96,7 @@ TEST_CASE("nonce-count: a nonce not in NonceService's format is untracked and le
   CHECK(c.size() == 0);
 }
 
-TEST_CASE("nonce-count: bounded per extension; an evicted nonce is untracked, never replayable") {
+TEST_CASE("nonce-count: bounded per extension, an evicted nonce is untracked, never replayable") {
   NonceCounter c;
   static_assert(NonceCounter::kSlots == 4);
   const auto a = at(1000), b = at(2000), cc = at(3000), d = at(4000), e = at(5000), f = at(6000);
@@ -190,7 +190,7 @@ TEST_CASE("nonce-count: a phone that takes a new nonce for every refresh keeps i
   CHECK(c.use("1001", used[1], 1, 101) == NonceCounter::Verdict::retransmission);
 }
 
-TEST_CASE("nonce-count: expiry and reload drop extensions; a re-added one cannot replay old nonces") {
+TEST_CASE("nonce-count: expiry and reload drop extensions, a re-added one cannot replay old nonces") {
   NonceService s(300'000);
   NonceCounter c;
   const auto old = s.issue(1'000'000);

@@ -101,7 +101,7 @@ TEST_CASE("calls: an address no phone registered from is refused 403 whatever Fr
   CHECK(reg.authorizeCall(invite("1001", ""), at(1)).refusal == "untrustedSource");  // no source at all
 }
 
-TEST_CASE("calls: from a bound address, 407 with SHA-256 then MD5; the right answer authenticates From") {
+TEST_CASE("calls: from a bound address, 407 with SHA-256 then MD5, the right answer authenticates From") {
   Registrar reg(config());
   bind(reg, "1001", "192.0.2.1", at(0));
   auto r = invite("1001", "192.0.2.1", "tcp", 40000);  // another port and transport than its REGISTER
@@ -133,7 +133,7 @@ TEST_CASE("calls: from a bound address, 407 with SHA-256 then MD5; the right ans
   CHECK(reg.authorizeCall(replay, at(3)).outcome == CallReply::Outcome::challenge);
 }
 
-TEST_CASE("calls: the digest is over INVITE and its Request-URI; a nonce past its lifetime is stale") {
+TEST_CASE("calls: the digest is over INVITE and its Request-URI, a nonce past its lifetime is stale") {
   Registrar reg(config());
   bind(reg, "1001", "192.0.2.1", at(0));
   auto r = invite("1001", "192.0.2.1");
@@ -184,7 +184,7 @@ TEST_CASE("calls: wrong passwords are challenged again and ban the source with R
   CHECK(reg.bannedSources() == 0);
 }
 
-TEST_CASE("calls: credentials must be From's; an unknown From is challenged alike and cannot pass") {
+TEST_CASE("calls: credentials must be From's, an unknown From is challenged alike and cannot pass") {
   Registrar reg(config());
   bind(reg, "1001", "192.0.2.1", at(0));
   auto r = invite("1002", "192.0.2.1");  // 1001's phone says it is 1002

@@ -69,7 +69,7 @@ RegisterReply registerOk(Registrar& reg, RegisterRequest r, const std::string& p
 
 }  // namespace
 
-TEST_CASE("registrar: challenge, SHA-256 first then MD5, qop=auth; the answer binds; the retransmission gets the same") {
+TEST_CASE("registrar: challenge, SHA-256 first then MD5, qop=auth, the answer binds, the retransmission gets the same") {
   Registrar reg(config());
   auto r = request("1001", "sip:1001@192.0.2.1:5060");
   auto ch = reg.handle(r, at(0));
@@ -157,7 +157,7 @@ TEST_CASE("registrar: a retransmission is answered the same after thousands of o
   CHECK(reg.handle(mine, at(1)).status == 401);
 }
 
-TEST_CASE("registrar: MD5 for an ha1-only extension; a SHA-256 answer from it fails") {
+TEST_CASE("registrar: MD5 for an ha1-only extension, a SHA-256 answer from it fails") {
   Registrar reg(config());
   auto r = request("1002", "sip:1002@h");
   auto ch = reg.handle(r, at(0));
@@ -167,7 +167,7 @@ TEST_CASE("registrar: MD5 for an ha1-only extension; a SHA-256 answer from it fa
   CHECK(reg.handle(r, at(0)).status == 200);
 }
 
-TEST_CASE("registrar: unknown user and wrong password look the same; failures ban the source only") {
+TEST_CASE("registrar: unknown user and wrong password look the same, failures ban the source only") {
   Registrar reg(config());
   auto wrong = request("1001", "sip:1001@h");
   auto unknown = request("7777", "sip:7777@h");
@@ -193,7 +193,7 @@ TEST_CASE("registrar: unknown user and wrong password look the same; failures ba
   CHECK_FALSE(reg.handle(wrong, at(61)).drop);
 }
 
-TEST_CASE("registrar: stale nonce gets stale=true; a replayed nc a fresh challenge; a forged nonce fails") {
+TEST_CASE("registrar: stale nonce gets stale=true, a replayed nc a fresh challenge, a forged nonce fails") {
   Registrar reg(config());
   auto r = request("1001", "sip:1001@h");
   auto ch = reg.handle(r, at(0));
@@ -215,7 +215,7 @@ TEST_CASE("registrar: stale nonce gets stale=true; a replayed nc a fresh challen
   CHECK(reg.handle(r, at(303)).authFailure);
 }
 
-TEST_CASE("registrar: digest uri must match; another user's credentials are forbidden") {
+TEST_CASE("registrar: digest uri must match, another user's credentials are forbidden") {
   Registrar reg(config());
   auto r = request("1001", "sip:1001@h");
   auto ch = reg.handle(r, at(0));
@@ -260,7 +260,7 @@ TEST_CASE("registrar: 423 below minExpires, clamp above maxExpires, Expires 0 an
   CHECK(reg.table().contactCount() == 0);
 }
 
-TEST_CASE("registrar: facts reach the sink; setting the sink replays current bindings") {
+TEST_CASE("registrar: facts reach the sink, setting the sink replays current bindings") {
   Registrar reg(config());
   std::vector<sb::core::DeviceFact> facts;
   reg.setFactSink([&](const sb::core::DeviceFact& f) { facts.push_back(f); }, at(0));
@@ -300,7 +300,7 @@ TEST_CASE("registrar: Require is 420, a foreign AOR 404, malformed 400, a loopin
   CHECK(reg.handle(request("1001", "sip:1001@h"), at(1)).status == 401);  // others unaffected
 }
 
-TEST_CASE("registrar: a client that ignores a SHA-256 challenge list gets MD5 alone; one that answers never does") {
+TEST_CASE("registrar: a client that ignores a SHA-256 challenge list gets MD5 alone, one that answers never does") {
   Registrar reg(config());
   auto old = request("1001", "sip:1001@h", "192.0.2.50");
   CHECK(param(reg.handle(old, at(0)).challenges[0], "algorithm") == "SHA-256");
@@ -319,7 +319,7 @@ TEST_CASE("registrar: a client that ignores a SHA-256 challenge list gets MD5 al
   }
 }
 
-TEST_CASE("registrar: unanswered keepalives make a contact unreachable; the answer, found by its Call-ID tag, brings it back") {
+TEST_CASE("registrar: unanswered keepalives make a contact unreachable, the answer, found by its Call-ID tag, brings it back") {
   Registrar reg(config());
   std::vector<sb::core::DeviceFact> facts;
   reg.setFactSink([&](const sb::core::DeviceFact& f) { facts.push_back(f); }, at(0));

@@ -69,7 +69,7 @@ TEST_CASE("store records: newest first, filtered, paged by cursor without losing
   CHECK(seen == "s4 s3 s2 s1 ");
 }
 
-TEST_CASE("store records: a rewritten session replaces its record; retention prunes by end time") {
+TEST_CASE("store records: a rewritten session replaces its record, retention prunes by end time") {
   Archive a;
   appendRecords(*a.store, {Archive::rec("s1", 1000, "alice", "ok"), Archive::rec("s2", 5000, "alice", "ok")});
   appendRecords(*a.store, {Archive::rec("s1", 1000, "alice", "error")});
