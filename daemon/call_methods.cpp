@@ -1,7 +1,8 @@
-// Call.* of the SDK, declared with their parameters now so that clients get
-// precise errors today: the parameters are validated, the agent and the session
-// must exist, and then methods whose behaviour lands with call handling answer
-// notImplemented. Call.deleteCall works already.
+// Call.* of the SDK, declared with their parameters so that clients get precise
+// errors for what is not built yet: the parameters are validated, the agent and
+// the session must exist, and then the methods on the call's audio answer
+// mediaNotAnchored (the audio is not relayed by seatbridge yet), the others
+// still to come notImplemented.
 #include "control/control_server.hpp"
 #include "control/errors.hpp"
 #include "host/core_host.hpp"
@@ -23,20 +24,26 @@ core::Outcome notYet(const std::string& method) {
                                 method + " is declared but its behaviour arrives with call handling");
 }
 
+core::Outcome needsMedia(const std::string& method) {
+  return core::Outcome::failure(core::errc::mediaNotAnchored,
+                                method + " works on the call's audio, which seatbridge passes through without "
+                                         "relaying (no media anchoring yet)");
+}
+
 const Param kSessionId{"sessionId", ParamType::String, true,
                        "The session, as in callIn or the method that started it."};
 
 // Planned methods on a session: the agent must exist and the session must be
 // theirs (or, for a supervisor's method, exist at all).
-control::Handler sessionCheck(host::CoreHost* b, std::string method, bool anyAgentsSession) {
-  return [b, method = std::move(method), anyAgentsSession](const Request& r) {
+control::Handler sessionCheck(host::CoreHost* b, std::string method, bool anyAgentsSession, bool media) {
+  return [b, method = std::move(method), anyAgentsSession, media](const Request& r) {
     const std::string userId = r.params["userId"];
     const std::string sessionId = r.params["sessionId"];
     b->run(r.reply, [=](core::Gateway& g, core::TimePoint) {
       if (!g.findAgent(userId)) return core::Outcome::failure(control::errc::agentNotFound, "no agent " + userId);
       core::Result s = g.checkSession(anyAgentsSession ? std::string() : userId, sessionId);
       if (s.error) return core::Outcome{std::move(s), {}};
-      return notYet(method);
+      return media ? needsMedia(method) : notYet(method);
     });
   };
 }
@@ -55,8 +62,9 @@ control::Handler agentsCheck(host::CoreHost* b, std::string method, std::vector<
   };
 }
 
+enum class Needs { call, media };
 MethodSpec onSession(host::CoreHost* b, std::string name, std::string help, std::vector<Param> extra = {},
-                     std::string sdkName = {}, bool anyAgentsSession = false) {
+                     std::string sdkName = {}, bool anyAgentsSession = false, Needs needs = Needs::call) {
   std::vector<Param> params{kSessionId};
   for (auto& p : extra) params.push_back(std::move(p));
   MethodSpec m{.name = name,
@@ -65,7 +73,8 @@ MethodSpec onSession(host::CoreHost* b, std::string name, std::string help, std:
                .actsForAgent = true,
                .availability = Availability::Planned,
                .sdkName = std::move(sdkName)};
-  m.handler = sessionCheck(b, std::move(name), anyAgentsSession);
+  if (needs == Needs::media) m.answer = "`mediaNotAnchored` for now: it needs the call's audio relayed by seatbridge.";
+  m.handler = sessionCheck(b, std::move(name), anyAgentsSession, needs == Needs::media);
   return m;
 }
 
@@ -152,9 +161,9 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
                  return g.callDeleteCall(userId, sessionId);
                });
              }});
-  table.add(onSession(b, "Call.muteMic", "Mutes the agent towards the customer."));
-  table.add(onSession(b, "Call.unmuteMic", "Unmutes the agent."));
-  table.add(onSession(b, "Call.isMicMuted", "Whether the agent is muted: `{muted}`."));
+  table.add(onSession(b, "Call.muteMic", "Mutes the agent towards the customer.", {}, {}, false, Needs::media));
+  table.add(onSession(b, "Call.unmuteMic", "Unmutes the agent.", {}, {}, false, Needs::media));
+  table.add(onSession(b, "Call.isMicMuted", "Whether the agent is muted: `{muted}`.", {}, {}, false, Needs::media));
   table.add({.name = "Call.startInternalCall",
              .help = "Calls another agent (callIn of type `internal` on their side).",
              .params = {{"calleeUserId", ParamType::String, true, "The agent to call."},
@@ -170,15 +179,34 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
                         "agent)."}}));
   table.add(onSession(b, "Call.hold", "Plays hold audio to the customer and mutes the agent."));
   table.add(onSession(b, "Call.unHold", "Resumes a held session."));
-  table.add(onSession(b, "Call.sendDigits", "Sends DTMF digits into the call (RFC 4733 events).",
-                      {{"dtmfText", ParamType::String, true, "Digits: 0-9, *, #, A-D."}}));
+  table.add({.name = "Call.sendDigits",
+             .help = "Sends DTMF digits to the customer's side of the agent's answered session (an IVR or a PBX "
+                     "menu beyond the trunk). Each digit goes as one SIP INFO in the customer's dialog, "
+                     "`Content-Type: application/dtmf-relay` with the body `Signal=<digit>` and `Duration=160` "
+                     "(ms) on two lines, the next digit once the INFO before it is answered; a far end that "
+                     "refuses one (415, 501) gets no more.",
+             .params = {kSessionId, {"dtmfText", ParamType::String, true, "1 to 32 digits: 0-9, *, #, A-D (a-d taken "
+                                                                          "as A-D)."}},
+             .actsForAgent = true,
+             .answer = "`{sessionId, dtmfText}` (the digits as sent) once they are queued on the leg; "
+                       "`invalidParams` for anything else in dtmfText; `invalidTransition` before the session is "
+                       "answered.",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"], sessionId = r.params["sessionId"];
+               const std::string digits = r.params["dtmfText"];
+               b->run(r.reply, [=](core::Gateway& g, core::TimePoint) {
+                 if (!g.findAgent(userId))
+                   return core::Outcome::failure(control::errc::agentNotFound, "no agent " + userId);
+                 return g.callSendDigits(userId, sessionId, digits);
+               });
+             }});
   table.add(onSession(b, "Call.monitor",
                       "A supervisor listens to another agent's live session; `textOnly` gives a live transcript "
                       "instead of audio.",
                       {{"textOnly", ParamType::Boolean, false, "A transcript (asr events) instead of audio."}},
-                      "unnamed in the SDK (table 15, \"monitor (?)\"): seatbridge's name", true));
+                      "unnamed in the SDK (table 15, \"monitor (?)\"): seatbridge's name", true, Needs::media));
   table.add(onSession(b, "Call.takeover", "A supervisor takes another agent's session over.", {},
-                      "unnamed in the SDK (table 16, \"takeover (?)\"): seatbridge's name", true));
+                      "unnamed in the SDK (table 16, \"takeover (?)\"): seatbridge's name", true, Needs::media));
 }
 
 }  // namespace sb::daemon

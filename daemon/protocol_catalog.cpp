@@ -77,6 +77,9 @@ std::vector<control::errc::ErrorDoc> domainErrors() {
       {e::remoteAnswerUnsupported, "Call.accept cannot answer this device: a mobile rung through a trunk, or a "
                                    "desk phone whose ringing response does not offer the `talk` event (lift the "
                                    "handset, or enable remote answer on the phone)."},
+      {e::mediaNotAnchored, "The method works on the call's audio (Call.muteMic, Call.unmuteMic, Call.isMicMuted, "
+                            "Call.monitor, Call.takeover), and this seatbridge passes the audio through between the "
+                            "phone and the trunk without relaying it (no media anchoring yet), so it cannot."},
   };
 }
 

@@ -128,6 +128,10 @@ class Gateway {
                      TimePoint now);
   // Call.end: refuses a ringing offer; the session goes to the next agent at once.
   Outcome callEnd(const std::string& userId, const std::string& sessionId, TimePoint now);
+  // Call.sendDigits: DTMF into the customer's leg of the agent's answered
+  // session (SendDigits); invalidParams unless 1..kMaxDigits of 0-9 * # A-D.
+  static constexpr size_t kMaxDigits = 32;
+  Outcome callSendDigits(const std::string& userId, const std::string& sessionId, const std::string& dtmfText);
   // Drain deadline: ends every live call (BYE both legs, closeBy admin).
   Outputs endAllCalls(const std::string& reason, TimePoint now);
   size_t liveCalls() const { return calls_.size(); }

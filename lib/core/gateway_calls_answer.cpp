@@ -252,6 +252,29 @@ Outcome Gateway::callAccept(const std::string& userId, const std::string& sessio
   return o;
 }
 
+Outcome Gateway::callSendDigits(const std::string& userId, const std::string& sessionId,
+                                const std::string& dtmfText) {
+  // The keys of a telephone keypad and the four of RFC 4733 §3.2 (A-D), which
+  // is also what application/dtmf-relay's Signal carries; lower-case a-d too.
+  std::string digits;
+  for (char c : dtmfText) {
+    const char u = (c >= 'a' && c <= 'd') ? static_cast<char>(c - 'a' + 'A') : c;
+    if (!((u >= '0' && u <= '9') || u == '*' || u == '#' || (u >= 'A' && u <= 'D')))
+      return Outcome::failure(errc::invalidParams, std::string("dtmfText: '") + c + "' is not a DTMF digit (0-9 * # A-D)");
+    digits += u;
+  }
+  if (digits.empty() || digits.size() > kMaxDigits)
+    return Outcome::failure(errc::invalidParams,
+                            "dtmfText: 1 to " + std::to_string(kMaxDigits) + " digits, not " + std::to_string(digits.size()));
+  Call* found = agentsCall(userId, sessionId);
+  if (!found) return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
+  if (found->phase != Call::Phase::bridged)
+    return Outcome::failure(errc::invalidTransition, "session " + sessionId + " is not answered: no call to send digits into");
+  Outcome o = Outcome::success({{"sessionId", sessionId}, {"dtmfText", digits}});
+  o.outputs.push(SendDigits{found->customerLeg, digits});
+  return o;
+}
+
 Outcome Gateway::callEnd(const std::string& userId, const std::string& sessionId, TimePoint now) {
   Call* found = agentsCall(userId, sessionId);
   if (!found) return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);

@@ -100,8 +100,16 @@ struct HangUpLeg {
   LegId leg = 0;
 };
 
+// Send DTMF digits on an answered leg, one after the other, each once the one
+// before it has its answer (SIP INFO application/dtmf-relay while media is not
+// anchored; call_legs_digits.cpp). `digits` are validated: 0-9 * # A-D.
+struct SendDigits {
+  LegId leg = 0;
+  std::string digits;
+};
+
 using Action = std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg,
-                            AnswerRemotely, HangUpLeg>;
+                            AnswerRemotely, HangUpLeg, SendDigits>;
 
 struct Outputs {
   std::vector<Action> actions;

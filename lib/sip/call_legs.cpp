@@ -162,6 +162,8 @@ void CallLegs::execute(const core::Action& action) {
             hangUp(a);
           else if constexpr (std::is_same_v<A, core::AnswerRemotely>)
             answerRemotely(a);
+          else if constexpr (std::is_same_v<A, core::SendDigits>)
+            sendDigits(a);
         },
         action);
   } catch (const std::exception& e) {

@@ -96,6 +96,10 @@ class CallLegs {
   void acked(Leg& leg, const sip_t* ack);
   void adoptDialog(nta_leg_t* dialog, const sip_t* sip);
   void prack(Fork& fork, nta_outgoing_t* orq, const sip_t* sip);  // a reliable 18x (RFC 3262 §4)
+  // Call.sendDigits (call_legs_digits.cpp).
+  void sendDigits(const core::SendDigits& a);
+  bool sendDigit(Leg& leg, bool challenged = false);
+  int onDigitResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip);
   void ring(const core::RingLeg& a);
   void ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl, const std::string& toUri,
                 const std::string& trunk = {});

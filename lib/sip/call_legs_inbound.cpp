@@ -97,6 +97,8 @@ void CallLegs::acked(Leg& leg, const sip_t* ack) {
   if (leg.byeAfterAck) {
     sendBye(leg);
     retire(leg.id);
+  } else if (!leg.digits.pending.empty() && !leg.digits.orq) {
+    sendDigit(leg);  // asked for while our 2xx waited for this ACK
   }
 }
 }  // namespace sb::sip

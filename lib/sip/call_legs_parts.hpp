@@ -82,6 +82,21 @@ struct CallLegs::Relay {
   }
 };
 
+// Call.sendDigits on a leg (call_legs_digits.cpp): the digits still to send,
+// the INFO in flight (one at a time, so the far end gets them in order), and
+// the trunk's answers if it challenges one.
+struct LegDigits {
+  std::string pending;
+  nta_outgoing_t* orq = nullptr;
+  TrunkAuth auth;
+  LegDigits() = default;
+  LegDigits(const LegDigits&) = delete;
+  LegDigits& operator=(const LegDigits&) = delete;
+  ~LegDigits() {
+    if (orq) nta_outgoing_destroy(orq);
+  }
+};
+
 // One side of a call. Inbound: the customer's INVITE server transaction and the
 // dialog we answer it in. Outbound: while calling, one Fork per contact; after the
 // first 2xx, the winning fork's dialog.
@@ -121,6 +136,7 @@ struct CallLegs::Leg {
   // 2xx on this leg waits for the answer in the other leg's ACK.
   std::unique_ptr<Relay> ackRelay;
   LegSessionTimer session;  // RFC 4028, call_legs_timers.cpp
+  LegDigits digits;         // Call.sendDigits, call_legs_digits.cpp
 
   ~Leg() {
     if (irq) nta_incoming_destroy(irq);
@@ -182,7 +198,23 @@ struct LegCallbacks {
   // RFC 4028 (call_legs_timers.cpp): a leg's refresh or expiry is due; the answer to our refresh.
   static void sessionTimer(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept;
   static int refreshResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
+  // The answer to an INFO of Call.sendDigits (call_legs_digits.cpp).
+  static int digitResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
 };
+
+// RFC 3261 §12.2.1.2: a 408 or 481 to a request we sent in a dialog, or no
+// answer at all (nta's own 408, or its 503 on a transport error), means the
+// peer is gone. `code` 0: it is not; else the leg ends with `code`, with a BYE
+// only when the peer itself answered 408 (it may still be there to hear it).
+struct DialogGone {
+  int code = 0;
+  bool bye = false;
+};
+inline DialogGone dialogGone(int status, const sip_t* sip) {
+  const bool unanswered = nta_sip_is_internal(sip) && (status == 408 || status == 503);
+  if (status != 408 && status != 481 && !unanswered) return {};
+  return {status == 481 ? 481 : 408, status == 408 && !unanswered};
+}
 
 // The Request-URI an outgoing request went to (the digest uri, RFC 7616 §3.4).
 std::string requestUriOf(nta_outgoing_t* orq);

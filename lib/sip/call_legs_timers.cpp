@@ -239,15 +239,13 @@ int CallLegs::onRefreshResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip)
     SB_WARN("calls", "leg %llu: the trunk refused our credentials for a session refresh (%d)",
             static_cast<unsigned long long>(leg.id), status);
   }
-  // RFC 3261 §12.2.1.2 and RFC 4028 §10: 408 or 481 to the refresh, or no
-  // answer at all (nta's own 408, or its 503 when the peer is unreachable),
-  // means the peer is gone.
-  const bool unanswered = nta_sip_is_internal(sip) && (status == 408 || status == 503);
-  if (status == 408 || status == 481 || unanswered) {
+  // RFC 4028 §10 with RFC 3261 §12.2.1.2: a refresh answered 408 or 481, or
+  // not at all, means the peer is gone.
+  if (const DialogGone gone = dialogGone(status, sip); gone.code) {
     SB_INFO("calls", "leg %llu: session refresh failed (%d), ending it", static_cast<unsigned long long>(leg.id),
             status);
     metrics_.sessionRefreshes("failed").Increment();
-    endLeg(leg, status == 481 ? 481 : 408, status == 408 && !unanswered);
+    endLeg(leg, gone.code, gone.bye);
     return 0;
   }
   if (status == 422 && sip && sip->sip_min_se && static_cast<int>(sip->sip_min_se->min_delta) > s.timer.interval) {
