@@ -279,7 +279,7 @@ int CallLegs::onClosingResponse(Closing& c, nta_outgoing_t* orq, const sip_t* si
   if (status < 200 || orq != c.orq) return 0;
   // RFC 3261 §22.2: a challenged BYE goes again in the same dialog (CSeq one
   // higher) with the trunk's credentials, once per realm.
-  if ((status == 401 || status == 407) && sip && !nta_sip_is_internal(sip)) {
+  if (isChallenge(status, sip)) {
     if (auto lines = c.auth.answer(sip, "BYE", requestUriOf(orq)); lines && sendBye(c, *lines)) return 0;
     SB_WARN("calls", "the trunk refused our credentials for a BYE (%d)", status);
   }

@@ -71,8 +71,7 @@ int CallLegs::onDigitResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip) {
   orqGraveyard_.push_back(std::exchange(d.orq, nullptr));  // released once this callback returns
   if (find(leg.id) != &leg) return 0;
   // A trunk's challenge: the same digit again with its credentials (RFC 3261 §22.2).
-  if ((status == 401 || status == 407) && sip && !nta_sip_is_internal(sip) &&
-      d.auth.answer(sip, "INFO", requestUriOf(orq)) && sendDigit(leg, true))
+  if (isChallenge(status, sip) && d.auth.answer(sip, "INFO", requestUriOf(orq)) && sendDigit(leg, true))
     return 0;
   if (const DialogGone gone = dialogGone(status, sip); gone.code) {
     SB_INFO("calls", "leg %llu: a DTMF INFO failed (%d), ending the leg", static_cast<unsigned long long>(leg.id),

@@ -116,8 +116,7 @@ bool CallLegs::sendInvite(Fork& f, const std::string& authLines) {
 // realm (trunk_auth.hpp). True when the INVITE went again; false leaves the
 // status to fail the fork (wrong credentials: core moves on to the next agent).
 bool CallLegs::challenged(Fork& fork, nta_outgoing_t* orq, const sip_t* sip, int status) {
-  if ((status != 401 && status != 407) || !sip || nta_sip_is_internal(sip) || !fork.auth.hasCredentials())
-    return false;
+  if (!isChallenge(status, sip) || !fork.auth.hasCredentials()) return false;
   auto lines = fork.auth.answer(sip, "INVITE", requestUriOf(orq));
   if (!lines) {
     SB_WARN("calls", "the trunk refused our credentials for INVITE %s (%d)", fork.requestUri.c_str(), status);

@@ -202,6 +202,12 @@ struct LegCallbacks {
   static int digitResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
 };
 
+// A peer's digest challenge to a request we sent (RFC 3261 §22.2): 401 or 407
+// from the far end, not nta's own answer (which carries no challenge).
+inline bool isChallenge(int status, const sip_t* sip) {
+  return (status == 401 || status == 407) && sip && !nta_sip_is_internal(sip);
+}
+
 // RFC 3261 §12.2.1.2: a 408 or 481 to a request we sent in a dialog, or no
 // answer at all (nta's own 408, or its 503 on a transport error), means the
 // peer is gone. `code` 0: it is not; else the leg ends with `code`, with a BYE

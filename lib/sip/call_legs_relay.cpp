@@ -128,7 +128,7 @@ nta_outgoing_t* CallLegs::sendRelayed(Relay& r, Leg& to, const sip_t* sip, const
 // A 401/407 to a request relayed into a trunk with credentials: sent again
 // with them, once per realm (RFC 3261 §22.2), under its new transaction.
 bool CallLegs::challenged(Relay& r, nta_outgoing_t* orq, const sip_t* sip, int status) {
-  if ((status != 401 && status != 407) || !sip || nta_sip_is_internal(sip) || !r.request) return false;
+  if (!isChallenge(status, sip) || !r.request) return false;
   Leg* to = find(r.to);
   const sip_t* request = sip_object(r.request);
   if (!to || !to->dialog || !request || !request->sip_request) return false;
@@ -199,18 +199,17 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
     nta_incoming_destroy(r.irq);
     r.irq = nullptr;
   }
-  // RFC 3261 §12.2.1.2: 481 or 408 to a request in a dialog ends it, and so does
-  // no response at all. nta reports a timeout as its own 408 and a transport
-  // failure (the phone's port closed: ICMP unreachable) as its own 503
-  // (§8.1.3.1); that 503 is no answer from the far end, while a 503 the far
+  // RFC 3261 §12.2.1.2 (dialogGone): 481 or 408 to a request in a dialog ends
+  // it, and so does no response at all; nta's own 503 is a transport failure
+  // (the phone's port closed: ICMP unreachable, §8.1.3.1), while a 503 the far
   // end sent only refuses this one request. The leg has vanished, and core
   // ends the call.
-  const bool unanswered = nta_sip_is_internal(sip) && (status == 408 || status == 503);
-  if ((status == 481 || status == 408 || unanswered) && to) {
+  if (dialogGone(status, sip).code && to) {
     // A peer that merely lost our request (a one-way path, a stalled phone)
     // still has its side of the call up: a BYE, which nta sends and forgets,
-    // tells it the call is over. After a 481 the dialog is gone there, and
-    // after a transport failure nothing can reach it.
+    // tells it the call is over; here after nta's own 408 (a timeout) too.
+    // After a 481 the dialog is gone there, and after a transport failure
+    // nothing can reach it.
     if (status == 408) sendBye(*to);
     report(core::LegEnded{to->id, status});
     retire(to->id);

@@ -233,7 +233,7 @@ int CallLegs::onRefreshResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip)
   // A trunk's challenge (RFC 3261 §22.2): the refresh again with its
   // credentials, once per realm (TrunkAuth's rule); refused again, it fails
   // below like any refusal and is retried later, the session left as it was.
-  if ((status == 401 || status == 407) && sip && !nta_sip_is_internal(sip)) {
+  if (isChallenge(status, sip)) {
     if (s.auth.answer(sip, s.refreshIsInvite ? "INVITE" : "UPDATE", requestUriOf(orq)) && sendRefresh(leg, true))
       return 0;
     SB_WARN("calls", "leg %llu: the trunk refused our credentials for a session refresh (%d)",
