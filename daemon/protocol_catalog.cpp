@@ -59,8 +59,18 @@ std::vector<control::EventDoc> events() {
        "refused (false, the trunk's status), went unanswered or lapsed unrefreshed (false, 408), or was given up "
        "by a reload or a stop (false, 0)."},
       {n(ev::callOuted), "yes", "`sessionId`, `callerPhoneNumber`, `calleePhoneNumber`, `serverType`, `tabUUID`",
-       "Later release: an outbound call was launched."},
-      {n(ev::calloutAccepted), "yes", "`sessionId`", "Later release: the customer answered an outbound call."},
+       "An agent's call to a customer was launched: the INVITE is on its way through a trunk "
+       "(callerPhoneNumber is the number presented to the customer; tabUUID is empty for a call dialled on the "
+       "desk phone)."},
+      {n(ev::calloutAccepted), "yes", "`sessionId`", "The customer answered an outbound call; the legs are bridged."},
+      {n(ev::calloutRefused), "when the line is bound",
+       "`extensionId`, `calleePhoneNumber` (as dialled), `reason`",
+       "A call an agent placed was refused before anything went out. `reason`: `numberNotAllowed` (403, the dial "
+       "plan of the agent or skill group), `noRoute` (403, no trunk's dialPatterns carry it), `trunksDown` (503), "
+       "`concurrentLimit` / `rateLimit` (403, outbound.maxConcurrentPerExtension / maxPerMinutePerExtension), "
+       "`invalidNumber` (484), `internalCall` (480, an extension dialled: internal calls come later). Sent to the "
+       "agent of the extension, or to every subscriber for a phone bound to no agent; counted in "
+       "seatbridge_outbound_refused_total{reason}."},
       {n(ev::transfer), "yes", "`sessionId`, `skillGroupId`, `userId`", "Later release: a transfer completed."},
   };
 }

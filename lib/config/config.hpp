@@ -68,12 +68,26 @@ struct Calls {
   int testMinSEFloor = 90;
 };
 
+// Calls the agents place (desk phone, Call.startOutboundCall): the toll-fraud
+// guard's limits and the numbers it never stands in the way of (docs/CONFIG.md,
+// "Dial plan"). The allowed patterns themselves are per trunk, agent and skill group.
+struct Outbound {
+  int ringTimeout = 60;                 // seconds a customer's phone may ring before we give up
+  int maxConcurrentPerExtension = 2;    // live calls an extension places at once; 0 = no limit
+  int maxPerMinutePerExtension = 10;    // calls an extension places in any 60 s; 0 = no limit
+  // Prefixes a number may start with only when the pattern that allows it spells
+  // the prefix out: international access and premium-rate ranges.
+  std::vector<std::string> restrictedPrefixes{"+", "00", "011", "1900", "+1900", "1976", "+1976"};
+  std::vector<std::string> emergencyNumbers{"112", "911"};  // always allowed, exempt from every limit
+};
+
 struct Extension {
   std::string id;
   std::string name;
   std::string password;
   std::string ha1;        // MD5(user:realm:password), hex
   std::string ha1Sha256;  // SHA-256(user:realm:password), hex
+  std::string locationNumber;  // presented on emergency calls from this phone (its site's number); "" = as any call
 };
 
 struct SkillRef {
@@ -88,6 +102,8 @@ struct Agent {
   std::string mobile;
   int useMobileAccept = 0;  // 0 never, 1 when the desk phone is offline, 2 always
   std::vector<SkillRef> skillGroups;
+  // Numbers the agent may dial; unset: those of the agent's skill groups together.
+  std::optional<std::vector<std::string>> dialPatterns;
 };
 
 struct SkillGroup {
@@ -98,6 +114,8 @@ struct SkillGroup {
   int afterCallWork = 10;
   int maxQueueLength = 0;   // customers waiting at once (ringing one included); 0 = no limit
   std::string overflowTo;   // skill group a call goes to when this queue is full; empty: refused (486)
+  std::vector<std::string> dialPatterns;   // numbers its agents may dial (Agent::dialPatterns unset)
+  std::vector<std::string> callerNumbers;  // presented on its agents' outbound calls, before the trunk's
 };
 
 struct Number {
@@ -121,6 +139,11 @@ struct Trunk {
   int pingSeconds = 30;         // OPTIONS to the trunk this often; 0 = never (its state stays unknown)
   int maxCalls = 0;             // concurrent inbound calls from it; 0 = no limit
   int maxCallsPerSecond = 0;    // new inbound calls from it per second; 0 = no limit
+  // Outbound: the numbers it carries (empty: it takes no agent-placed calls but
+  // emergency ones), and how the caller is presented to it (RFC 3325, RFC 3323).
+  std::vector<std::string> dialPatterns;
+  bool assertedIdentity = false;  // P-Asserted-Identity with the caller number
+  std::string privacy = "none";   // none | id: anonymous From, Privacy: id (needs assertedIdentity)
 };
 
 struct Config {
@@ -135,6 +158,7 @@ struct Config {
   Log log;
   Shutdown shutdown;
   Calls calls;
+  Outbound outbound;
   std::vector<Extension> extensions;
   std::vector<Agent> agents;
   std::vector<SkillGroup> skillGroups;

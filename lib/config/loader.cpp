@@ -151,6 +151,18 @@ class Fields {
     out = static_cast<int>(v);
   }
 
+  void readBool(const char* key, bool& out) {
+    if (!has(key)) return;
+    const YAML::Node n = get(key);
+    const std::string v = n.IsScalar() ? n.Scalar() : std::string();
+    if (v == "true")
+      out = true;
+    else if (v == "false")
+      out = false;
+    else
+      diag_.error(join(path_, key), "expected true or false");
+  }
+
   // Calls `each` for every element of a sequence key, with its path and index.
   void readList(const char* key, const std::function<void(const YAML::Node&, const std::string&, size_t)>& each,
                 bool req = false) {
@@ -280,8 +292,9 @@ void readHostPort(Fields& f, const char* key, HostPort& out, bool req) {
 
 void readExtension(const YAML::Node& n, const std::string& p, Diagnostics& d, std::vector<Extension>& out) {
   Fields f(d, p);
-  if (!f.open(n, {"id", "name", "password", "ha1", "ha1Sha256"})) return;
+  if (!f.open(n, {"id", "name", "password", "ha1", "ha1Sha256", "locationNumber"})) return;
   Extension e;
+  f.readString("locationNumber", e.locationNumber);
   f.readString("id", e.id, true);
   f.readString("name", e.name);
   f.readString("password", e.password);
@@ -292,8 +305,13 @@ void readExtension(const YAML::Node& n, const std::string& p, Diagnostics& d, st
 
 void readAgent(const YAML::Node& n, const std::string& p, Diagnostics& d, std::vector<Agent>& out) {
   Fields f(d, p);
-  if (!f.open(n, {"userId", "name", "extension", "mobile", "useMobileAccept", "skillGroups"})) return;
+  if (!f.open(n, {"userId", "name", "extension", "mobile", "useMobileAccept", "skillGroups", "dialPatterns"})) return;
   Agent a;
+  if (f.has("dialPatterns")) {
+    std::vector<std::string> patterns;
+    f.readStringList("dialPatterns", patterns);
+    a.dialPatterns = std::move(patterns);
+  }
   f.readString("userId", a.userId, true);
   f.readString("name", a.name);
   f.readString("extension", a.extension);
@@ -313,9 +331,12 @@ void readAgent(const YAML::Node& n, const std::string& p, Diagnostics& d, std::v
 
 void readSkillGroup(const YAML::Node& n, const std::string& p, Diagnostics& d, std::vector<SkillGroup>& out) {
   Fields f(d, p);
-  if (!f.open(n, {"id", "name", "ringTimeout", "queueTimeout", "afterCallWork", "maxQueueLength", "overflowTo"}))
+  if (!f.open(n, {"id", "name", "ringTimeout", "queueTimeout", "afterCallWork", "maxQueueLength", "overflowTo",
+                  "dialPatterns", "callerNumbers"}))
     return;
   SkillGroup g;
+  f.readStringList("dialPatterns", g.dialPatterns);
+  f.readStringList("callerNumbers", g.callerNumbers);
   f.readString("id", g.id, true);
   f.readString("name", g.name);
   f.readInt("ringTimeout", g.ringTimeout, 1, 3600);
@@ -338,9 +359,13 @@ void readNumber(const YAML::Node& n, const std::string& p, Diagnostics& d, std::
 void readTrunk(const YAML::Node& n, const std::string& p, Diagnostics& d, std::vector<Trunk>& out) {
   Fields f(d, p);
   if (!f.open(n, {"name", "address", "transport", "inboundFrom", "callerNumbers", "register", "pingSeconds", "maxCalls",
-                  "maxCallsPerSecond"}))
+                  "maxCallsPerSecond", "dialPatterns", "assertedIdentity", "privacy"}))
     return;
   Trunk t;
+  f.readStringList("dialPatterns", t.dialPatterns);
+  f.readBool("assertedIdentity", t.assertedIdentity);
+  f.readString("privacy", t.privacy);
+  if (t.privacy != "none" && t.privacy != "id") d.error(join(p, "privacy"), "'" + t.privacy + "' is not none or id");
   f.readString("name", t.name, true);
   readHostPort(f, "address", t.address, true);
   f.readString("transport", t.transport);
@@ -384,7 +409,7 @@ void readSection(Fields& root, const char* key, std::vector<T>& out,
 void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   Fields root(d, "");
   if (!root.open(doc, {"sip", "registrar", "security", "control", "metrics", "storage", "log", "shutdown",
-                       "calls", "extensions", "agents", "skillGroups", "numbers", "trunks"}))
+                       "calls", "outbound", "extensions", "agents", "skillGroups", "numbers", "trunks"}))
     return;
   if (root.has("sip")) readSip(root.get("sip"), d, c.sip); else root.required("sip");
   if (root.has("registrar")) readRegistrar(root.get("registrar"), d, c.registrar);
@@ -422,6 +447,17 @@ void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
       f.readInt("sessionExpires", c.calls.sessionExpires, 0, 86400);
       f.readInt("minSE", c.calls.minSE, 1, 86400);
       f.readInt("testMinSEFloor", c.calls.testMinSEFloor, 1, 90);
+    }
+  }
+  if (root.has("outbound")) {
+    Fields f(d, "outbound");
+    if (f.open(root.get("outbound"), {"ringTimeout", "maxConcurrentPerExtension", "maxPerMinutePerExtension",
+                                      "restrictedPrefixes", "emergencyNumbers"})) {
+      f.readInt("ringTimeout", c.outbound.ringTimeout, 1, 600);
+      f.readInt("maxConcurrentPerExtension", c.outbound.maxConcurrentPerExtension, 0, 1000);
+      f.readInt("maxPerMinutePerExtension", c.outbound.maxPerMinutePerExtension, 0, 100000);
+      f.readStringList("restrictedPrefixes", c.outbound.restrictedPrefixes);
+      f.readStringList("emergencyNumbers", c.outbound.emergencyNumbers);
     }
   }
   readSection(root, "extensions", c.extensions, readExtension);

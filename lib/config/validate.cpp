@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/log.hpp"
+#include "config/dial_pattern.hpp"
 #include "config/loader_internal.hpp"
 
 namespace sb::config::detail {
@@ -173,6 +174,45 @@ void validateRouting(const Config& c, Diagnostics& d) {
                 "'" + c.trunks[i].callerNumbers[k] + "' is not a phone number");
 }
 
+// Dial plan errors are located at the pattern itself, as every config error is.
+void validatePatterns(const std::vector<std::string>& patterns, const std::string& path, Diagnostics& d) {
+  for (size_t k = 0; k < patterns.size(); ++k)
+    if (std::string why = dialPatternError(patterns[k]); !why.empty())
+      d.error(d.item(path, k), "dial pattern '" + patterns[k] + "': " + why);
+}
+
+void validateNumbers(const std::vector<std::string>& numbers, const std::string& path, Diagnostics& d) {
+  for (size_t k = 0; k < numbers.size(); ++k)
+    if (!isPhoneNumber(numbers[k])) d.error(d.item(path, k), "'" + numbers[k] + "' is not a phone number");
+}
+
+void validateOutbound(const Config& c, Diagnostics& d) {
+  for (size_t k = 0; k < c.outbound.emergencyNumbers.size(); ++k)
+    if (!normalizeDialled(c.outbound.emergencyNumbers[k]))
+      d.error(d.item("outbound.emergencyNumbers", k), "'" + c.outbound.emergencyNumbers[k] + "' is not a dialable number");
+  for (size_t k = 0; k < c.outbound.restrictedPrefixes.size(); ++k)
+    if (c.outbound.restrictedPrefixes[k].empty() || !normalizeDialled(c.outbound.restrictedPrefixes[k] + "0"))
+      d.error(d.item("outbound.restrictedPrefixes", k), "'" + c.outbound.restrictedPrefixes[k] + "' is not a number prefix");
+  for (size_t i = 0; i < c.trunks.size(); ++i) {
+    const Trunk& t = c.trunks[i];
+    validatePatterns(t.dialPatterns, d.item("trunks", i) + ".dialPatterns", d);
+    if (t.privacy == "id" && !t.assertedIdentity)
+      d.error(at(d, "trunks", i, "privacy"), "privacy id hides From, so the caller needs assertedIdentity: true "
+                                             "(RFC 3325 section 9.3)");
+    if (!t.dialPatterns.empty() && t.callerNumbers.empty())
+      d.error(at(d, "trunks", i, "dialPatterns"), "a trunk that carries outbound calls needs callerNumbers to present");
+  }
+  for (size_t i = 0; i < c.skillGroups.size(); ++i) {
+    validatePatterns(c.skillGroups[i].dialPatterns, d.item("skillGroups", i) + ".dialPatterns", d);
+    validateNumbers(c.skillGroups[i].callerNumbers, d.item("skillGroups", i) + ".callerNumbers", d);
+  }
+  for (size_t i = 0; i < c.agents.size(); ++i)
+    if (c.agents[i].dialPatterns) validatePatterns(*c.agents[i].dialPatterns, d.item("agents", i) + ".dialPatterns", d);
+  for (size_t i = 0; i < c.extensions.size(); ++i)
+    if (!c.extensions[i].locationNumber.empty() && !isPhoneNumber(c.extensions[i].locationNumber))
+      d.error(at(d, "extensions", i, "locationNumber"), "'" + c.extensions[i].locationNumber + "' is not a phone number");
+}
+
 // RFC 4028 §5: Min-SE is never below 90 s (testMinSEFloor lowers that for
 // tests only), and the interval we ask for is never below our own Min-SE.
 void validateSessionTimers(const Calls& c, Diagnostics& d) {
@@ -196,6 +236,7 @@ void validate(const Config& c, Diagnostics& d) {
   validateAgents(c, d);
   validateRouting(c, d);
   validateSessionTimers(c.calls, d);
+  validateOutbound(c, d);
 }
 
 }  // namespace sb::config::detail

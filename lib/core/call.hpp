@@ -17,6 +17,9 @@
 
 namespace sb::core {
 
+// A call an agent places (gateway_outbound.cpp) uses the same record: the
+// agent's leg is known from the start (agentLeg, agentUserId), customerLeg is
+// the one rung through a trunk, phase waiting means "dialling".
 struct Call {
   enum class Phase {
     waiting,  // queued; maybe ringing an agent (offerLeg != 0)
@@ -57,6 +60,13 @@ struct Call {
   // kReofferDelay after their refusal when nobody else is.
   std::map<std::string, TimePoint> declined;
   TimerId retryTimer = 0;  // the dispatch that may re-offer it to one of them
+
+  // Placed by an agent (outbound): ringTimer bounds the customer's ringing.
+  bool outbound = false;
+  std::string extensionId;              // the desk phone that dialled
+  std::vector<std::string> trunksLeft;  // failover: trunks still to try after this one
+  bool emergency = false;
+  bool seized = false;  // the agent was signed in and is busy with it
 };
 
 // An event about one session for the agent it concerns (userId empty: for

@@ -17,6 +17,9 @@ struct InboundCall {
   std::string callerNumber;                          // the customer (From user)
   std::string callerName;                            // From display name, may be empty
   nlohmann::json ivrPath = nlohmann::json::array();  // [{key,label}] from the PBX's header, may be empty
+  // Set when the INVITE came from a desk phone, digest-authenticated as this
+  // extension (trunk empty): the agent is placing a call to `number`.
+  std::string extension;
 };
 
 // An outbound leg got a provisional response with a code > 100. Reported again
@@ -27,6 +30,8 @@ struct LegRinging {
   // A desk phone's 18x listed the `talk` event package in Allow-Events: it
   // answers when told to (AnswerRemotely, Call.accept).
   bool remoteAnswer = false;
+  // The 18x carried SDP (early media); reported again for the first such 18x.
+  bool earlyMedia = false;
 };
 // An outbound leg was answered (2xx; the SIP layer has ACKed it).
 struct LegAnswered {

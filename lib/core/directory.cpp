@@ -9,7 +9,12 @@ Directory Directory::fromConfig(const config::Config& config) {
   d.extensions = config.extensions;
   d.numbers = config.numbers;
   d.calls = config.calls;
-  for (const auto& t : config.trunks) d.trunks.push_back(t.name);
+  d.outbound = config.outbound;
+  for (const auto& t : config.trunks) {
+    d.trunks.push_back(t.name);
+    d.trunkConfigs.push_back(t);
+    d.trunkConfigs.back().registration.reset();
+  }
   for (auto& e : d.extensions) {
     e.password.clear();
     e.ha1.clear();
@@ -46,6 +51,12 @@ const config::Agent* Directory::agentForExtension(const std::string& extensionId
   if (extensionId.empty()) return nullptr;
   for (const auto& a : agents)
     if (a.extension == extensionId) return &a;
+  return nullptr;
+}
+
+const config::Trunk* Directory::findTrunk(const std::string& name) const {
+  for (const auto& t : trunkConfigs)
+    if (t.name == name) return &t;
   return nullptr;
 }
 

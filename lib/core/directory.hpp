@@ -16,6 +16,10 @@ struct Directory {
   std::vector<config::Number> numbers;      // inbound numbers -> skill group
   std::vector<std::string> trunks;          // trunk names, in configuration order (no credentials)
   config::Calls calls;                      // missed-offer and lifetime bounds
+  config::Outbound outbound;                // the toll-fraud guard's limits, emergency numbers
+  // Each trunk's outbound side (dial patterns, caller numbers, presentation),
+  // in configuration order; registration credentials cleared.
+  std::vector<config::Trunk> trunkConfigs;
 
   static Directory fromConfig(const config::Config& config);
 
@@ -25,6 +29,7 @@ struct Directory {
   const config::Number* findNumber(const std::string& number) const;
   // The agent bound to a desk phone, or nullptr (an extension may be unbound).
   const config::Agent* agentForExtension(const std::string& extensionId) const;
+  const config::Trunk* findTrunk(const std::string& name) const;
 };
 
 }  // namespace sb::core

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -44,6 +45,10 @@ struct QueueStat {
   size_t waiting = 0;          // customers not yet answered (ringing an agent included)
   Duration oldestWait{0};      // how long the longest-waiting one has waited
 };
+
+// The record's end state for a customer leg's final SIP answer (one table,
+// gateway_outbound.cpp).
+EndState endStateForSip(int code);
 
 class Gateway {
  public:
@@ -115,6 +120,9 @@ class Gateway {
   // ---- calls (gateway_calls.cpp) --------------------------------------------------
   // A new INVITE from a trunk: queue it for its number's skill group (404 for a
   // number not configured), ring 180, offer it to the best eligible agent.
+  // From a desk phone (call.extension set): the agent dials out
+  // (gateway_outbound.cpp): the dial plan and limits decide, then the customer
+  // is rung through a trunk.
   InboundDecision onInboundCall(const InboundCall& call, TimePoint now);
   // What the SIP layer saw on a leg. Facts about legs core no longer knows are
   // ignored (the SIP layer has already cleaned them up).
@@ -192,6 +200,17 @@ class Gateway {
   void releaseInto(const std::string& userId, const std::string& sessionId, Duration wrapUp, TimePoint now,
                    Outputs& out);
 
+  // Calls agents place (gateway_outbound.cpp).
+  InboundDecision onDeskPhoneCall(const InboundCall& in, TimePoint now);
+  Event refusedEvent(const InboundCall& in, const config::Agent* agent, const std::string& reason) const;
+  std::string callerNumberFor(const std::vector<const config::SkillGroup*>& groups, const std::string& trunk,
+                              const std::string& extensionId, bool emergency) const;
+  void dialCustomer(Call& call, const std::string& trunk, Outputs& out);
+  void onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
+  void outboundRingTimeout(Call& call, TimePoint now, Outputs& out);
+  void abandonDialling(Call& call, int code, CloseBy closeBy, EndState state, TimePoint now, Outputs& out,
+                       const std::string& reason = {});
+
   Directory directory_;
   std::map<std::string, Agent> agents_;
   SessionTable sessions_;
@@ -209,6 +228,8 @@ class Gateway {
   // skill group -> (agent, priority) of the agents holding it, in configuration
   // order (rebuilt with the directory), so routing never scans every agent.
   std::map<std::string, std::vector<std::pair<const config::Agent*, int>>> groupAgents_;
+  std::map<std::string, size_t> outboundLive_;                 // extension -> live calls it placed
+  std::map<std::string, std::deque<TimePoint>> outboundRecent_;  // extension -> its calls of the last minute
   std::map<std::string, int> missedInARow_;  // userId -> offers missed since the last answer or status request
 };
 

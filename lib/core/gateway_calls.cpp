@@ -43,6 +43,7 @@ Call* Gateway::callOfLeg(LegId leg) {
 // ---- arrival --------------------------------------------------------------------
 
 InboundDecision Gateway::onInboundCall(const InboundCall& in, TimePoint now) {
+  if (!in.extension.empty()) return onDeskPhoneCall(in, now);
   InboundDecision d;
   d.leg = nextLegId_++;
   const config::Number* number = directory_.findNumber(in.number);

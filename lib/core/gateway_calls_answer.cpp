@@ -59,7 +59,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   cancelTimer(call.confirmTimer, out);
   cancelTimer(call.retryTimer, out);
   const bool bridged = call.phase == Call::Phase::bridged;
-  const std::string userId = bridged ? call.agentUserId : call.offeredTo;
+  const std::string userId = bridged || call.outbound ? call.agentUserId : call.offeredTo;
   if (call.offerLeg != 0) {
     out.push(CancelLeg{call.offerLeg});
     legCalls_.erase(call.offerLeg);
@@ -68,8 +68,13 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   }
   legCalls_.erase(call.customerLeg);
   legCalls_.erase(call.agentLeg);
-  auto& ids = waiting_[call.skillGroupId];
-  ids.erase(std::remove(ids.begin(), ids.end(), call.sessionId), ids.end());
+  if (call.outbound) {
+    if (auto live = outboundLive_.find(call.extensionId); live != outboundLive_.end() && --live->second == 0)
+      outboundLive_.erase(live);
+  } else {
+    auto& ids = waiting_[call.skillGroupId];
+    ids.erase(std::remove(ids.begin(), ids.end(), call.sessionId), ids.end());
+  }
   SessionEnd end{closeBy, endState, mainReason, {}};
   sessions_.transition(call.sessionId, SessionState::ended, wallMs(now), end);
   // The session's end first, then what it does to the agent (arrange, free), as
@@ -80,7 +85,9 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
                       {"subReason", end.subReason}};
   out.push(sessionEvent(event::sessionEnded, userId, std::move(data)));
   if (bridged) {
-    if (call.offerDevice == ServerType::staffExtensionSeat) {
+    if (call.outbound) {
+      extensions_.callEnded(call.extensionId);
+    } else if (call.offerDevice == ServerType::staffExtensionSeat) {
       if (const config::Agent* cfg = directory_.findAgent(call.agentUserId)) extensions_.callEnded(cfg->extension);
     }
     releaseInto(call.agentUserId, call.sessionId, wrapUpFor(call.agentUserId, call.skillGroupId), now, out);
@@ -103,6 +110,7 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
           if constexpr (std::is_same_v<F, LegAnswered>) out.push(HangUpLeg{f.leg});
           return;
         }
+        if (call->outbound) return onOutboundFact(*call, fact, now, out);
         const bool isCustomer = f.leg == call->customerLeg;
         if constexpr (std::is_same_v<F, LegRinging>) {
           // The customer already hears 180; an agent's ringing only tells
@@ -170,7 +178,10 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
   auto it = calls_.find(sessionId);
   if (it == calls_.end()) return out;
   Call& call = it->second;
-  if (id == call.ringTimer) {
+  if (call.outbound && (id == call.ringTimer || (id == call.lifeTimer && call.phase != Call::Phase::bridged))) {
+    (id == call.ringTimer ? call.ringTimer : call.lifeTimer) = 0;  // fired: nothing to cancel
+    outboundRingTimeout(call, now, out);
+  } else if (id == call.ringTimer) {
     call.ringTimer = 0;  // fired: nothing to cancel
     withdrawOffer(call, "missed", false, now, out,
                   sessionEvent(event::autoTransfer, call.offeredTo, {{"sessionId", sessionId}}));
@@ -291,8 +302,14 @@ Outcome Gateway::callHungUp(const std::string& userId, const std::string& sessio
   Call* found = agentsCall(userId, sessionId);
   if (!found) return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
   Call& call = *found;
-  if (call.phase != Call::Phase::bridged) return callEnd(userId, sessionId, now);
+  if (call.phase != Call::Phase::bridged && !call.outbound) return callEnd(userId, sessionId, now);
   Outcome o = Outcome::success({{"sessionId", sessionId}});
+  if (call.phase != Call::Phase::bridged) {
+    // The agent gives up dialling: RFC 3261 §21.4.26 on the phone's INVITE.
+    abandonDialling(call, 487, CloseBy::seat, EndState::callerCancel, now, o.outputs);
+    dispatch(now, o.outputs);
+    return o;
+  }
   o.outputs.push(HangUpLeg{call.agentLeg});
   o.outputs.push(HangUpLeg{call.customerLeg});
   endCall(call, CloseBy::seat, EndState::ok, now, o.outputs);
@@ -310,6 +327,8 @@ Outputs Gateway::endAllCalls(const std::string& reason, TimePoint now) {
       out.push(HangUpLeg{call.agentLeg});
       out.push(HangUpLeg{call.customerLeg});
       endCall(call, CloseBy::admin, EndState::ok, now, out, reason);
+    } else if (call.outbound) {
+      abandonDialling(call, 503, CloseBy::admin, EndState::unconnected, now, out, reason);
     } else {
       // RFC 3261 §21.5.4: the service is going away; the PBX may try elsewhere.
       out.push(RejectLeg{call.customerLeg, 503, "Service Unavailable"});

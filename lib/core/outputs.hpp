@@ -59,11 +59,19 @@ struct RingLeg {
   std::string sessionId;
   std::string callerNumber;  // presented in From
   std::string calleeNumber;  // the number the customer dialled
+  // How the caller is presented to a trunk (a customer dialled by an agent):
+  // P-Asserted-Identity with callerNumber (RFC 3325 §9.1) and, with privacy,
+  // an anonymous From and Privacy: id (RFC 3323 §4.1.1.3, RFC 3325 §9.3).
+  bool assertedIdentity = false;
+  bool privacy = false;
 };
 // A provisional response (180, 183) on an inbound leg not yet answered.
 struct SendProvisional {
   LegId leg = 0;
   int code = 180;
+  // Carries the early media SDP that `with`'s own 18x brought, if any (a
+  // customer's network playing ringback or an announcement); 0: no body.
+  LegId with = 0;
 };
 // 200 OK on inbound `leg` with the SDP answer that arrived on `with`'s 2xx.
 struct AnswerLeg {

@@ -75,6 +75,8 @@ inline constexpr std::string_view autoTransfer = "autoTransfer";
 inline constexpr std::string_view sessionEnded = "sessionEnded";
 inline constexpr std::string_view callOuted = "callOuted";
 inline constexpr std::string_view calloutAccepted = "calloutAccepted";
+// seatbridge's own: a call an agent placed was refused by the dial plan or a limit.
+inline constexpr std::string_view calloutRefused = "calloutRefused";
 inline constexpr std::string_view transfer = "transfer";
 inline constexpr std::string_view extensionRegistered = "extensionRegistered";
 inline constexpr std::string_view extensionUnregistered = "extensionUnregistered";

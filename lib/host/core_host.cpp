@@ -151,6 +151,7 @@ void CoreHost::perform(core::Outputs&& outputs, core::TimePoint now) {
     if (auto* e = std::get_if<core::Event>(&action)) {
       statusChanged = statusChanged || e->name == core::event::statusChanged;
       if (e->name == core::event::sessionEnded) countEnded(*e);
+      if (e->name == core::event::calloutRefused) metrics_.outboundRefused(e->data.value("reason", "")).Increment();
       callsChanged = callsChanged || e->name == core::event::sessionEnded || e->name == core::event::callIn ||
                      e->name == core::event::userAccessed;
       outlet_.publish(std::move(e->name), e->userId.value_or(std::string()), std::move(e->data));
@@ -185,8 +186,10 @@ void CoreHost::countEnded(const core::Event& e) {
   const char* outcome = s->answeredAtMs                            ? "answered"
                         : s->end->closeBy == core::CloseBy::client ? "abandoned"
                                                                    : "timeout";
-  metrics_.sessionWaitSeconds(s->spec.skillGroupId, outcome)
-      .Observe(static_cast<double>(waitEnd - s->createdAtMs) / 1e3);
+  // A customer's wait in a queue: calls agents placed never queued.
+  if (s->spec.direction == core::Direction::inbound)
+    metrics_.sessionWaitSeconds(s->spec.skillGroupId, outcome)
+        .Observe(static_cast<double>(waitEnd - s->createdAtMs) / 1e3);
   if (s->ringingAtMs) {
     metrics_.sessionSetupSeconds.Observe(static_cast<double>(*s->ringingAtMs - s->createdAtMs) / 1e3);
     metrics_.sessionRingSeconds.Observe(static_cast<double>(waitEnd - *s->ringingAtMs) / 1e3);

@@ -90,6 +90,9 @@ Metrics::Metrics(const std::string& version)
       &family<prometheus::Counter>(r, "seatbridge_sip_malformed_total", "SIP messages rejected as malformed, by reason");
   callsRefused_ = &family<prometheus::Counter>(r, "seatbridge_calls_refused_total",
                                                "INVITEs refused before a session began, by reason");
+  outboundRefused_ = &family<prometheus::Counter>(
+      r, "seatbridge_outbound_refused_total",
+      "Calls agents placed that the dial plan or a limit refused (calloutRefused), by reason");
   queueWaiting_ = &family<prometheus::Gauge>(r, "seatbridge_queue_waiting",
                                              "Customers waiting for an agent (ringing one included), by skill group");
   queueOldestWait_ = &family<prometheus::Gauge>(r, "seatbridge_queue_oldest_wait_seconds",
@@ -159,6 +162,9 @@ prometheus::Counter& Metrics::sessionsTotal(const std::string& type, const std::
 prometheus::Counter& Metrics::configReload(const std::string& result) { return configReloads_->Add({{"result", result}}); }
 prometheus::Counter& Metrics::sipMalformed(const std::string& reason) { return sipMalformed_->Add({{"reason", reason}}); }
 prometheus::Counter& Metrics::callsRefused(const std::string& reason) { return callsRefused_->Add({{"reason", reason}}); }
+prometheus::Counter& Metrics::outboundRefused(const std::string& reason) {
+  return outboundRefused_->Add({{"reason", reason}});
+}
 prometheus::Gauge& Metrics::queueWaiting(const std::string& g) { return queueWaiting_->Add({{"skillGroup", g}}); }
 prometheus::Gauge& Metrics::queueOldestWait(const std::string& g) { return queueOldestWait_->Add({{"skillGroup", g}}); }
 prometheus::Histogram& Metrics::sessionWaitSeconds(const std::string& g, const std::string& outcome) {

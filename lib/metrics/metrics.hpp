@@ -48,6 +48,7 @@ class Metrics {
   // Calls refused at the door, by reason (unknownNumber, untrustedSource,
   // tooManyHops, draining, noSeatOnline, ...): a bounded set chosen by the SIP layer.
   prometheus::Counter& callsRefused(const std::string& reason);
+  prometheus::Counter& outboundRefused(const std::string& reason);
   prometheus::Gauge& queueWaiting(const std::string& skillGroup);
   prometheus::Gauge& queueOldestWait(const std::string& skillGroup);
   // outcome: answered | abandoned | timeout
@@ -93,6 +94,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* configReloads_;
   prometheus::Family<prometheus::Counter>* sipMalformed_;
   prometheus::Family<prometheus::Counter>* callsRefused_;
+  prometheus::Family<prometheus::Counter>* outboundRefused_;
   prometheus::Family<prometheus::Gauge>* queueWaiting_;
   prometheus::Family<prometheus::Gauge>* queueOldestWait_;
   prometheus::Family<prometheus::Histogram>* sessionWait_;

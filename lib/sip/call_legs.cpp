@@ -175,8 +175,11 @@ void CallLegs::execute(const core::Action& action) {
 void CallLegs::provisional(const core::SendProvisional& a) {
   Leg* l = find(a.leg);
   if (!l || !l->inbound || l->state != Leg::State::early || !l->irq) return;
+  const Leg* with = a.with ? find(a.with) : nullptr;
+  const std::string sdp = with ? with->earlySdp : std::string();
   nta_incoming_treply(l->irq, a.code, nullptr, SIPTAG_CONTACT(nta_agent_contact(agent_)),
-                      SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
+                      SIPTAG_SERVER_STR(server_.c_str()), TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
+                      TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
 }
 
 void CallLegs::answer(const core::AnswerLeg& a) {

@@ -63,6 +63,9 @@ class CallLegs {
   // A new INVITE (no To tag) from `trunk`, straight from the stateless callback:
   // takes ownership of msg.
   void onTrunkInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk);
+  // A new INVITE from a desk phone, digest-authenticated as `extension`, from
+  // `source` (transport/host:port, where our requests in its dialog go).
+  void onDeskPhoneInvite(msg_t* msg, sip_t* sip, const std::string& extension, const std::string& source);
   // Carries out one of core's leg actions (events and timers are not for us).
   void execute(const core::Action& action);
 
@@ -85,7 +88,8 @@ class CallLegs {
 
  private:
   friend struct LegCallbacks;
-  void acceptInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk);
+  void acceptInvite(msg_t* msg, sip_t* sip, const std::string& trunk, const std::string& extension,
+                    const std::string& routeUrl);
   void orphan(std::unique_ptr<Fork> fork);
   // `cseq`, `authLines`: the INVITE's being ACKed (RFC 3261 §13.2.2.4); a body
   // is the SDP answer to an offer in the 2xx (RFC 3264 §5).

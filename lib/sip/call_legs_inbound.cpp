@@ -1,4 +1,5 @@
-// The customer's leg: a trunk's INVITE becomes a server transaction and a
+// An inbound leg: the customer's, a trunk's INVITE, or the agent's, a desk
+// phone's authenticated INVITE placing a call. Either becomes a server transaction and a
 // dialog of ours (RFC 3261 §12.1.1), answered 100 at once (§17.2.1); its CANCEL
 // (§9.2), its ACK (with the answer, after an INVITE without an offer), and
 // Timer H when our 2xx is never ACKed (§13.3.1.4).
@@ -13,7 +14,8 @@
 
 namespace sb::sip {
 
-void CallLegs::acceptInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk) {
+void CallLegs::acceptInvite(msg_t* msg, sip_t* sip, const std::string& trunk, const std::string& extension,
+                            const std::string& routeUrl) {
   // The call arrives as a transaction and a dialog of ours (RFC 3261 §12.1.1):
   // local tag made here, route set from Record-Route, target from Contact.
   const InviteInfo info = parseInvite(sip);
@@ -25,7 +27,8 @@ void CallLegs::acceptInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk) 
   auto leg = std::make_unique<Leg>();
   leg->owner = this;
   leg->inbound = true;
-  leg->trunk = trunk.name;
+  leg->trunk = trunk;
+  leg->routeUrl = routeUrl;  // a desk phone's NAT source: our requests in its dialog go there
   leg->irq = irq;
   if (refuseByTimer(irq, sip, *leg)) return;  // 422 or 420 (RFC 4028 §9); ~Leg releases irq
   leg->maxForwards = info.maxForwards > 0 ? info.maxForwards - 1 : 0;
@@ -42,7 +45,7 @@ void CallLegs::acceptInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk) 
   nta_leg_server_route(leg->dialog, sip->sip_record_route, sip->sip_contact);
   nta_incoming_bind(irq, &LegCallbacks::inviteServer, reinterpret_cast<nta_incoming_magic_t*>(leg.get()));
 
-  core::InboundCall call{trunk.name, info.number, info.callerNumber, info.callerName, info.ivrPath};
+  core::InboundCall call{trunk, info.number, info.callerNumber, info.callerName, info.ivrPath, extension};
   core::InboundDecision d = hooks_.decide(call);
   leg->id = d.leg;
   legs_[d.leg] = std::move(leg);

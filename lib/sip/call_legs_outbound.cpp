@@ -57,6 +57,14 @@ void CallLegs::ring(const core::RingLeg& a) {
       const std::string uri =
           "sip:" + trunk->number + "@" + host + ":" + std::to_string(t.address.port) + ";transport=" + t.transport;
       l.trunk = t.name;
+      if (a.assertedIdentity) {
+        // RFC 3325 §9.1: the identity the trunk may trust from us; with
+        // privacy (RFC 3323 §4.1.1.3, RFC 3325 §9.3) From is anonymous and
+        // the trunk withholds the number from the customer.
+        l.identity = "P-Asserted-Identity: <sip:" + a.callerNumber + "@" + domain_ + ">";
+        if (a.privacy) l.identity += "\r\nPrivacy: id";
+      }
+      l.anonymousFrom = a.privacy;
       ringFork(l, uri, {}, "<" + uri + ">", t.name);
     }
   }
@@ -79,7 +87,10 @@ void CallLegs::ringFork(Leg& leg, const std::string& requestUri, const std::stri
   f->contentType = leg.contentType;
   f->offer = leg.sdp;
   f->timerOffer = dialog::offerFor(timerPolicy_);
-  const std::string from = "<sip:" + (leg.callerNumber.empty() ? "anonymous" : leg.callerNumber) + "@" + domain_ + ">";
+  f->identity = leg.identity;
+  const std::string from = leg.anonymousFrom ? std::string("\"Anonymous\" <sip:anonymous@anonymous.invalid>")
+                                             : "<sip:" + (leg.callerNumber.empty() ? "anonymous" : leg.callerNumber) +
+                                                   "@" + domain_ + ">";
   f->dialog = nta_leg_tcreate(agent_, &LegCallbacks::forkRequest, reinterpret_cast<nta_leg_magic_t*>(f.get()),
                               SIPTAG_FROM_STR(from.c_str()), SIPTAG_TO_STR(toUri.c_str()), TAG_END());
   if (!f->dialog || !nta_leg_tag(f->dialog, nullptr)) return;
@@ -107,6 +118,7 @@ bool CallLegs::sendInvite(Fork& f, const std::string& authLines) {
       SIPTAG_MAX_FORWARDS_STR(f.maxForwards.c_str()), SIPTAG_USER_AGENT_STR(server_.c_str()), SIPTAG_ALLOW_STR(kAllow),
       TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())),
       TAG_IF(!timer.empty(), SIPTAG_HEADER_STR(timer.c_str())),
+      TAG_IF(!f.identity.empty(), SIPTAG_HEADER_STR(f.identity.c_str())),
       TAG_IF(!f.offer.empty(), SIPTAG_CONTENT_TYPE_STR(f.contentType.c_str())),
       TAG_IF(!f.offer.empty(), SIPTAG_PAYLOAD_STR(f.offer.c_str())), TAG_END());
   return f.orq != nullptr;
@@ -154,10 +166,14 @@ int CallLegs::onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) 
       fork.early = nta_outgoing_getresponse(orq);
       talk = fork.early != nullptr;
     }
-    if (status > 100 && (!leg->ringingReported || (talk && !leg->remoteAnswerReported))) {
+    // Early media (an 18x with SDP) from a trunk: kept for the other leg's 18x.
+    const bool early = status > 100 && sip && !leg->trunk.empty() && !leg->earlyReported && hasBody(sip) && isSdp(sip);
+    if (early) leg->earlySdp = payloadOf(sip).body;
+    if (status > 100 && (!leg->ringingReported || (talk && !leg->remoteAnswerReported) || early)) {
       leg->ringingReported = true;
       leg->remoteAnswerReported = leg->remoteAnswerReported || talk;
-      report(core::LegRinging{leg->id, status, talk});
+      leg->earlyReported = leg->earlyReported || early;
+      report(core::LegRinging{leg->id, status, talk, early});
     }
     return 0;
   }

@@ -38,6 +38,7 @@ struct CallLegs::Fork {
   // when the trunk challenges it (RFC 3261 §22.2), and the answers sent.
   TrunkAuth auth;
   std::string requestUri, maxForwards, contentType, offer;
+  std::string identity;  // P-Asserted-Identity / Privacy lines (RFC 3325, RFC 3323), "" for none
   // A desk phone's 18x that opened an early dialog and offered the `talk` event
   // package (a reference, kept for Call.accept), and the NOTIFY sent on it.
   msg_t* early = nullptr;
@@ -121,6 +122,14 @@ struct CallLegs::Leg {
   bool ringingReported = false;
   bool remoteAnswerReported = false;  // a fork's 18x offered `talk` (LegRinging)
   std::string callerNumber;  // outbound: presented in From
+  // Outbound to a customer through a trunk: an anonymous From (privacy), and
+  // the identity lines every INVITE of the leg carries.
+  bool anonymousFrom = false;
+  std::string identity;
+  // Outbound: the SDP of a fork's 18x (early media, RFC 3261 §13.3.1.1), for
+  // the other leg's provisional; reported to core once (LegRinging::earlyMedia).
+  std::string earlySdp;
+  bool earlyReported = false;
   std::string trunk;         // the trunk it came from (inbound) or goes through (outbound); "" for a desk phone
   int bestFailure = 0;
   std::vector<std::unique_ptr<Fork>> forks;

@@ -6,6 +6,7 @@
 #include <sofia-sip/url.h>
 
 #include "sip/call_legs_parts.hpp"
+#include "sip/register_parse.hpp"
 #include "sip/sofia.hpp"
 
 namespace sb::sip {
@@ -69,7 +70,14 @@ void CallLegs::onSweep(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexc
 
 void CallLegs::onTrunkInvite(msg_t* msg, sip_t* sip, const config::Trunk& trunk) {
   LegCallbacks::guarded(*this, "trunk INVITE", [&] {
-    acceptInvite(msg, sip, trunk);
+    acceptInvite(msg, sip, trunk.name, {}, {});
+    return 0;
+  });
+}
+
+void CallLegs::onDeskPhoneInvite(msg_t* msg, sip_t* sip, const std::string& extension, const std::string& source) {
+  LegCallbacks::guarded(*this, "desk phone INVITE", [&] {
+    acceptInvite(msg, sip, {}, extension, routeForSource(source));
     return 0;
   });
 }

@@ -194,11 +194,8 @@ void SipServer::handleInvite(msg_t* msg, sip_t* sip) {
     // registrar answers everything short of an authenticated caller.
     const auto caller = registrar_->authenticateCaller(msg, sip);
     if (!caller) return;
-    // Outbound dialling (what an extension may dial, and the trunk it goes out
-    // on) is not there yet: refused, never half placed (§21.4.4).
-    SB_DEBUG("sip", "extension %s placed a call: no dial plan yet", caller->c_str());
-    metrics_.callsRefused("noDialPlan").Increment();
-    reply(msg, sip, 403, "Outbound Dialling Not Available");
+    // What it may dial and through which trunk is core's to decide (the dial plan).
+    callLegs_->onDeskPhoneInvite(msg, sip, *caller, source);
     return;
   }
   const char* reason = nullptr;

@@ -32,7 +32,7 @@ inline sb::config::Agent agentOf(const std::string& userId, const std::string& e
 
 inline Directory callDirectory() {
   Directory d;
-  d.skillGroups = {{"sales", "Sales", 20, 120, 10, 0, ""}};
+  d.skillGroups = {{"sales", "Sales", 20, 120, 10, 0, "", {}, {}}};
   sb::config::Agent dan = agentOf(kDan, "", 3);
   dan.mobile = "+15550100004";
   dan.useMobileAccept = 2;
@@ -60,7 +60,7 @@ struct Fixture {
   }
   void online(const std::string& userId) { REQUIRE(gw.agentOnline(userId, clock.now()).result.ok()); }
   InboundDecision call(const std::string& number = kNumber) {
-    return gw.onInboundCall(InboundCall{"pbx", number, "+15550100999", "", json::array()}, clock.now());
+    return gw.onInboundCall(InboundCall{"pbx", number, "+15550100999", "", json::array(), ""}, clock.now());
   }
   Outputs fact(LegFact f) { return gw.onLegFact(f, clock.now()); }
   // Fires the first started timer of `out` after moving the clock to it.

@@ -18,7 +18,7 @@ inline config::Config registrarConfig() {
   c.security.digestAlgorithms = {"SHA-256", "MD5"};
   c.security.maxAuthFailures = 3;
   c.security.banSeconds = 60;
-  c.extensions = {{"1001", "Desk", "pw-1001", "", ""}, {"1002", "Desk", "pw-1002", "", ""}};
+  c.extensions = {{"1001", "Desk", "pw-1001", "", "", ""}, {"1002", "Desk", "pw-1002", "", "", ""}};
   return c;
 }
 

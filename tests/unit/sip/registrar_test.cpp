@@ -14,7 +14,7 @@ namespace {
 // 1002 has an MD5 HA1 only (no password): it cannot answer SHA-256.
 Config config() {
   Config c = registrarConfig();
-  c.extensions[1] = {"1002", "Desk", "", digestHa1(DigestAlgorithm::md5, "1002", "sb.test", "pw-1002"), ""};
+  c.extensions[1] = {"1002", "Desk", "", digestHa1(DigestAlgorithm::md5, "1002", "sb.test", "pw-1002"), "", ""};
   return c;
 }
 
@@ -140,7 +140,7 @@ TEST_CASE("registrar: a retransmission is answered the same after thousands of o
   Config cfg = config();
   for (int i = 0; i < 9'000; ++i) {
     const auto id = std::to_string(20'000 + i);
-    cfg.extensions.push_back({id, "Desk", "pw-" + id, "", ""});
+    cfg.extensions.push_back({id, "Desk", "pw-" + id, "", "", ""});
   }
   Registrar reg(cfg);
   auto mine = request("1001", "sip:1001@192.0.2.1:5060");

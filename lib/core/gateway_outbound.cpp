@@ -1,0 +1,288 @@
+// Calls the agents place: a desk phone dialling a number (docs/CORE.md,
+// "Outbound calls"). The toll-fraud guard decides first (dial plan, limits,
+// emergency numbers); then the customer is rung through the first trunk that
+// carries the number, the next one taking over when a trunk is down or fails
+// (408, 5xx); the answer bridges the two legs. The life cycle is the SDK's:
+// callOuted -> calloutAccepted -> sessionEnded.
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "config/dial_pattern.hpp"
+#include "core/gateway.hpp"
+
+namespace sb::core {
+namespace {
+
+constexpr Duration kRateWindow = std::chrono::seconds(60);
+
+// What a trunk's failure tells the next trunk: RFC 3261 §21.5 (5xx) and our own
+// 408 (Timer B) are about the trunk, not the number; a 4xx or 6xx is the
+// customer's network answering for the number, and another trunk would hear
+// the same.
+bool trunkFault(int code) { return code == 408 || (code >= 500 && code < 600); }
+
+// Strings of the agent's skill groups, highest priority first.
+std::vector<const config::SkillGroup*> groupsOf(const Directory& dir, const config::Agent* a) {
+  std::vector<std::pair<int, const config::SkillGroup*>> ranked;
+  if (a)
+    for (const auto& ref : a->skillGroups)
+      if (const config::SkillGroup* g = dir.findSkillGroup(ref.id)) ranked.emplace_back(ref.priority, g);
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<const config::SkillGroup*> out;
+  for (const auto& [p, g] : ranked) out.push_back(g);
+  return out;
+}
+
+// The numbers an agent may dial: their own patterns when set (an empty list
+// dials nothing), else every pattern of their skill groups. A phone bound to
+// no agent dials emergency numbers only.
+std::vector<std::string> allowance(const Directory& dir, const config::Agent* a) {
+  if (!a) return {};
+  if (a->dialPatterns) return *a->dialPatterns;
+  std::vector<std::string> all;
+  for (const config::SkillGroup* g : groupsOf(dir, a)) all.insert(all.end(), g->dialPatterns.begin(), g->dialPatterns.end());
+  return all;
+}
+
+}  // namespace
+
+// The one table from a customer leg's final SIP answer to the record's end
+// state (RFC 3261 §21; the ISUP causes behind them as RFC 3398 §8.2.6.1 maps them).
+EndState endStateForSip(int code) {
+  switch (code) {
+    case 404:  // Not Found: unallocated number (cause 1)
+    case 484:  // Address Incomplete (cause 28)
+    case 604:  // Does Not Exist Anywhere
+      return EndState::numberNotExist;
+    case 410:  // Gone: number changed (cause 22)
+    case 502:  // Bad Gateway: destination out of order (cause 27)
+      return EndState::notInService;
+    case 486:  // Busy Here (cause 17)
+    case 600:  // Busy Everywhere
+      return EndState::busy;
+    case 603:  // Decline: call rejected (cause 21)
+      return EndState::userReject;
+    case 408:  // no user responding (cause 18)
+    case 480:  // no answer from user, user alerted (cause 19)
+    case 487:  // our CANCEL after the ring bound
+      return EndState::notAnswer;
+    default: return EndState::error;
+  }
+}
+
+Event Gateway::refusedEvent(const InboundCall& in, const config::Agent* agent, const std::string& reason) const {
+  Event e;
+  e.name = std::string(event::calloutRefused);
+  if (agent) e.userId = agent->userId;
+  e.data = {{"extensionId", in.extension}, {"calleePhoneNumber", in.number}, {"reason", reason}};
+  return e;
+}
+
+InboundDecision Gateway::onDeskPhoneCall(const InboundCall& in, TimePoint now) {
+  InboundDecision d;
+  d.leg = nextLegId_++;
+  const config::Agent* agentCfg = directory_.agentForExtension(in.extension);
+  const config::Outbound& rules = directory_.outbound;
+  const auto refuse = [&](int code, const char* phrase, const char* reason) {
+    d.outputs.push(RejectLeg{d.leg, code, phrase});
+    d.outputs.push(refusedEvent(in, agentCfg, reason));
+    return d;
+  };
+  const std::optional<std::string> number = config::normalizeDialled(in.number);
+  // RFC 3261 §21.4.22: not something a trunk could dial.
+  if (!number) return refuse(484, "Address Incomplete", "invalidNumber");
+  const bool emergency =
+      std::find(rules.emergencyNumbers.begin(), rules.emergencyNumbers.end(), *number) != rules.emergencyNumbers.end();
+  if (!emergency && directory_.findExtension(*number))
+    return refuse(480, "Internal Calls Not Available", "internalCall");  // issue 9 item 3
+  // Every check below is skipped for an emergency number: it must go out even
+  // from a phone over its limits or with no dial plan at all.
+  if (!emergency && !config::dialAllowed(allowance(directory_, agentCfg), *number, rules.restrictedPrefixes))
+    return refuse(403, "Number Not Allowed", "numberNotAllowed");
+  // The trunks that carry it, in configuration order, those known down left out.
+  std::vector<std::string> trunks;
+  bool carried = false;
+  for (const auto& t : directory_.trunkConfigs) {
+    if (!emergency && !config::dialAllowed(t.dialPatterns, *number, rules.restrictedPrefixes)) continue;
+    carried = true;
+    auto known = trunkUp_.find(t.name);
+    if (known == trunkUp_.end() || known->second) trunks.push_back(t.name);
+  }
+  if (!carried) return refuse(403, "No Route For Number", "noRoute");
+  // RFC 3261 §21.5.4: every trunk that could take it is down now.
+  if (trunks.empty()) return refuse(503, "No Trunk Available", "trunksDown");
+  if (!emergency) {
+    if (rules.maxConcurrentPerExtension > 0 &&
+        outboundLive_[in.extension] >= static_cast<size_t>(rules.maxConcurrentPerExtension))
+      return refuse(403, "Too Many Calls", "concurrentLimit");
+    auto& recent = outboundRecent_[in.extension];
+    while (!recent.empty() && now - recent.front() >= kRateWindow) recent.pop_front();
+    if (rules.maxPerMinutePerExtension > 0 && recent.size() >= static_cast<size_t>(rules.maxPerMinutePerExtension))
+      return refuse(403, "Call Rate Exceeded", "rateLimit");
+    recent.push_back(now);
+  }
+  const std::vector<const config::SkillGroup*> groups = groupsOf(directory_, agentCfg);
+  SessionSpec spec;
+  spec.type = SessionType::phone;
+  spec.direction = Direction::outbound;
+  spec.serverType = ServerType::staffExtensionSeat;
+  spec.calleePhoneNumber = *number;
+  spec.callerPhoneNumber = callerNumberFor(groups, trunks.front(), in.extension, emergency);
+  spec.skillGroupId = groups.empty() ? std::string() : groups.front()->id;
+  spec.userId = agentCfg ? agentCfg->userId : std::string();
+  spec.trunk = trunks.front();
+  Session& s = sessions_.create(spec, wallMs(now));
+  Call& call = calls_[s.sessionId];
+  call.sessionId = s.sessionId;
+  call.skillGroupId = spec.skillGroupId;
+  call.outbound = true;
+  call.extensionId = in.extension;
+  call.emergency = emergency;
+  call.agentLeg = d.leg;
+  call.agentUserId = spec.userId;
+  call.offerDevice = ServerType::staffExtensionSeat;
+  call.queuedAt = now;
+  call.trunksLeft.assign(trunks.begin() + 1, trunks.end());
+  legCalls_[d.leg] = s.sessionId;
+  ++outboundLive_[in.extension];
+  if (Agent* a = agentCfg ? agent(agentCfg->userId) : nullptr) {
+    // A signed-in agent is busy for the call; one signed out may still use the
+    // phone (their status is left alone, the session is theirs all the same).
+    Agent::Effects fx = a->seize(s.sessionId, now);
+    if (fx.ok()) {
+      call.seized = true;
+      applyTimers(*a, fx, d.outputs);
+      if (fx.statusChanged) d.outputs.push(statusEvent(*a));
+    }
+  }
+  if (directory_.calls.maxSessionSeconds > 0) {
+    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), d.outputs);
+    callTimers_[call.lifeTimer] = call.sessionId;
+  }
+  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, rules.ringTimeout)), d.outputs);
+  callTimers_[call.ringTimer] = call.sessionId;
+  dialCustomer(call, trunks.front(), d.outputs);
+  d.outputs.push(sessionEvent(event::callOuted, call.agentUserId,
+                              {{"sessionId", call.sessionId},
+                               {"callerPhoneNumber", spec.callerPhoneNumber},
+                               {"calleePhoneNumber", spec.calleePhoneNumber},
+                               {"serverType", toString(ServerType::staffExtensionSeat)},
+                               {"tabUUID", ""}}));
+  return d;
+}
+
+// The caller number a trunk gets: on an emergency call the phone's location
+// number where configured (the emergency service calls back and locates by
+// it); otherwise the agent's highest-priority skill group's first callerNumber,
+// else the trunk's first (config validation makes sure a trunk carrying
+// outbound calls has one).
+std::string Gateway::callerNumberFor(const std::vector<const config::SkillGroup*>& groups, const std::string& trunk,
+                                     const std::string& extensionId, bool emergency) const {
+  if (emergency)
+    if (const config::Extension* e = directory_.findExtension(extensionId); e && !e->locationNumber.empty())
+      return e->locationNumber;
+  for (const config::SkillGroup* g : groups)
+    if (!g->callerNumbers.empty()) return g->callerNumbers.front();
+  const config::Trunk* t = directory_.findTrunk(trunk);
+  return t && !t->callerNumbers.empty() ? t->callerNumbers.front() : extensionId;
+}
+
+void Gateway::dialCustomer(Call& call, const std::string& trunk, Outputs& out) {
+  Session* s = sessions_.find(call.sessionId);
+  if (!s) return;
+  const config::Trunk* t = directory_.findTrunk(trunk);
+  call.customerLeg = nextLegId_++;
+  call.trunk = trunk;
+  s->spec.trunk = trunk;
+  legCalls_[call.customerLeg] = call.sessionId;
+  RingLeg ring{call.customerLeg, call.agentLeg, TrunkTarget{trunk, s->spec.calleePhoneNumber}, call.sessionId,
+               s->spec.callerPhoneNumber, s->spec.calleePhoneNumber};
+  ring.assertedIdentity = t && t->assertedIdentity;
+  ring.privacy = t && t->privacy == "id";
+  out.push(std::move(ring));
+}
+
+// A fact about a leg of a call an agent placed.
+void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out) {
+  std::visit(
+      [&](const auto& f) {
+        using F = std::decay_t<decltype(f)>;
+        const bool isCustomer = f.leg == call.customerLeg;
+        const bool bridged = call.phase == Call::Phase::bridged;
+        if constexpr (std::is_same_v<F, LegRinging>) {
+          if (!isCustomer || bridged) return;
+          // The phone hears what the customer's network plays: 180, or 183 with
+          // its early media (RFC 3261 §13.3.1.1).
+          out.push(SendProvisional{call.agentLeg, f.code, f.earlyMedia ? call.customerLeg : 0});
+          if (Session* s = sessions_.find(call.sessionId); s && s->state == SessionState::offering)
+            transitionSession(*s, SessionState::ringing, wallMs(now));
+        } else if constexpr (std::is_same_v<F, LegAnswered>) {
+          if (!isCustomer || bridged) return;
+          cancelTimer(call.ringTimer, out);
+          call.phase = Call::Phase::bridged;
+          call.answeredAt = now;
+          out.push(AnswerLeg{call.agentLeg, call.customerLeg});
+          out.push(BridgeLegs{call.agentLeg, call.customerLeg});
+          if (Session* s = sessions_.find(call.sessionId)) transitionSession(*s, SessionState::active, wallMs(now));
+          extensions_.callStarted(call.extensionId);
+          out.push(sessionEvent(event::calloutAccepted, call.agentUserId, {{"sessionId", call.sessionId}}));
+        } else if constexpr (std::is_same_v<F, LegFailed>) {
+          if (!isCustomer || bridged) return;
+          if (trunkFault(f.code) && !call.trunksLeft.empty()) {
+            // Failover: the same call through the next trunk that carries it.
+            legCalls_.erase(call.customerLeg);
+            const std::string next = call.trunksLeft.front();
+            call.trunksLeft.erase(call.trunksLeft.begin());
+            dialCustomer(call, next, out);
+            return;
+          }
+          // The phone hears the customer's answer; a trunk's unanswerable
+          // challenge is our problem, not the phone's credentials (503).
+          const int code = (f.code == 401 || f.code == 407 || f.code < 300) ? 503 : f.code;
+          out.push(RejectLeg{call.agentLeg, code, {}});
+          endCall(call, CloseBy::client, endStateForSip(f.code), now, out);
+        } else if constexpr (std::is_same_v<F, LegCancelled>) {
+          // The agent gave up before the customer answered (the phone's CANCEL).
+          if (isCustomer || bridged) return;
+          out.push(CancelLeg{call.customerLeg});
+          endCall(call, CloseBy::seat, EndState::callerCancel, now, out);
+        } else if constexpr (std::is_same_v<F, LegEnded>) {
+          if (!bridged) {
+            // The phone's dialog died before the answer (it cannot BYE before
+            // our 2xx): cancel the customer too.
+            out.push(CancelLeg{call.customerLeg});
+            endCall(call, CloseBy::seat, EndState::callerCancel, now, out);
+            return;
+          }
+          out.push(HangUpLeg{isCustomer ? call.agentLeg : call.customerLeg});
+          endCall(call, isCustomer ? CloseBy::client : CloseBy::seat, EndState::ok, now, out);
+        } else if constexpr (std::is_same_v<F, LegDigit>) {
+          if (!bridged) return;
+          out.push(sessionEvent(event::dtmf, call.agentUserId,
+                                {{"sessionId", call.sessionId},
+                                 {"digit", std::string(1, f.digit)},
+                                 {"flow", isCustomer ? "IN" : "OUT"}}));
+        }
+      },
+      fact);
+}
+
+// The customer's phone rang for outbound.ringTimeout: nobody answers.
+void Gateway::outboundRingTimeout(Call& call, TimePoint now, Outputs& out) {
+  out.push(CancelLeg{call.customerLeg});
+  // RFC 3261 §21.4.18: the customer is not answering.
+  out.push(RejectLeg{call.agentLeg, 480, "No Answer"});
+  endCall(call, CloseBy::timer, EndState::notAnswer, now, out);
+}
+
+// Ends a call the agent placed that is still dialling: the customer's INVITE
+// is CANCELled, the phone gets `code`.
+void Gateway::abandonDialling(Call& call, int code, CloseBy closeBy, EndState state, TimePoint now, Outputs& out,
+                              const std::string& reason) {
+  out.push(CancelLeg{call.customerLeg});
+  out.push(RejectLeg{call.agentLeg, code, {}});
+  endCall(call, closeBy, state, now, out, reason);
+}
+
+}  // namespace sb::core
