@@ -68,7 +68,7 @@ std::vector<control::EventDoc> events() {
        "A call an agent placed was refused before anything went out. `reason`: `numberNotAllowed` (403, the dial "
        "plan of the agent or skill group), `noRoute` (403, no trunk's dialPatterns carry it), `trunksDown` (503), "
        "`concurrentLimit` / `rateLimit` (403, outbound.maxConcurrentPerExtension / maxPerMinutePerExtension), "
-       "`invalidNumber` (484), `internalCall` (480, an extension dialled: internal calls come later). Sent to the "
+       "`invalidNumber` (484). Sent to the "
        "agent of the extension, or to every subscriber for a phone bound to no agent; counted in "
        "seatbridge_outbound_refused_total{reason}."},
       {n(ev::transfer), "yes", "`sessionId`, `skillGroupId`, `userId`", "Later release: a transfer completed."},

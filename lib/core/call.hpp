@@ -67,6 +67,10 @@ struct Call {
   std::vector<std::string> trunksLeft;  // failover: trunks still to try after this one
   bool emergency = false;
   bool seized = false;  // the agent was signed in and is busy with it
+  // An internal call (an extension dialled): the called line, and its agent
+  // (may be empty: a line bound to no agent). customerLeg rings that phone.
+  std::string peerExtension;
+  std::string peerUserId;
 };
 
 // An event about one session for the agent it concerns (userId empty: for

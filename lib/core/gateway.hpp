@@ -206,6 +206,9 @@ class Gateway {
   std::string callerNumberFor(const std::vector<const config::SkillGroup*>& groups, const std::string& trunk,
                               const std::string& extensionId, bool emergency) const;
   void dialCustomer(Call& call, const std::string& trunk, Outputs& out);
+  InboundDecision internalCall(const InboundCall& in, const std::string& callee, const config::Agent* caller,
+                               TimePoint now, InboundDecision d);
+  void seizeForCall(const std::string& userId, Call& call, TimePoint now, Outputs& out);
   void onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
   void outboundRingTimeout(Call& call, TimePoint now, Outputs& out);
   void abandonDialling(Call& call, int code, CloseBy closeBy, EndState state, TimePoint now, Outputs& out,

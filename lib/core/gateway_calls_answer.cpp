@@ -83,8 +83,19 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
                       {"closeBy", toString(closeBy)},
                       {"mainReason", end.mainReason},
                       {"subReason", end.subReason}};
-  out.push(sessionEvent(event::sessionEnded, userId, std::move(data)));
-  if (bridged) {
+  // An internal call is both agents' session: each hears of its end.
+  if (!call.peerUserId.empty()) out.push(sessionEvent(event::sessionEnded, call.peerUserId, data));
+  // (A phone bound to no agent, calling one, tells nobody else.)
+  if (!userId.empty() || call.peerUserId.empty()) out.push(sessionEvent(event::sessionEnded, userId, std::move(data)));
+  if (!call.peerExtension.empty()) {
+    // No customer, no after-call work: both agents are free at once.
+    if (bridged) {
+      extensions_.callEnded(call.extensionId);
+      extensions_.callEnded(call.peerExtension);
+    }
+    releaseInto(call.agentUserId, call.sessionId, Duration::zero(), now, out);
+    releaseInto(call.peerUserId, call.sessionId, Duration::zero(), now, out);
+  } else if (bridged) {
     if (call.outbound) {
       extensions_.callEnded(call.extensionId);
     } else if (call.offerDevice == ServerType::staffExtensionSeat) {
@@ -225,7 +236,9 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
 // across agents: another agent's session is as unknown as a made-up one).
 Call* Gateway::agentsCall(const std::string& userId, const std::string& sessionId) {
   auto it = calls_.find(sessionId);
-  if (it == calls_.end() || (it->second.offeredTo != userId && it->second.agentUserId != userId)) return nullptr;
+  if (it == calls_.end() || userId.empty() ||
+      (it->second.offeredTo != userId && it->second.agentUserId != userId && it->second.peerUserId != userId))
+    return nullptr;
   return &it->second;
 }
 

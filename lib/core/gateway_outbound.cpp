@@ -94,8 +94,9 @@ InboundDecision Gateway::onDeskPhoneCall(const InboundCall& in, TimePoint now) {
   if (!number) return refuse(484, "Address Incomplete", "invalidNumber");
   const bool emergency =
       std::find(rules.emergencyNumbers.begin(), rules.emergencyNumbers.end(), *number) != rules.emergencyNumbers.end();
-  if (!emergency && directory_.findExtension(*number))
-    return refuse(480, "Internal Calls Not Available", "internalCall");  // issue 9 item 3
+  // Another desk phone's extension: an internal call, which costs nothing and
+  // leaves the building through no trunk, so no dial plan or limit applies.
+  if (!emergency && directory_.findExtension(*number)) return internalCall(in, *number, agentCfg, now, std::move(d));
   // Every check below is skipped for an emergency number: it must go out even
   // from a phone over its limits or with no dial plan at all.
   if (!emergency && !config::dialAllowed(allowance(directory_, agentCfg), *number, rules.restrictedPrefixes))
@@ -146,16 +147,7 @@ InboundDecision Gateway::onDeskPhoneCall(const InboundCall& in, TimePoint now) {
   call.trunksLeft.assign(trunks.begin() + 1, trunks.end());
   legCalls_[d.leg] = s.sessionId;
   ++outboundLive_[in.extension];
-  if (Agent* a = agentCfg ? agent(agentCfg->userId) : nullptr) {
-    // A signed-in agent is busy for the call; one signed out may still use the
-    // phone (their status is left alone, the session is theirs all the same).
-    Agent::Effects fx = a->seize(s.sessionId, now);
-    if (fx.ok()) {
-      call.seized = true;
-      applyTimers(*a, fx, d.outputs);
-      if (fx.statusChanged) d.outputs.push(statusEvent(*a));
-    }
-  }
+  seizeForCall(call.agentUserId, call, now, d.outputs);
   if (directory_.calls.maxSessionSeconds > 0) {
     call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), d.outputs);
     callTimers_[call.lifeTimer] = call.sessionId;
@@ -170,6 +162,79 @@ InboundDecision Gateway::onDeskPhoneCall(const InboundCall& in, TimePoint now) {
                                {"serverType", toString(ServerType::staffExtensionSeat)},
                                {"tabUUID", ""}}));
   return d;
+}
+
+// An extension dialling another: the called phone is rung with the caller's
+// offer (every registered contact), its agent gets callIn {type internal,
+// peerUserId}, and both agents are busy while it lasts (docs/CORE.md,
+// "Internal calls"). The ring bound is outbound.ringTimeout.
+InboundDecision Gateway::internalCall(const InboundCall& in, const std::string& callee, const config::Agent* caller,
+                                      TimePoint now, InboundDecision d) {
+  if (callee == in.extension) {
+    // RFC 3261 §21.4.24: the line is busy with this very call.
+    d.outputs.push(RejectLeg{d.leg, 486, "Calling Yourself"});
+    return d;
+  }
+  const config::Agent* peer = directory_.agentForExtension(callee);
+  SessionSpec spec;
+  spec.type = SessionType::internal;
+  spec.direction = Direction::outbound;
+  spec.serverType = ServerType::staffExtensionSeat;
+  spec.callerPhoneNumber = in.extension;
+  spec.calleePhoneNumber = callee;
+  spec.userId = caller ? caller->userId : std::string();
+  spec.peerUserId = peer ? peer->userId : std::string();
+  Session& s = sessions_.create(spec, wallMs(now));
+  Call& call = calls_[s.sessionId];
+  call.sessionId = s.sessionId;
+  call.outbound = true;
+  call.extensionId = in.extension;
+  call.peerExtension = callee;
+  call.agentLeg = d.leg;
+  call.agentUserId = spec.userId;
+  call.peerUserId = spec.peerUserId;
+  call.offerDevice = ServerType::staffExtensionSeat;
+  call.queuedAt = now;
+  legCalls_[d.leg] = s.sessionId;
+  ++outboundLive_[in.extension];
+  seizeForCall(call.agentUserId, call, now, d.outputs);
+  Agent* callee_ = peer ? agent(peer->userId) : nullptr;
+  if (callee_ && callee_->status() == AgentStatus::busy) {
+    // The called agent is on another call: busy here, as a phone would say.
+    d.outputs.push(RejectLeg{d.leg, 486, "Busy Here"});
+    endCall(call, CloseBy::admin, EndState::busy, now, d.outputs);
+    return d;
+  }
+  seizeForCall(call.peerUserId, call, now, d.outputs);
+  if (directory_.calls.maxSessionSeconds > 0) {
+    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), d.outputs);
+    callTimers_[call.lifeTimer] = call.sessionId;
+  }
+  const int ringSeconds = std::max(1, directory_.outbound.ringTimeout);
+  call.ringTimer = startTimer(now + std::chrono::seconds(ringSeconds), d.outputs);
+  callTimers_[call.ringTimer] = call.sessionId;
+  call.customerLeg = nextLegId_++;
+  legCalls_[call.customerLeg] = call.sessionId;
+  d.outputs.push(RingLeg{call.customerLeg, call.agentLeg, DeskPhoneTarget{callee}, call.sessionId, in.extension, callee});
+  if (!call.peerUserId.empty())
+    d.outputs.push(sessionEvent(event::callIn, call.peerUserId,
+                                {{"sessionId", call.sessionId},
+                                 {"type", "internal"},
+                                 {"timeout", ringSeconds},
+                                 {"peerUserId", call.agentUserId}}));
+  return d;
+}
+
+// A signed-in agent is busy for the call; one signed out may still use the
+// phone (their status is left alone, the session is theirs all the same).
+void Gateway::seizeForCall(const std::string& userId, Call& call, TimePoint now, Outputs& out) {
+  Agent* a = userId.empty() ? nullptr : agent(userId);
+  if (!a) return;
+  Agent::Effects fx = a->seize(call.sessionId, now);
+  if (!fx.ok()) return;
+  if (userId == call.agentUserId) call.seized = true;
+  applyTimers(*a, fx, out);
+  if (fx.statusChanged) out.push(statusEvent(*a));
 }
 
 // The caller number a trunk gets: on an emergency call the phone's location
@@ -226,7 +291,14 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           out.push(BridgeLegs{call.agentLeg, call.customerLeg});
           if (Session* s = sessions_.find(call.sessionId)) transitionSession(*s, SessionState::active, wallMs(now));
           extensions_.callStarted(call.extensionId);
-          out.push(sessionEvent(event::calloutAccepted, call.agentUserId, {{"sessionId", call.sessionId}}));
+          if (!call.peerExtension.empty()) {
+            // The called agent lifted the handset, as an inbound offer is answered.
+            extensions_.callStarted(call.peerExtension);
+            if (!call.peerUserId.empty())
+              out.push(sessionEvent(event::userAccessed, call.peerUserId, {{"sessionId", call.sessionId}, {"tabUUID", ""}}));
+          } else {
+            out.push(sessionEvent(event::calloutAccepted, call.agentUserId, {{"sessionId", call.sessionId}}));
+          }
         } else if constexpr (std::is_same_v<F, LegFailed>) {
           if (!isCustomer || bridged) return;
           if (trunkFault(f.code) && !call.trunksLeft.empty()) {
@@ -241,7 +313,8 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           // challenge is our problem, not the phone's credentials (503).
           const int code = (f.code == 401 || f.code == 407 || f.code < 300) ? 503 : f.code;
           out.push(RejectLeg{call.agentLeg, code, {}});
-          endCall(call, CloseBy::client, endStateForSip(f.code), now, out);
+          endCall(call, call.peerExtension.empty() ? CloseBy::client : CloseBy::seat, endStateForSip(f.code), now,
+                  out);
         } else if constexpr (std::is_same_v<F, LegCancelled>) {
           // The agent gave up before the customer answered (the phone's CANCEL).
           if (isCustomer || bridged) return;
@@ -256,7 +329,9 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
             return;
           }
           out.push(HangUpLeg{isCustomer ? call.agentLeg : call.customerLeg});
-          endCall(call, isCustomer ? CloseBy::client : CloseBy::seat, EndState::ok, now, out);
+          // Between two agents whoever hangs up is a seat.
+          const bool byCustomer = isCustomer && call.peerExtension.empty();
+          endCall(call, byCustomer ? CloseBy::client : CloseBy::seat, EndState::ok, now, out);
         } else if constexpr (std::is_same_v<F, LegDigit>) {
           if (!bridged) return;
           out.push(sessionEvent(event::dtmf, call.agentUserId,

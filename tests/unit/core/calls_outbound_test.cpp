@@ -71,7 +71,6 @@ TEST_CASE("core outbound: the dial plan refuses, with the code and the reason") 
   };
   for (const Case& c : std::vector<Case>{
            {"alice", "1001", 484, "invalidNumber"},
-           {"1002", "1001", 480, "internalCall"},
            {"+4420712345678", "1001", 403, "numberNotAllowed"},  // international, not in the plan
            {"+19005551234", "1001", 403, "numberNotAllowed"},    // premium: N matches 9, the prefix is not spelled
            {"5551234567", "1001", 403, "numberNotAllowed"},
@@ -79,7 +78,8 @@ TEST_CASE("core outbound: the dial plan refuses, with the code and the reason") 
        }) {
     CAPTURE(c.number);
     InboundDecision d = f.dial(c.number, c.ext);
-    CHECK(rejectCode(d.outputs) == c.code);
+    REQUIRE(d.outputs.only<RejectLeg>().size() == 1);
+    CHECK(d.outputs.only<RejectLeg>()[0].code == c.code);
     CHECK(d.outputs.only<RejectLeg>()[0].leg == d.leg);
     CHECK(refusal(d) == c.reason);
     CHECK(d.outputs.only<RingLeg>().empty());
@@ -253,4 +253,59 @@ TEST_CASE("core outbound: per-extension limits, and emergency numbers past all o
   REQUIRE(d.outputs.only<RingLeg>().size() == 1);
   CHECK(d.outputs.only<RingLeg>()[0].callerNumber == "+15550100333");
   CHECK(std::get<TrunkTarget>(d.outputs.only<RingLeg>()[0].target).trunk == "pbx");
+}
+
+TEST_CASE("core internal calls: an extension dialled rings that phone; both agents busy, both told of the end") {
+  Dialler f;
+  f.registerPhone("1002");
+  f.online(kAlice);
+  f.online(kBob);
+  InboundDecision d = f.dial("1002");
+  CHECK(names(d.outputs) == std::vector<std::string>{"statusChanged:" + kAlice + "=busy",
+                                                      "statusChanged:" + kBob + "=busy", "callIn:" + kBob});
+  REQUIRE(d.outputs.only<RingLeg>().size() == 1);
+  const RingLeg ring = d.outputs.only<RingLeg>()[0];
+  CHECK(std::get<DeskPhoneTarget>(ring.target).extensionId == "1002");
+  CHECK(ring.offerFrom == d.leg);
+  const Event callIn = d.outputs.events()[2];
+  CHECK(callIn.data["type"] == "internal");
+  CHECK(callIn.data["peerUserId"] == kAlice);
+  const std::string sid = callIn.data["sessionId"];
+  CHECK(refusal(d).empty());  // no dial plan: sales allows no 4-digit numbers
+
+  Outputs out = f.fact(LegRinging{ring.leg, 180, false, false});
+  CHECK(out.only<SendProvisional>()[0].leg == d.leg);
+  out = f.fact(LegAnswered{ring.leg});
+  CHECK(out.only<AnswerLeg>()[0].leg == d.leg);
+  CHECK(names(out) == std::vector<std::string>{"userAccessed:" + kBob});
+  // Each agent finds the session in their own list, and either may hang up.
+  CHECK(f.gw.listSessions(kBob)["sessions"].size() == 1);
+  CHECK(f.gw.listSessions(kAlice)["sessions"].size() == 1);
+  Outcome o = f.gw.callHungUp(kBob, sid, f.clock.now());
+  REQUIRE(o.result.ok());
+  CHECK(o.outputs.only<HangUpLeg>().size() == 2);
+  CHECK(names(o.outputs) == std::vector<std::string>{"sessionEnded:" + kBob, "sessionEnded:" + kAlice,
+                                                     "statusChanged:" + kAlice + "=free",
+                                                     "statusChanged:" + kBob + "=free"});
+  const json s = f.gw.listSessions()["sessions"][0];
+  CHECK(s["type"] == "internal");
+  CHECK(s["peerUserId"] == kBob);
+  CHECK(s["endState"] == "ok");
+}
+
+TEST_CASE("core internal calls: a busy agent's line is busy, and nobody calls themselves") {
+  Dialler f;
+  f.registerPhone("1002");
+  f.online(kAlice);
+  f.online(kBob);
+  InboundDecision first = f.dial("1002", "1003");  // the lobby phone calls bob
+  REQUIRE(first.outputs.only<RingLeg>().size() == 1);
+  InboundDecision d = f.dial("1002");
+  CHECK(rejectCode(d.outputs) == 486);
+  CHECK(d.outputs.only<RingLeg>().empty());
+  CHECK(endState(f, d.outputs.events()[1].data["sessionId"]) == "busy");
+  CHECK(f.gw.agentGetStatus(kAlice, f.clock.now()).result.data["status"] == "free");
+  d = f.dial("1001");
+  CHECK(rejectCode(d.outputs) == 486);
+  CHECK(d.outputs.events().empty());
 }
