@@ -177,8 +177,22 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
                        {"transferUserId", ParamType::String, false,
                         "Transfer to this agent (the SDK's `userId`, renamed here because `userId` names the acting "
                         "agent)."}}));
-  table.add(onSession(b, "Call.hold", "Plays hold audio to the customer and mutes the agent."));
-  table.add(onSession(b, "Call.unHold", "Resumes a held session."));
+  table.add(served(b, "Call.hold",
+                   "Puts the agent's answered session on hold: both legs are re-INVITEd with their streams "
+                   "sendonly (RFC 3264 section 8.4), so the customer's side stops sending to the agent and a PBX "
+                   "there plays its own hold music, and the agent's phone stops sending (the agent is muted); "
+                   "`hold {sessionId, by: seat}` follows. Until media is anchored seatbridge plays no music itself.",
+                   "`{sessionId}`; `invalidTransition` when the session is not answered or already held.",
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint now) {
+                     return g.callHold(userId, sessionId, true, now);
+                   }));
+  table.add(served(b, "Call.unHold",
+                   "Resumes a held session: both legs re-INVITEd with their streams sendrecv again; "
+                   "`unHold {sessionId, by: seat}` follows.",
+                   "`{sessionId}`; `invalidTransition` when the session is not on hold.",
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint now) {
+                     return g.callHold(userId, sessionId, false, now);
+                   }));
   table.add({.name = "Call.sendDigits",
              .help = "Sends DTMF digits to the customer's side of the agent's answered session (an IVR or a PBX "
                      "menu beyond the trunk). Each digit goes as one SIP INFO in the customer's dialog, "

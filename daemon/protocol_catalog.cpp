@@ -63,6 +63,12 @@ std::vector<control::EventDoc> events() {
        "(callerPhoneNumber is the number presented to the customer; tabUUID is empty for a call dialled on the "
        "desk phone)."},
       {n(ev::calloutAccepted), "yes", "`sessionId`", "The customer answered an outbound call; the legs are bridged."},
+      {n(ev::hold), "yes", "`sessionId`, `by` (seat: Call.hold or the agent's phone; client: the far end)",
+       "The session went on hold: by Call.hold, or by a re-INVITE (or UPDATE) from a leg whose SDP asks to "
+       "receive nothing (sendonly, inactive, or c=0.0.0.0): the desk phone's hold key, or the customer's side. "
+       "An internal call's two agents both get it."},
+      {n(ev::unHold), "yes", "`sessionId`, `by`", "The session is off hold again (Call.unHold, or the side that held "
+       "it asks to receive again)."},
       {n(ev::calloutRefused), "when the line is bound",
        "`extensionId`, `calleePhoneNumber` (as dialled), `reason`",
        "A call an agent placed was refused before anything went out. `reason`: `numberNotAllowed` (403, the dial "

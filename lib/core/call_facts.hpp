@@ -63,7 +63,15 @@ struct LegDigit {
   char digit = 0;
 };
 
-using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded, LegDigit>;
+// The far end of a leg put the call on hold or took it off itself: its
+// re-INVITE's (or UPDATE's) SDP asks to receive nothing (sendonly, inactive,
+// c=0.0.0.0), or asks again; reported when that changes.
+struct LegHeld {
+  LegId leg = 0;
+  bool held = true;
+};
+
+using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded, LegDigit, LegHeld>;
 
 // What core/ decided for an inbound call.
 struct InboundDecision {

@@ -140,6 +140,9 @@ class Gateway {
   // session (SendDigits); invalidParams unless 1..kMaxDigits of 0-9 * # A-D.
   static constexpr size_t kMaxDigits = 32;
   Outcome callSendDigits(const std::string& userId, const std::string& sessionId, const std::string& dtmfText);
+  // Call.hold / Call.unHold (gateway_hold.cpp): both legs of the agent's
+  // answered session re-INVITEd to hold or back; hold / unHold {by: seat}.
+  Outcome callHold(const std::string& userId, const std::string& sessionId, bool hold, TimePoint now);
   // Drain deadline: ends every live call (BYE both legs, closeBy admin).
   Outputs endAllCalls(const std::string& reason, TimePoint now);
   size_t liveCalls() const { return calls_.size(); }
@@ -209,6 +212,7 @@ class Gateway {
   InboundDecision internalCall(const InboundCall& in, const std::string& callee, const config::Agent* caller,
                                TimePoint now, InboundDecision d);
   void seizeForCall(const std::string& userId, Call& call, TimePoint now, Outputs& out);
+  void setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out);
   void onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
   void outboundRingTimeout(Call& call, TimePoint now, Outputs& out);
   void abandonDialling(Call& call, int code, CloseBy closeBy, EndState state, TimePoint now, Outputs& out,

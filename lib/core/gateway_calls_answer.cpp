@@ -121,6 +121,12 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
           if constexpr (std::is_same_v<F, LegAnswered>) out.push(HangUpLeg{f.leg});
           return;
         }
+        if constexpr (std::is_same_v<F, LegHeld>) {
+          // The far end's own hold: the agent's phone (its hold key) or the customer's side.
+          if (call->phase == Call::Phase::bridged && (f.leg == call->agentLeg || f.leg == call->customerLeg))
+            setHeld(*call, f.held, f.leg == call->agentLeg ? "seat" : "client", now, out);
+          return;
+        }
         if (call->outbound) return onOutboundFact(*call, fact, now, out);
         const bool isCustomer = f.leg == call->customerLeg;
         if constexpr (std::is_same_v<F, LegRinging>) {

@@ -116,8 +116,17 @@ struct SendDigits {
   std::string digits;
 };
 
+// Put an answered leg on hold or take it off (RFC 3264 §8.4): a re-INVITE of
+// the SDP the leg last got from us, each stream without its receive direction
+// (sendrecv -> sendonly) or with it back, session version raised
+// (call_legs_hold.cpp).
+struct HoldLeg {
+  LegId leg = 0;
+  bool hold = true;
+};
+
 using Action = std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg,
-                            AnswerRemotely, HangUpLeg, SendDigits>;
+                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg>;
 
 struct Outputs {
   std::vector<Action> actions;

@@ -77,6 +77,9 @@ inline constexpr std::string_view callOuted = "callOuted";
 inline constexpr std::string_view calloutAccepted = "calloutAccepted";
 // seatbridge's own: a call an agent placed was refused by the dial plan or a limit.
 inline constexpr std::string_view calloutRefused = "calloutRefused";
+// spec/interface.md's: a session held or resumed, `by` seat (the agent or the socket) or client (the far end).
+inline constexpr std::string_view hold = "hold";
+inline constexpr std::string_view unHold = "unHold";
 inline constexpr std::string_view transfer = "transfer";
 inline constexpr std::string_view extensionRegistered = "extensionRegistered";
 inline constexpr std::string_view extensionUnregistered = "extensionUnregistered";

@@ -164,6 +164,8 @@ void CallLegs::execute(const core::Action& action) {
             answerRemotely(a);
           else if constexpr (std::is_same_v<A, core::SendDigits>)
             sendDigits(a);
+          else if constexpr (std::is_same_v<A, core::HoldLeg>)
+            holdLeg(a);
         },
         action);
   } catch (const std::exception& e) {

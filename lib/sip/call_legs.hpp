@@ -104,6 +104,13 @@ class CallLegs {
   void sendDigits(const core::SendDigits& a);
   bool sendDigit(Leg& leg, bool challenged = false);
   int onDigitResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip);
+  // Hold (call_legs_hold.cpp).
+  void holdLeg(const core::HoldLeg& a);
+  void tryHold(Leg& leg);
+  bool sendHold(Leg& leg, const std::string& authLines);
+  void armHoldRetry(Leg& leg, int64_t ms);
+  int onHoldResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip);
+  void notePeerHold(Leg& from, const std::string& sdp);
   void ring(const core::RingLeg& a);
   void ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl, const std::string& toUri,
                 const std::string& trunk = {});
@@ -154,6 +161,7 @@ class CallLegs {
   std::string relayTimerLines(const Leg& to, sip_method_t m) const;
   void relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* response);
   void relayedOffer(Leg& from, Leg& to, const sip_t* request);
+  void ownReinviteAnswered(Leg& leg, const sip_t* response);
 
   Leg* find(core::LegId id);
   void report(const core::LegFact& fact);

@@ -98,9 +98,9 @@ void CallLegs::ringFork(Leg& leg, const std::string& requestUri, const std::stri
     SB_WARN("calls", "cannot send INVITE to %s", requestUri.c_str());
     return;
   }
-  // Only a fork that may be challenged (401/407, or 422 by RFC 4028 §7.1)
-  // keeps what it takes to send it again.
-  if (!f->auth.hasCredentials() && !f->timerOffer.sessionExpires) f->offer.clear();
+  // The offer stays with the fork: to send it again when challenged (401/407,
+  // or 422 by RFC 4028 §7.1), and as the SDP this leg got from us
+  // (LegSessionTimer::localSdp), which a refresh or a hold re-issues.
   leg.forks.push_back(std::move(f));
 }
 

@@ -98,6 +98,29 @@ struct LegDigits {
   }
 };
 
+// Hold on a leg (call_legs_hold.cpp): the state core asked for and not yet
+// sent, our re-INVITE in flight and what it asks, and the far end's own hold.
+struct LegHold {
+  std::optional<bool> wanted;
+  nta_outgoing_t* orq = nullptr;
+  bool sending = false;  // what the re-INVITE in flight asks: hold or resume
+  bool held = false;     // what the last one answered 2xx made it
+  std::string body;
+  TrunkAuth auth;
+  // Session versions we added to the SDP this leg gets (one per hold or
+  // resume): the far party's own SDP relayed onto it later is raised as much,
+  // so the leg never sees a version go back (RFC 3264 §8).
+  uint64_t versionShift = 0;
+  bool peerHeld = false;  // the far end's last offer asked to receive nothing
+  TimerPtr retry;
+  LegHold() = default;
+  LegHold(const LegHold&) = delete;
+  LegHold& operator=(const LegHold&) = delete;
+  ~LegHold() {
+    if (orq) nta_outgoing_destroy(orq);
+  }
+};
+
 // One side of a call. Inbound: the customer's INVITE server transaction and the
 // dialog we answer it in. Outbound: while calling, one Fork per contact; after the
 // first 2xx, the winning fork's dialog.
@@ -146,6 +169,7 @@ struct CallLegs::Leg {
   std::unique_ptr<Relay> ackRelay;
   LegSessionTimer session;  // RFC 4028, call_legs_timers.cpp
   LegDigits digits;         // Call.sendDigits, call_legs_digits.cpp
+  LegHold hold;             // Call.hold and the far ends' holds, call_legs_hold.cpp
 
   ~Leg() {
     if (irq) nta_incoming_destroy(irq);
@@ -209,6 +233,9 @@ struct LegCallbacks {
   static int refreshResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
   // The answer to an INFO of Call.sendDigits (call_legs_digits.cpp).
   static int digitResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
+  // Hold (call_legs_hold.cpp): the answer to our re-INVITE, and its retry.
+  static int holdResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
+  static void holdRetry(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept;
 };
 
 // A peer's digest challenge to a request we sent (RFC 3261 §22.2): 401 or 407

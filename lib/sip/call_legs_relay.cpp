@@ -10,6 +10,7 @@
 
 #include "sip/call_legs_parts.hpp"
 #include "sip/call_parse.hpp"
+#include "sip/sdp_edit.hpp"
 
 namespace sb::sip {
 
@@ -112,7 +113,8 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
 // dialog's (RFC 3261 §12.2.1.1).
 nta_outgoing_t* CallLegs::sendRelayed(Relay& r, Leg& to, const sip_t* sip, const std::string& authLines) {
   const sip_method_t m = sip->sip_request->rq_method;
-  const Payload p = payloadOf(sip);
+  Payload p = payloadOf(sip);
+  if (isSdp(sip)) p.body = sdpVersionShifted(p.body, to.hold.versionShift);  // see LegHold
   const std::string timer = relayTimerLines(to, m);  // RFC 4028 §7.4: it refreshes `to` too
   return nta_outgoing_tcreate(
       to.dialog, &LegCallbacks::relayResponse, reinterpret_cast<nta_outgoing_magic_t*>(&r),
@@ -180,7 +182,8 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
     if (from && r.timerAnswer) timer = uasTimerLines(*from);
   }
   if (r.irq && sip && !unanswerable) {
-    const Payload p = payloadOf(sip);
+    Payload p = payloadOf(sip);
+    if (from && isSdp(sip)) p.body = sdpVersionShifted(p.body, from->hold.versionShift);  // see LegHold
     const char* phrase = sip->sip_status ? sip->sip_status->st_phrase : nullptr;
     nta_incoming_treply(
         r.irq, status, phrase,

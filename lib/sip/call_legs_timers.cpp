@@ -29,6 +29,7 @@
 #include "metrics/metrics.hpp"
 #include "sip/call_legs_parts.hpp"
 #include "sip/call_parse.hpp"
+#include "sip/sdp_edit.hpp"
 
 namespace sb::sip {
 namespace {
@@ -338,16 +339,27 @@ void CallLegs::relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* respons
                                              {to->session.timer.interval, timerPolicy_.minSE});
       restartSessionTimer(*to);
     }
-    if (from && !body.empty()) from->session.localSdp = body;
+    if (from && !body.empty()) from->session.localSdp = sdpVersionShifted(body, from->hold.versionShift);
   }
   if (from && r.timerAnswer) applyTimerAnswer(*from, *r.timerAnswer);
+}
+
+// The 2xx to a re-INVITE of our own on `leg` (hold): the peer's answer, and the
+// session refreshed as by any re-INVITE (RFC 4028 §7.4; §7.2 for what the 2xx says).
+void CallLegs::ownReinviteAnswered(Leg& leg, const sip_t* response) {
+  if (!response) return;
+  if (isSdp(response)) leg.session.peerSdp = bodyOf(response);
+  if (leg.session.timer.active())
+    leg.session.timer = dialog::onUac2xx(timerHeadersOf(response), {leg.session.timer.interval, timerPolicy_.minSE});
+  restartSessionTimer(leg);
 }
 
 void CallLegs::relayedOffer(Leg& from, Leg& to, const sip_t* request) {
   if (!isSdp(request)) return;
   const std::string body = bodyOf(request);
   from.session.peerSdp = body;
-  to.session.localSdp = body;
+  to.session.localSdp = sdpVersionShifted(body, to.hold.versionShift);  // as sendRelayed sent it
+  notePeerHold(from, body);
 }
 
 }  // namespace sb::sip

@@ -309,3 +309,45 @@ TEST_CASE("core internal calls: a busy agent's line is busy, and nobody calls th
   CHECK(rejectCode(d.outputs) == 486);
   CHECK(d.outputs.events().empty());
 }
+
+TEST_CASE("core hold: Call.hold and Call.unHold re-INVITE both legs; the phone's and the far end's own holds") {
+  Fixture f;
+  f.registerPhone("1001");
+  f.online(kAlice);
+  InboundDecision in = f.call();
+  const LegId agentLeg = in.outputs.only<RingLeg>()[0].leg;
+  const std::string sid = in.outputs.events().back().data["sessionId"];
+  CHECK(f.gw.callHold(kAlice, sid, true, f.clock.now()).result.error->code == errc::invalidTransition);  // ringing
+  f.fact(LegAnswered{agentLeg});
+
+  Outcome o = f.gw.callHold(kAlice, sid, true, f.clock.now());
+  REQUIRE(o.result.ok());
+  const auto holds = o.outputs.only<HoldLeg>();
+  REQUIRE(holds.size() == 2);
+  CHECK((holds[0].leg == in.leg && holds[0].hold));  // the customer's first
+  CHECK((holds[1].leg == agentLeg && holds[1].hold));
+  CHECK(names(o.outputs) == std::vector<std::string>{"hold:" + kAlice});
+  CHECK(o.outputs.events()[0].data["by"] == "seat");
+  CHECK(f.gw.listSessions()["sessions"][0]["state"] == "held");
+  CHECK(f.gw.callHold(kAlice, sid, true, f.clock.now()).result.error->code == errc::invalidTransition);
+  o = f.gw.callHold(kAlice, sid, false, f.clock.now());
+  REQUIRE(o.result.ok());
+  CHECK(o.outputs.only<HoldLeg>()[0].hold == false);
+  CHECK(names(o.outputs) == std::vector<std::string>{"unHold:" + kAlice});
+
+  // The customer's side holds (a PBX's re-INVITE with sendonly), then the phone's key.
+  Outputs out = f.fact(LegHeld{in.leg, true});
+  CHECK(names(out) == std::vector<std::string>{"hold:" + kAlice});
+  CHECK(out.events()[0].data["by"] == "client");
+  CHECK(out.only<HoldLeg>().empty());  // relayed as it came: nothing to send
+  out = f.fact(LegHeld{in.leg, true});
+  CHECK(out.events().empty());  // no change, no event
+  out = f.fact(LegHeld{in.leg, false});
+  CHECK(names(out) == std::vector<std::string>{"unHold:" + kAlice});
+  out = f.fact(LegHeld{agentLeg, true});
+  CHECK(out.events()[0].data["by"] == "seat");
+  CHECK(f.gw.listSessions()["sessions"][0]["state"] == "held");
+  // A held session still ends as any other.
+  out = f.fact(LegEnded{in.leg, 0});
+  CHECK(names(out)[0] == "sessionEnded:" + kAlice);
+}

@@ -1,0 +1,38 @@
+// Hold (docs/CORE.md, "Hold"): Call.hold / Call.unHold from the socket, and
+// the far ends' own holds, as one session state (active <-> held) and the
+// events hold / unHold {sessionId, by} of spec/interface.md.
+#include "core/gateway.hpp"
+
+namespace sb::core {
+
+Outcome Gateway::callHold(const std::string& userId, const std::string& sessionId, bool hold, TimePoint now) {
+  Call* found = agentsCall(userId, sessionId);
+  if (!found) return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
+  Call& call = *found;
+  const Session* s = sessions_.find(sessionId);
+  if (call.phase != Call::Phase::bridged || !s)
+    return Outcome::failure(errc::invalidTransition, "session " + sessionId + " is not answered");
+  if (hold == (s->state == SessionState::held))
+    return Outcome::failure(errc::invalidTransition,
+                            "session " + sessionId + (hold ? " is already on hold" : " is not on hold"));
+  Outcome o = Outcome::success({{"sessionId", sessionId}});
+  // RFC 3264 §8.4 on both legs: the customer's side stops sending to the agent
+  // (a PBX there plays its own music to the customer in answer to sendonly),
+  // and the agent's phone stops sending to the customer: the agent is muted.
+  o.outputs.push(HoldLeg{call.customerLeg, hold});
+  o.outputs.push(HoldLeg{call.agentLeg, hold});
+  setHeld(call, hold, "seat", now, o.outputs);
+  return o;
+}
+
+void Gateway::setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out) {
+  Session* s = sessions_.find(call.sessionId);
+  if (!s) return;
+  const SessionState want = held ? SessionState::held : SessionState::active;
+  if (s->state == want || !transitionSession(*s, want, wallMs(now)).ok()) return;
+  const nlohmann::json data{{"sessionId", call.sessionId}, {"by", by}};
+  out.push(sessionEvent(held ? event::hold : event::unHold, call.agentUserId, data));
+  if (!call.peerUserId.empty()) out.push(sessionEvent(held ? event::hold : event::unHold, call.peerUserId, data));
+}
+
+}  // namespace sb::core

@@ -1,0 +1,66 @@
+#include "sip/sdp_edit.hpp"
+
+#include <sofia-sip/sdp.h>
+#include <sofia-sip/su_alloc.h>
+
+#include "sip/sofia.hpp"
+
+namespace sb::sip {
+namespace {
+
+// One parse: Sofia's parser lives in its own home, freed with it.
+struct Parsed {
+  Home owner;
+  su_home_t* home = owner.get();
+  sdp_parser_t* parser = nullptr;
+  sdp_session_t* session = nullptr;
+  Parsed(const std::string& text, int flags) {
+    parser = sdp_parse(home, text.data(), static_cast<issize_t>(text.size()), flags);
+    session = parser ? sdp_session(parser) : nullptr;
+  }
+  ~Parsed() {
+    if (parser) sdp_parser_free(parser);
+  }
+  Parsed(const Parsed&) = delete;
+  Parsed& operator=(const Parsed&) = delete;
+
+  std::optional<std::string> print() const {
+    sdp_printer_t* p = sdp_print(home, session, nullptr, 0, 0);
+    if (!p) return std::nullopt;
+    std::optional<std::string> out;
+    if (!sdp_printing_error(p) && sdp_message(p)) out = std::string(sdp_message(p), sdp_message_size(p));
+    sdp_printer_free(p);
+    return out;
+  }
+};
+
+}  // namespace
+
+std::optional<bool> sdpHeld(const std::string& sdp) {
+  Parsed s(sdp, sdp_f_mode_0000);
+  if (!s.session || !s.session->sdp_media) return std::nullopt;
+  for (const sdp_media_t* m = s.session->sdp_media; m; m = m->m_next)
+    if (!m->m_rejected && (m->m_mode & sdp_recvonly)) return false;
+  return true;
+}
+
+std::optional<std::string> sdpReissued(const std::string& sdp, bool hold, uint64_t versionStep) {
+  Parsed s(sdp, 0);
+  if (!s.session || !s.session->sdp_origin) return std::nullopt;
+  for (sdp_media_t* m = s.session->sdp_media; m; m = m->m_next) {
+    if (m->m_rejected) continue;  // a refused stream stays refused (port 0)
+    m->m_mode = hold ? (m->m_mode & sdp_sendonly) : (m->m_mode | sdp_recvonly);
+  }
+  s.session->sdp_origin->o_version += versionStep;
+  return s.print();
+}
+
+std::string sdpVersionShifted(const std::string& sdp, uint64_t step) {
+  if (step == 0) return sdp;
+  Parsed s(sdp, 0);
+  if (!s.session || !s.session->sdp_origin) return sdp;
+  s.session->sdp_origin->o_version += step;
+  return s.print().value_or(sdp);
+}
+
+}  // namespace sb::sip

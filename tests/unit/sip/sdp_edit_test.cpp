@@ -1,0 +1,51 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "sip/sdp_edit.hpp"
+
+using namespace sb::sip;
+
+namespace {
+
+const std::string kPhone =
+    "v=0\r\no=desk 1000 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+bool has(const std::string& sdp, const std::string& line) { return sdp.find(line + "\r\n") != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("sdp hold: a re-issued description loses, then regains, its receive direction; the version rises") {
+  const auto held = sdpReissued(kPhone, true, 1);
+  REQUIRE(held);
+  CHECK(has(*held, "o=desk 1000 8 IN IP4 127.0.0.1"));
+  CHECK(has(*held, "a=sendonly"));
+  CHECK(has(*held, "m=audio 40000 RTP/AVP 0 101"));
+  CHECK(has(*held, "a=rtpmap:101 telephone-event/8000"));
+  CHECK(sdpHeld(*held) == true);
+  const auto resumed = sdpReissued(*held, false, 1);
+  REQUIRE(resumed);
+  CHECK(has(*resumed, "o=desk 1000 9 IN IP4 127.0.0.1"));
+  CHECK_FALSE(has(*resumed, "a=sendonly"));
+  CHECK(sdpHeld(*resumed) == false);
+  // RFC 3264 §8.4: recvonly held becomes inactive.
+  const auto inactive = sdpReissued(kPhone + "a=recvonly\r\n", true, 1);
+  REQUIRE(inactive);
+  CHECK(has(*inactive, "a=inactive"));
+}
+
+TEST_CASE("sdp hold: how phones say they hold, and what is not SDP") {
+  CHECK(sdpHeld(kPhone) == false);
+  CHECK(sdpHeld(kPhone + "a=sendonly\r\n") == true);
+  CHECK(sdpHeld(kPhone + "a=inactive\r\n") == true);
+  CHECK(sdpHeld(kPhone + "a=recvonly\r\n") == false);
+  std::string oldStyle = kPhone;  // RFC 2543 hold: c=0.0.0.0
+  oldStyle.replace(oldStyle.find("c=IN IP4 127.0.0.1"), 18, "c=IN IP4 0.0.0.0");
+  CHECK(sdpHeld(oldStyle) == true);
+  CHECK(sdpHeld("hello") == std::nullopt);
+  CHECK(sdpReissued("hello", true, 1) == std::nullopt);
+  CHECK(sdpVersionShifted("hello", 2) == "hello");
+  CHECK(has(sdpVersionShifted(kPhone, 2), "o=desk 1000 9 IN IP4 127.0.0.1"));
+  CHECK(sdpVersionShifted(kPhone, 0) == kPhone);
+}
