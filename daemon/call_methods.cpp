@@ -103,19 +103,36 @@ MethodSpec served(host::CoreHost* b, std::string name, std::string help, std::st
 void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
   table.add(
       {.name = "Call.startOutboundCall",
-       .help = "Dials a customer for the agent (a desk phone is rung first, or the mobile in a dual call), "
-               "then callOuted and calloutAccepted follow.",
+       .help = "Dials a customer for the agent by third-party call control (RFC 3725): the agent's device rings "
+               "first (the desk phone, or the mobile through a trunk as useMobileAccept says: the dual call); once "
+               "the agent answers, the customer is dialled through a trunk (callOuted) and, on their answer, the "
+               "two are bridged (calloutAccepted). The dial plan and the outbound limits apply as to a number "
+               "dialled on the desk phone; outbound.ringTimeout bounds each ringing. uui reaches the customer's "
+               "side in a User-to-User header (hex, RFC 7433) and the session record.",
        .params = {{"phoneNumber", ParamType::String, true, "The customer's number."},
-                  {"phoneDesc", ParamType::String, false, "A note shown with the number."},
-                  {"uui", ParamType::String, false, "User data that travels with the call and into its record."},
-                  {"skillGroupId", ParamType::String, false, "The skill group the call counts for."},
-                  {"callerPhoneNumber", ParamType::String, false, "The number to present (a trunk's callerNumbers)."},
-                  {"servingNumberGroupIds", ParamType::StringArray, false, "Number groups to present from."},
+                  {"phoneDesc", ParamType::String, false, "A note kept as the session's remark."},
+                  {"uui", ParamType::String, false, "Up to 128 characters of user data for the far end and the record."},
+                  {"skillGroupId", ParamType::String, false,
+                   "One of the agent's skill groups: the session counts for it and presents its callerNumbers first."},
+                  {"callerPhoneNumber", ParamType::String, false,
+                   "The number to present: one of the agent's skill groups' or the route's trunks' callerNumbers."},
+                  {"servingNumberGroupIds", ParamType::StringArray, false,
+                   "Accepted for the SDK's sake; seatbridge presents numbers by callerPhoneNumber and skill group."},
                   {"phoneEncodeType", ParamType::String, false, "How phoneNumber is given.", {"number"}}},
        .actsForAgent = true,
-       .availability = Availability::Planned,
-       .answer = "`{sessionId, calleeLocation, calleePhoneNumber, callerPhoneNumber, serverType, remark}`.",
-       .handler = agentsCheck(b, "Call.startOutboundCall", {"userId"})});
+       .answer = "`{sessionId, calleeLocation (\"\"), calleePhoneNumber, callerPhoneNumber, serverType, remark}` "
+                 "once the agent's device is being rung; `agentOffline`, `invalidTransition` (the agent is in a "
+                 "call), `deviceUnavailable`, `invalidParams`, or a calloutRefused reason as the errorCode.",
+       .handler = [b](const Request& r) {
+         const std::string userId = r.params["userId"];
+         core::Gateway::OutboundRequest o;
+         o.phoneNumber = r.params["phoneNumber"];
+         o.phoneDesc = r.params.value("phoneDesc", "");
+         o.uui = r.params.value("uui", "");
+         o.skillGroupId = r.params.value("skillGroupId", "");
+         o.callerPhoneNumber = r.params.value("callerPhoneNumber", "");
+         b->run(r.reply, [=](core::Gateway& g, core::TimePoint now) { return g.callStartOutboundCall(userId, o, now); });
+       }});
   table.add({.name = "Call.accept",
              .help = "Answers a session offered by callIn without lifting the handset: the ringing desk phone is "
                      "told to answer (NOTIFY Event: talk, for phones whose ringing response lists `talk` in "

@@ -93,6 +93,12 @@ std::vector<control::errc::ErrorDoc> domainErrors() {
       {e::remoteAnswerUnsupported, "Call.accept cannot answer this device: a mobile rung through a trunk, or a "
                                    "desk phone whose ringing response does not offer the `talk` event (lift the "
                                    "handset, or enable remote answer on the phone)."},
+      {e::deviceUnavailable, "Call.startOutboundCall has no device to ring for the agent: the desk phone is not "
+                             "registered (or not answering keepalives) and useMobileAccept allows no mobile."},
+      {"numberNotAllowed", "Call.startOutboundCall: the dial plan of the agent or their skill groups does not allow "
+                           "the number (docs/CONFIG.md, \"Dial plan\"); with a calloutRefused event. So do "
+                           "`noRoute` (no trunk carries it), `trunksDown`, `concurrentLimit`, `rateLimit` and "
+                           "`invalidNumber`, as that event names them."},
       {e::mediaNotAnchored, "The method works on the call's audio (Call.muteMic, Call.unmuteMic, Call.isMicMuted, "
                             "Call.monitor, Call.takeover), and this seatbridge passes the audio through between the "
                             "phone and the trunk without relaying it (no media anchoring yet), so it cannot."},

@@ -67,6 +67,11 @@ struct Call {
   std::vector<std::string> trunksLeft;  // failover: trunks still to try after this one
   bool emergency = false;
   bool seized = false;  // the agent was signed in and is busy with it
+  std::string limitKey;  // whose outbound limits it counts against (the extension, or "agent:" + userId)
+  // Call.startOutboundCall (gateway_3pcc.cpp): the agent's device is rung
+  // first (agentLeg, an outbound leg), the customer only once it answered.
+  bool thirdParty = false;
+  std::string uui;
   // An internal call (an extension dialled): the called line, and its agent
   // (may be empty: a line bound to no agent). customerLeg rings that phone.
   std::string peerExtension;

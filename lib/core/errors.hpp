@@ -21,6 +21,7 @@ inline constexpr std::string_view sessionNotEnded = "sessionNotEnded";  // Call.
 inline constexpr std::string_view extensionNotFound = "extensionNotFound";
 inline constexpr std::string_view invalidParams = "invalidParams";
 inline constexpr std::string_view remoteAnswerUnsupported = "remoteAnswerUnsupported";  // Call.accept: lift the handset
+inline constexpr std::string_view deviceUnavailable = "deviceUnavailable";  // no desk phone or mobile to ring
 inline constexpr std::string_view mediaNotAnchored = "mediaNotAnchored";  // mute, monitor, takeover: need media.mode anchored
 }  // namespace errc
 

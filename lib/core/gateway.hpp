@@ -140,6 +140,17 @@ class Gateway {
   // session (SendDigits); invalidParams unless 1..kMaxDigits of 0-9 * # A-D.
   static constexpr size_t kMaxDigits = 32;
   Outcome callSendDigits(const std::string& userId, const std::string& sessionId, const std::string& dtmfText);
+  // Call.startOutboundCall (gateway_3pcc.cpp): rings the agent's device (desk
+  // phone or mobile, by useMobileAccept) with an offerless INVITE, then, once
+  // it answered, the customer through a trunk; the dial plan applies. Success
+  // data {sessionId, calleeLocation, calleePhoneNumber, callerPhoneNumber,
+  // serverType, remark}; a refusal answers the calloutRefused reason as its
+  // errorCode (and emits the event).
+  struct OutboundRequest {
+    std::string phoneNumber, phoneDesc, uui, skillGroupId, callerPhoneNumber;
+  };
+  static constexpr size_t kMaxUui = 128;
+  Outcome callStartOutboundCall(const std::string& userId, const OutboundRequest& r, TimePoint now);
   // Call.hold / Call.unHold (gateway_hold.cpp): both legs of the agent's
   // answered session re-INVITEd to hold or back; hold / unHold {by: seat}.
   Outcome callHold(const std::string& userId, const std::string& sessionId, bool hold, TimePoint now);
@@ -205,7 +216,19 @@ class Gateway {
 
   // Calls agents place (gateway_outbound.cpp).
   InboundDecision onDeskPhoneCall(const InboundCall& in, TimePoint now);
-  Event refusedEvent(const InboundCall& in, const config::Agent* agent, const std::string& reason) const;
+  Event refusedEvent(const std::string& extensionId, const config::Agent* agent, const std::string& dialled,
+                     const std::string& reason) const;
+  struct DialCheck {
+    std::string number;                // cleaned
+    bool emergency = false;
+    bool internal = false;             // an extension's number: not checked further
+    std::vector<std::string> trunks;   // the route, in order
+    std::string reason;                // refused: calloutRefused's reason
+    int code = 0;                      // ... and the SIP answer to a desk phone
+    const char* phrase = "";
+  };
+  DialCheck checkDial(const std::string& limitKey, const config::Agent* agentCfg, const std::string& dialled,
+                      TimePoint now);
   std::string callerNumberFor(const std::vector<const config::SkillGroup*>& groups, const std::string& trunk,
                               const std::string& extensionId, bool emergency) const;
   void dialCustomer(Call& call, const std::string& trunk, Outputs& out);
@@ -215,6 +238,8 @@ class Gateway {
   void setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out);
   void onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
   void outboundRingTimeout(Call& call, TimePoint now, Outputs& out);
+  void releaseAgentLeg(Call& call, int code, Outputs& out, const char* phrase = nullptr);
+  void agentAnswered(Call& call, TimePoint now, Outputs& out);
   void abandonDialling(Call& call, int code, CloseBy closeBy, EndState state, TimePoint now, Outputs& out,
                        const std::string& reason = {});
 

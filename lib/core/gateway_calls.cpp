@@ -248,8 +248,8 @@ void Gateway::offer(Call& call, const Pick& pick, TimePoint now, Outputs& out) {
   s->spec.userId = pick.userId;
   s->spec.serverType = pick.device;
   s->offers.push_back({pick.userId, std::string(toString(pick.device)), wallMs(now), {}});
-  out.push(RingLeg{call.offerLeg, call.customerLeg, pick.target, call.sessionId, s->spec.callerPhoneNumber,
-                   s->spec.calleePhoneNumber});
+  out.push(ringLeg(call.offerLeg, call.customerLeg, pick.target, call.sessionId, s->spec.callerPhoneNumber,
+                   s->spec.calleePhoneNumber));
   out.push(sessionEvent(event::callIn, pick.userId,
                         {{"sessionId", call.sessionId},
                          {"type", "phone"},

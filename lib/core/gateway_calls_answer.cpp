@@ -69,7 +69,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   legCalls_.erase(call.customerLeg);
   legCalls_.erase(call.agentLeg);
   if (call.outbound) {
-    if (auto live = outboundLive_.find(call.extensionId); live != outboundLive_.end() && --live->second == 0)
+    if (auto live = outboundLive_.find(call.limitKey); live != outboundLive_.end() && --live->second == 0)
       outboundLive_.erase(live);
   } else {
     auto& ids = waiting_[call.skillGroupId];

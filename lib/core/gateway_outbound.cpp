@@ -16,6 +16,7 @@ namespace {
 
 constexpr Duration kRateWindow = std::chrono::seconds(60);
 
+
 // What a trunk's failure tells the next trunk: RFC 3261 §21.5 (5xx) and our own
 // 408 (Timer B) are about the trunk, not the number; a 4xx or 6xx is the
 // customer's network answering for the number, and another trunk would hear
@@ -71,64 +72,90 @@ EndState endStateForSip(int code) {
   }
 }
 
-Event Gateway::refusedEvent(const InboundCall& in, const config::Agent* agent, const std::string& reason) const {
+Event Gateway::refusedEvent(const std::string& extensionId, const config::Agent* agent, const std::string& dialled,
+                            const std::string& reason) const {
   Event e;
   e.name = std::string(event::calloutRefused);
   if (agent) e.userId = agent->userId;
-  e.data = {{"extensionId", in.extension}, {"calleePhoneNumber", in.number}, {"reason", reason}};
+  e.data = {{"extensionId", extensionId}, {"calleePhoneNumber", dialled}, {"reason", reason}};
   return e;
+}
+
+// The toll-fraud guard (docs/CONFIG.md, "Dial plan"), for every call an agent
+// places: what `dialled` is, whether the caller may dial it, through which
+// trunks, and whether `limitKey` (the phone's extension, or the agent) is
+// within its limits; a call that passes is counted for the per-minute limit.
+// An extension's number comes back as `internal`, for the caller to decide.
+Gateway::DialCheck Gateway::checkDial(const std::string& limitKey, const config::Agent* agentCfg,
+                                      const std::string& dialled, TimePoint now) {
+  DialCheck c;
+  const config::Outbound& rules = directory_.outbound;
+  const auto refuse = [&c](int code, const char* phrase, const char* reason) {
+    c.code = code;
+    c.phrase = phrase;
+    c.reason = reason;
+    return c;
+  };
+  const std::optional<std::string> number = config::normalizeDialled(dialled);
+  // RFC 3261 §21.4.22: not something a trunk could dial.
+  if (!number) return refuse(484, "Address Incomplete", "invalidNumber");
+  c.number = *number;
+  c.emergency =
+      std::find(rules.emergencyNumbers.begin(), rules.emergencyNumbers.end(), *number) != rules.emergencyNumbers.end();
+  if (!c.emergency && directory_.findExtension(*number)) {
+    c.internal = true;
+    return c;
+  }
+  // Every check below is skipped for an emergency number: it must go out even
+  // from a phone over its limits or with no dial plan at all.
+  if (!c.emergency && !config::dialAllowed(allowance(directory_, agentCfg), *number, rules.restrictedPrefixes))
+    return refuse(403, "Number Not Allowed", "numberNotAllowed");
+  // The trunks that carry it, in configuration order, those known down left out.
+  bool carried = false;
+  for (const auto& t : directory_.trunkConfigs) {
+    if (!c.emergency && !config::dialAllowed(t.dialPatterns, *number, rules.restrictedPrefixes)) continue;
+    carried = true;
+    auto known = trunkUp_.find(t.name);
+    if (known == trunkUp_.end() || known->second) c.trunks.push_back(t.name);
+  }
+  if (!carried) return refuse(403, "No Route For Number", "noRoute");
+  // RFC 3261 §21.5.4: every trunk that could take it is down now.
+  if (c.trunks.empty()) return refuse(503, "No Trunk Available", "trunksDown");
+  if (!c.emergency) {
+    if (rules.maxConcurrentPerExtension > 0 &&
+        outboundLive_[limitKey] >= static_cast<size_t>(rules.maxConcurrentPerExtension))
+      return refuse(403, "Too Many Calls", "concurrentLimit");
+    auto& recent = outboundRecent_[limitKey];
+    while (!recent.empty() && now - recent.front() >= kRateWindow) recent.pop_front();
+    if (rules.maxPerMinutePerExtension > 0 && recent.size() >= static_cast<size_t>(rules.maxPerMinutePerExtension))
+      return refuse(403, "Call Rate Exceeded", "rateLimit");
+    recent.push_back(now);
+  }
+  return c;
 }
 
 InboundDecision Gateway::onDeskPhoneCall(const InboundCall& in, TimePoint now) {
   InboundDecision d;
   d.leg = nextLegId_++;
   const config::Agent* agentCfg = directory_.agentForExtension(in.extension);
-  const config::Outbound& rules = directory_.outbound;
-  const auto refuse = [&](int code, const char* phrase, const char* reason) {
-    d.outputs.push(RejectLeg{d.leg, code, phrase});
-    d.outputs.push(refusedEvent(in, agentCfg, reason));
-    return d;
-  };
-  const std::optional<std::string> number = config::normalizeDialled(in.number);
-  // RFC 3261 §21.4.22: not something a trunk could dial.
-  if (!number) return refuse(484, "Address Incomplete", "invalidNumber");
-  const bool emergency =
-      std::find(rules.emergencyNumbers.begin(), rules.emergencyNumbers.end(), *number) != rules.emergencyNumbers.end();
+  DialCheck check = checkDial(in.extension, agentCfg, in.number, now);
   // Another desk phone's extension: an internal call, which costs nothing and
   // leaves the building through no trunk, so no dial plan or limit applies.
-  if (!emergency && directory_.findExtension(*number)) return internalCall(in, *number, agentCfg, now, std::move(d));
-  // Every check below is skipped for an emergency number: it must go out even
-  // from a phone over its limits or with no dial plan at all.
-  if (!emergency && !config::dialAllowed(allowance(directory_, agentCfg), *number, rules.restrictedPrefixes))
-    return refuse(403, "Number Not Allowed", "numberNotAllowed");
-  // The trunks that carry it, in configuration order, those known down left out.
-  std::vector<std::string> trunks;
-  bool carried = false;
-  for (const auto& t : directory_.trunkConfigs) {
-    if (!emergency && !config::dialAllowed(t.dialPatterns, *number, rules.restrictedPrefixes)) continue;
-    carried = true;
-    auto known = trunkUp_.find(t.name);
-    if (known == trunkUp_.end() || known->second) trunks.push_back(t.name);
+  if (check.internal) return internalCall(in, check.number, agentCfg, now, std::move(d));
+  if (!check.reason.empty()) {
+    d.outputs.push(RejectLeg{d.leg, check.code, check.phrase});
+    d.outputs.push(refusedEvent(in.extension, agentCfg, in.number, check.reason));
+    return d;
   }
-  if (!carried) return refuse(403, "No Route For Number", "noRoute");
-  // RFC 3261 §21.5.4: every trunk that could take it is down now.
-  if (trunks.empty()) return refuse(503, "No Trunk Available", "trunksDown");
-  if (!emergency) {
-    if (rules.maxConcurrentPerExtension > 0 &&
-        outboundLive_[in.extension] >= static_cast<size_t>(rules.maxConcurrentPerExtension))
-      return refuse(403, "Too Many Calls", "concurrentLimit");
-    auto& recent = outboundRecent_[in.extension];
-    while (!recent.empty() && now - recent.front() >= kRateWindow) recent.pop_front();
-    if (rules.maxPerMinutePerExtension > 0 && recent.size() >= static_cast<size_t>(rules.maxPerMinutePerExtension))
-      return refuse(403, "Call Rate Exceeded", "rateLimit");
-    recent.push_back(now);
-  }
+  const std::string number = check.number;
+  const bool emergency = check.emergency;
+  const std::vector<std::string> trunks = std::move(check.trunks);
   const std::vector<const config::SkillGroup*> groups = groupsOf(directory_, agentCfg);
   SessionSpec spec;
   spec.type = SessionType::phone;
   spec.direction = Direction::outbound;
   spec.serverType = ServerType::staffExtensionSeat;
-  spec.calleePhoneNumber = *number;
+  spec.calleePhoneNumber = number;
   spec.callerPhoneNumber = callerNumberFor(groups, trunks.front(), in.extension, emergency);
   spec.skillGroupId = groups.empty() ? std::string() : groups.front()->id;
   spec.userId = agentCfg ? agentCfg->userId : std::string();
@@ -139,6 +166,7 @@ InboundDecision Gateway::onDeskPhoneCall(const InboundCall& in, TimePoint now) {
   call.skillGroupId = spec.skillGroupId;
   call.outbound = true;
   call.extensionId = in.extension;
+  call.limitKey = in.extension;
   call.emergency = emergency;
   call.agentLeg = d.leg;
   call.agentUserId = spec.userId;
@@ -152,7 +180,7 @@ InboundDecision Gateway::onDeskPhoneCall(const InboundCall& in, TimePoint now) {
     call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), d.outputs);
     callTimers_[call.lifeTimer] = call.sessionId;
   }
-  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, rules.ringTimeout)), d.outputs);
+  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), d.outputs);
   callTimers_[call.ringTimer] = call.sessionId;
   dialCustomer(call, trunks.front(), d.outputs);
   d.outputs.push(sessionEvent(event::callOuted, call.agentUserId,
@@ -189,6 +217,7 @@ InboundDecision Gateway::internalCall(const InboundCall& in, const std::string& 
   call.sessionId = s.sessionId;
   call.outbound = true;
   call.extensionId = in.extension;
+  call.limitKey = in.extension;
   call.peerExtension = callee;
   call.agentLeg = d.leg;
   call.agentUserId = spec.userId;
@@ -215,7 +244,7 @@ InboundDecision Gateway::internalCall(const InboundCall& in, const std::string& 
   callTimers_[call.ringTimer] = call.sessionId;
   call.customerLeg = nextLegId_++;
   legCalls_[call.customerLeg] = call.sessionId;
-  d.outputs.push(RingLeg{call.customerLeg, call.agentLeg, DeskPhoneTarget{callee}, call.sessionId, in.extension, callee});
+  d.outputs.push(ringLeg(call.customerLeg, call.agentLeg, DeskPhoneTarget{callee}, call.sessionId, in.extension, callee));
   if (!call.peerUserId.empty())
     d.outputs.push(sessionEvent(event::callIn, call.peerUserId,
                                 {{"sessionId", call.sessionId},
@@ -261,10 +290,11 @@ void Gateway::dialCustomer(Call& call, const std::string& trunk, Outputs& out) {
   call.trunk = trunk;
   s->spec.trunk = trunk;
   legCalls_[call.customerLeg] = call.sessionId;
-  RingLeg ring{call.customerLeg, call.agentLeg, TrunkTarget{trunk, s->spec.calleePhoneNumber}, call.sessionId,
-               s->spec.callerPhoneNumber, s->spec.calleePhoneNumber};
+  RingLeg ring = ringLeg(call.customerLeg, call.agentLeg, TrunkTarget{trunk, s->spec.calleePhoneNumber},
+                         call.sessionId, s->spec.callerPhoneNumber, s->spec.calleePhoneNumber);
   ring.assertedIdentity = t && t->assertedIdentity;
   ring.privacy = t && t->privacy == "id";
+  ring.uui = call.uui;
   out.push(std::move(ring));
 }
 
@@ -278,16 +308,23 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
         if constexpr (std::is_same_v<F, LegRinging>) {
           if (!isCustomer || bridged) return;
           // The phone hears what the customer's network plays: 180, or 183 with
-          // its early media (RFC 3261 §13.3.1.1).
-          out.push(SendProvisional{call.agentLeg, f.code, f.earlyMedia ? call.customerLeg : 0});
+          // its early media (RFC 3261 §13.3.1.1). A third-party call's agent
+          // leg is answered and parked already: nothing to tell it.
+          if (!call.thirdParty) out.push(SendProvisional{call.agentLeg, f.code, f.earlyMedia ? call.customerLeg : 0});
           if (Session* s = sessions_.find(call.sessionId); s && s->state == SessionState::offering)
             transitionSession(*s, SessionState::ringing, wallMs(now));
         } else if constexpr (std::is_same_v<F, LegAnswered>) {
+          if (call.thirdParty && f.leg == call.agentLeg && call.customerLeg == 0) return agentAnswered(call, now, out);
           if (!isCustomer || bridged) return;
           cancelTimer(call.ringTimer, out);
           call.phase = Call::Phase::bridged;
           call.answeredAt = now;
-          out.push(AnswerLeg{call.agentLeg, call.customerLeg});
+          // The customer's answer to the agent: in the phone's 200 (it dialled),
+          // or in a re-INVITE of the parked leg (third-party call control).
+          if (call.thirdParty)
+            out.push(ReofferLeg{call.agentLeg, call.customerLeg});
+          else
+            out.push(AnswerLeg{call.agentLeg, call.customerLeg});
           out.push(BridgeLegs{call.agentLeg, call.customerLeg});
           if (Session* s = sessions_.find(call.sessionId)) transitionSession(*s, SessionState::active, wallMs(now));
           extensions_.callStarted(call.extensionId);
@@ -300,6 +337,12 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
             out.push(sessionEvent(event::calloutAccepted, call.agentUserId, {{"sessionId", call.sessionId}}));
           }
         } else if constexpr (std::is_same_v<F, LegFailed>) {
+          if (call.thirdParty && f.leg == call.agentLeg && !bridged) {
+            // The agent's device did not take the call: nobody to dial for.
+            out.push(CancelLeg{call.customerLeg});
+            endCall(call, CloseBy::seat, EndState::seatGiveUp, now, out);
+            return;
+          }
           if (!isCustomer || bridged) return;
           if (trunkFault(f.code) && !call.trunksLeft.empty()) {
             // Failover: the same call through the next trunk that carries it.
@@ -312,7 +355,7 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           // The phone hears the customer's answer; a trunk's unanswerable
           // challenge is our problem, not the phone's credentials (503).
           const int code = (f.code == 401 || f.code == 407 || f.code < 300) ? 503 : f.code;
-          out.push(RejectLeg{call.agentLeg, code, {}});
+          releaseAgentLeg(call, code, out);
           endCall(call, call.peerExtension.empty() ? CloseBy::client : CloseBy::seat, endStateForSip(f.code), now,
                   out);
         } else if constexpr (std::is_same_v<F, LegCancelled>) {
@@ -343,12 +386,23 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
       fact);
 }
 
-// The customer's phone rang for outbound.ringTimeout: nobody answers.
+// The customer's phone rang for outbound.ringTimeout: nobody answers. (A
+// third-party call's agent device that rang that long: seatGiveUp.)
 void Gateway::outboundRingTimeout(Call& call, TimePoint now, Outputs& out) {
+  const bool agentRang = call.thirdParty && call.customerLeg == 0;
   out.push(CancelLeg{call.customerLeg});
   // RFC 3261 §21.4.18: the customer is not answering.
-  out.push(RejectLeg{call.agentLeg, 480, "No Answer"});
-  endCall(call, CloseBy::timer, EndState::notAnswer, now, out);
+  releaseAgentLeg(call, 480, out, "No Answer");
+  endCall(call, CloseBy::timer, agentRang ? EndState::seatGiveUp : EndState::notAnswer, now, out);
+}
+
+// The agent's leg of a call still dialling: a desk phone's INVITE is answered
+// `code`; a third-party call's leg (ours, rung or parked) is CANCELled or BYEd.
+void Gateway::releaseAgentLeg(Call& call, int code, Outputs& out, const char* phrase) {
+  if (call.thirdParty)
+    out.push(HangUpLeg{call.agentLeg});
+  else
+    out.push(RejectLeg{call.agentLeg, code, phrase ? phrase : ""});
 }
 
 // Ends a call the agent placed that is still dialling: the customer's INVITE
@@ -356,7 +410,7 @@ void Gateway::outboundRingTimeout(Call& call, TimePoint now, Outputs& out) {
 void Gateway::abandonDialling(Call& call, int code, CloseBy closeBy, EndState state, TimePoint now, Outputs& out,
                               const std::string& reason) {
   out.push(CancelLeg{call.customerLeg});
-  out.push(RejectLeg{call.agentLeg, code, {}});
+  releaseAgentLeg(call, code, out);
   endCall(call, closeBy, state, now, out, reason);
 }
 

@@ -64,7 +64,27 @@ struct RingLeg {
   // an anonymous From and Privacy: id (RFC 3323 §4.1.1.3, RFC 3325 §9.3).
   bool assertedIdentity = false;
   bool privacy = false;
+  // Third-party call control (RFC 3725, docs/ARCHITECTURE.md): offerFrom is 0
+  // and the INVITE carries no offer; the device's 2xx brings one, which the SIP
+  // layer answers at once with every stream inactive (the leg is parked until
+  // ReofferLeg gives it the other party).
+  bool thirdParty = false;
+  // User data for the far end (Call.startOutboundCall's uui): a User-to-User
+  // header, hex-encoded (RFC 7433 §4.1).
+  std::string uui;
 };
+inline RingLeg ringLeg(LegId leg, LegId offerFrom, LegTarget target, std::string sessionId, std::string callerNumber,
+                       std::string calleeNumber) {
+  RingLeg r;
+  r.leg = leg;
+  r.offerFrom = offerFrom;
+  r.target = std::move(target);
+  r.sessionId = std::move(sessionId);
+  r.callerNumber = std::move(callerNumber);
+  r.calleeNumber = std::move(calleeNumber);
+  return r;
+}
+
 // A provisional response (180, 183) on an inbound leg not yet answered.
 struct SendProvisional {
   LegId leg = 0;
@@ -125,8 +145,15 @@ struct HoldLeg {
   bool hold = true;
 };
 
+// Third-party call control: a re-INVITE of a parked leg offering the SDP that
+// `with`'s 2xx brought, under the leg's own origin (RFC 3264 §8).
+struct ReofferLeg {
+  LegId leg = 0;
+  LegId with = 0;
+};
+
 using Action = std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg,
-                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg>;
+                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg>;
 
 struct Outputs {
   std::vector<Action> actions;

@@ -166,6 +166,8 @@ void CallLegs::execute(const core::Action& action) {
             sendDigits(a);
           else if constexpr (std::is_same_v<A, core::HoldLeg>)
             holdLeg(a);
+          else if constexpr (std::is_same_v<A, core::ReofferLeg>)
+            reofferLeg(a);
         },
         action);
   } catch (const std::exception& e) {

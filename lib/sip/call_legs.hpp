@@ -106,6 +106,7 @@ class CallLegs {
   int onDigitResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip);
   // Hold (call_legs_hold.cpp).
   void holdLeg(const core::HoldLeg& a);
+  void reofferLeg(const core::ReofferLeg& a);
   void tryHold(Leg& leg);
   bool sendHold(Leg& leg, const std::string& authLines);
   void armHoldRetry(Leg& leg, int64_t ms);

@@ -49,10 +49,23 @@ void CallLegs::armHoldRetry(Leg& leg, int64_t ms) {
   if (leg.hold.retry) su_timer_set_interval(leg.hold.retry.get(), &LegCallbacks::holdRetry, &leg, ms);
 }
 
+void CallLegs::reofferLeg(const core::ReofferLeg& a) {
+  Leg* leg = find(a.leg);
+  const Leg* with = find(a.with);
+  if (!leg || !with) return;
+  const std::optional<std::string> body = sdpUnderOrigin(with->sdp, leg->session.localSdp);
+  if (!body) {
+    SB_WARN("calls", "leg %llu: the other party's SDP cannot be offered", static_cast<unsigned long long>(leg->id));
+    return;
+  }
+  leg->hold.reoffer = *body;
+  tryHold(*leg);
+}
+
 void CallLegs::tryHold(Leg& leg) {
   LegHold& h = leg.hold;
-  if (!h.wanted || h.orq) return;  // nothing asked, or the answer in flight will look again
-  if (*h.wanted == h.held) {
+  if (h.orq || (!h.wanted && !h.reoffer)) return;  // the answer in flight looks again, or nothing asked
+  if (!h.reoffer && *h.wanted == h.held) {
     h.wanted.reset();
     return;
   }
@@ -65,7 +78,8 @@ void CallLegs::tryHold(Leg& leg) {
     armHoldRetry(leg, kBusyRetryMs);
     return;
   }
-  const std::optional<std::string> body = sdpReissued(leg.session.localSdp, *h.wanted, 1);
+  const std::optional<std::string> body =
+      h.reoffer ? std::exchange(h.reoffer, std::nullopt) : sdpReissued(leg.session.localSdp, *h.wanted, 1);
   if (!body) {
     SB_WARN("calls", "leg %llu: no SDP of ours (or none Sofia can read) to %s with", static_cast<unsigned long long>(leg.id),
             *h.wanted ? "hold" : "resume");
@@ -73,7 +87,7 @@ void CallLegs::tryHold(Leg& leg) {
     return;
   }
   h.body = *body;
-  h.sending = *h.wanted;
+  h.sending = h.wanted.value_or(h.held);
   h.wanted.reset();
   h.auth = authFor(leg.trunk);
   if (!sendHold(leg, {})) SB_WARN("calls", "leg %llu: cannot send the hold re-INVITE", static_cast<unsigned long long>(leg.id));

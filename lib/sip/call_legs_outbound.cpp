@@ -18,6 +18,7 @@
 #include "sip/call_legs_parts.hpp"
 #include "sip/call_parse.hpp"
 #include "sip/register_parse.hpp"
+#include "sip/sdp_edit.hpp"
 
 namespace sb::sip {
 
@@ -29,17 +30,22 @@ void CallLegs::ring(const core::RingLeg& a) {
   leg->inbound = false;
   Leg& l = *leg;
   legs_[a.leg] = std::move(leg);
-  if (!src) {
+  l.thirdParty = a.thirdParty;
+  l.callerNumber = a.callerNumber;
+  if (a.thirdParty) {
+    // RFC 3725: an INVITE without an offer; the device's 2xx brings one.
+    l.offerless = true;
+  } else if (!src) {
     report(core::LegFailed{a.leg, 487});  // the customer left meanwhile
     retire(a.leg);
     return;
+  } else {
+    l.maxForwards = src->maxForwards;
+    l.contentType = src->contentType;
+    l.offerless = src->sdp.empty();
+    l.sdp = src->sdp;
   }
-  l.maxForwards = src->maxForwards;
-  l.contentType = src->contentType;
-  l.offerless = src->sdp.empty();
-  l.callerNumber = a.callerNumber;
-  l.sdp = src->sdp;
-  if (src->maxForwards == 0) {
+  if (l.maxForwards == 0) {
     // RFC 3261 §16.3 item 3 as a B2BUA applies it: a call looping through the
     // PBX and back dies out instead of ringing forever.
     report(core::LegFailed{a.leg, 483});
@@ -65,6 +71,17 @@ void CallLegs::ring(const core::RingLeg& a) {
         if (a.privacy) l.identity += "\r\nPrivacy: id";
       }
       l.anonymousFrom = a.privacy;
+      if (!a.uui.empty()) {
+        // RFC 7433 §4.1: the user data, hex-encoded, for the far end.
+        static const char* hex = "0123456789abcdef";
+        std::string h;
+        for (unsigned char c : a.uui) {
+          h += hex[c >> 4];
+          h += hex[c & 15];
+        }
+        if (!l.identity.empty()) l.identity += "\r\n";
+        l.identity += "User-to-User: " + h + ";encoding=hex";
+      }
       ringFork(l, uri, {}, "<" + uri + ">", t.name);
     }
   }
@@ -256,18 +273,32 @@ void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
     return;
   }
   adoptDialog(fork.dialog, sip);
-  // An offer in the 2xx (the INVITE had none): the ACK waits for the answer.
-  const bool offerInAnswer = leg.offerless && hasBody(sip);
-  if (!offerInAnswer) sendAck(fork.dialog, fork.routeUrl, cseqOf(sip), fork.auth.lines());
+  // An offer in the 2xx (the INVITE had none): the ACK waits for the answer,
+  // but for third-party call control, where the other party is not even
+  // called yet: answered at once with every stream parked (RFC 3725 §4.2's
+  // black hole), until ReofferLeg brings the customer's SDP.
+  Payload offer = payloadOf(sip);
+  std::string parked;
+  if (leg.thirdParty && hasBody(sip) && isSdp(sip))
+    parked = sdpParkedAnswer(offer.body, "seatbridge", leg.id, nta_agent_contact(agent_) &&
+                                                                   nta_agent_contact(agent_)->m_url->url_host
+                                                               ? nta_agent_contact(agent_)->m_url->url_host
+                                                               : "0.0.0.0")
+                 .value_or(std::string());
+  const bool offerInAnswer = leg.offerless && hasBody(sip) && parked.empty();
+  if (!parked.empty())
+    sendAck(fork.dialog, fork.routeUrl, cseqOf(sip), fork.auth.lines(), "application/sdp", parked);
+  else if (!offerInAnswer)
+    sendAck(fork.dialog, fork.routeUrl, cseqOf(sip), fork.auth.lines());
   // The winning fork's dialog becomes the leg's.
   leg.dialog = std::exchange(fork.dialog, nullptr);
   nta_leg_bind(leg.dialog, &LegCallbacks::dialogRequest, reinterpret_cast<nta_leg_magic_t*>(&leg));
   leg.routeUrl = fork.routeUrl;
   leg.state = Leg::State::confirmed;
-  Payload p = payloadOf(sip);
-  leg.sdp = std::move(p.body);
-  if (!p.type.empty()) leg.contentType = std::move(p.type);
+  leg.sdp = std::move(offer.body);
+  if (!offer.type.empty()) leg.contentType = std::move(offer.type);
   forkTimerUp(leg, fork, sip);  // RFC 4028 §7.2
+  if (!parked.empty()) leg.session.localSdp = parked;  // what a refresh or the re-offer builds on
   // First 2xx wins: every other fork is CANCELled (and BYEd if it answers anyway).
   for (auto& f : leg.forks) {
     if (f.get() == &fork && offerInAnswer) {

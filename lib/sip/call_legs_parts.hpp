@@ -102,6 +102,9 @@ struct LegDigits {
 // sent, our re-INVITE in flight and what it asks, and the far end's own hold.
 struct LegHold {
   std::optional<bool> wanted;
+  // Third-party call control: a new offer to send (the other party's SDP
+  // under this leg's origin), before or instead of a hold change.
+  std::optional<std::string> reoffer;
   nta_outgoing_t* orq = nullptr;
   bool sending = false;  // what the re-INVITE in flight asks: hold or resume
   bool held = false;     // what the last one answered 2xx made it
@@ -148,6 +151,7 @@ struct CallLegs::Leg {
   // Outbound to a customer through a trunk: an anonymous From (privacy), and
   // the identity lines every INVITE of the leg carries.
   bool anonymousFrom = false;
+  bool thirdParty = false;  // rung without an offer by core (RFC 3725); its 2xx offer is parked
   std::string identity;
   // Outbound: the SDP of a fork's 18x (early media, RFC 3261 §13.3.1.1), for
   // the other leg's provisional; reported to core once (LegRinging::earlyMedia).

@@ -2,6 +2,7 @@
 
 #include <sofia-sip/sdp.h>
 #include <sofia-sip/su_alloc.h>
+#include <sofia-sip/su_string.h>
 
 #include "sip/sofia.hpp"
 
@@ -61,6 +62,39 @@ std::string sdpVersionShifted(const std::string& sdp, uint64_t step) {
   if (!s.session || !s.session->sdp_origin) return sdp;
   s.session->sdp_origin->o_version += step;
   return s.print().value_or(sdp);
+}
+
+std::optional<std::string> sdpParkedAnswer(const std::string& offer, const std::string& user, uint64_t sessionId,
+                                           const std::string& address) {
+  Parsed s(offer, 0);
+  if (!s.session || !s.session->sdp_origin || !s.session->sdp_origin->o_address) return std::nullopt;
+  sdp_origin_t* o = s.session->sdp_origin;
+  o->o_username = su_strdup(s.home, user.c_str());
+  o->o_id = sessionId;
+  o->o_version = 1;
+  o->o_address->c_address = su_strdup(s.home, address.c_str());
+  const auto park = [&](sdp_connection_t* c) {
+    for (; c; c = c->c_next) c->c_address = su_strdup(s.home, "0.0.0.0");
+  };
+  park(s.session->sdp_connection);
+  for (sdp_media_t* m = s.session->sdp_media; m; m = m->m_next) {
+    park(m->m_connections);
+    if (!m->m_rejected) m->m_mode = sdp_inactive;
+  }
+  return s.print();
+}
+
+std::optional<std::string> sdpUnderOrigin(const std::string& sdp, const std::string& ours) {
+  Parsed theirs(sdp, 0), mine(ours, 0);
+  if (!theirs.session || !theirs.session->sdp_origin || !mine.session || !mine.session->sdp_origin) return std::nullopt;
+  sdp_origin_t* o = theirs.session->sdp_origin;
+  const sdp_origin_t* m = mine.session->sdp_origin;
+  o->o_username = su_strdup(theirs.home, m->o_username ? m->o_username : "-");
+  o->o_id = m->o_id;
+  o->o_version = m->o_version + 1;
+  if (o->o_address && m->o_address && m->o_address->c_address)
+    o->o_address->c_address = su_strdup(theirs.home, m->o_address->c_address);
+  return theirs.print();
 }
 
 }  // namespace sb::sip

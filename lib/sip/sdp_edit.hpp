@@ -25,4 +25,18 @@ std::optional<std::string> sdpReissued(const std::string& sdp, bool hold, uint64
 // not SDP comes back as it is.
 std::string sdpVersionShifted(const std::string& sdp, uint64_t step);
 
+// Third-party call control (RFC 3725): our answer to the offer a phone put in
+// its 2xx to our offerless INVITE, while the other party is not there yet:
+// every stream inactive towards 0.0.0.0 (the RFC's "black hole", §4.2), under
+// an origin of our own (`user`, `sessionId`, version 1, `address`). nullopt:
+// not SDP Sofia can read.
+std::optional<std::string> sdpParkedAnswer(const std::string& offer, const std::string& user, uint64_t sessionId,
+                                           const std::string& address);
+
+// `sdp` (the other party's description) re-issued under the origin of `ours`
+// (its o= line, version one higher), as our new offer in a dialog where
+// `ours` was the last SDP we sent (RFC 3264 §8). nullopt: either is not SDP
+// Sofia can read.
+std::optional<std::string> sdpUnderOrigin(const std::string& sdp, const std::string& ours);
+
 }  // namespace sb::sip

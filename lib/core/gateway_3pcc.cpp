@@ -1,0 +1,142 @@
+// Call.startOutboundCall: third-party call control (RFC 3725; the flow and why
+// in docs/ARCHITECTURE.md, "Calls placed from the socket"). The agent's
+// device is rung first with an INVITE that carries no offer (a desk phone, or
+// the mobile through a trunk: the "dual call"); its 2xx brings the agent's
+// offer, which the SIP layer answers at once with the streams parked; the
+// customer is then dialled through a trunk with the agent's offer, and the
+// customer's answer reaches the agent in a re-INVITE (ReofferLeg). The dial
+// plan, the limits and the end states are those of a call dialled on the desk
+// phone (gateway_outbound.cpp).
+#include <algorithm>
+#include <chrono>
+
+#include "core/gateway.hpp"
+
+namespace sb::core {
+namespace {
+
+// What a caller number may be: one the agent's skill groups or the route's
+// trunks present (never a number of the CRM's choosing: that would let a
+// stolen socket spoof any caller).
+bool presentable(const Directory& dir, const config::Agent& a, const std::vector<std::string>& route,
+                 const std::string& number) {
+  for (const auto& ref : a.skillGroups)
+    if (const config::SkillGroup* g = dir.findSkillGroup(ref.id))
+      if (std::find(g->callerNumbers.begin(), g->callerNumbers.end(), number) != g->callerNumbers.end()) return true;
+  for (const auto& name : route)
+    if (const config::Trunk* t = dir.findTrunk(name))
+      if (std::find(t->callerNumbers.begin(), t->callerNumbers.end(), number) != t->callerNumbers.end()) return true;
+  return false;
+}
+
+}  // namespace
+
+Outcome Gateway::callStartOutboundCall(const std::string& userId, const OutboundRequest& r, TimePoint now) {
+  const config::Agent* cfg = directory_.findAgent(userId);
+  Agent* a = agent(userId);
+  if (!cfg || !a) return Outcome::failure(errc::agentNotFound, "no agent " + userId);
+  if (a->status() == AgentStatus::offline) return Outcome::failure(errc::agentOffline, userId + " is signed out");
+  if (a->status() == AgentStatus::busy)
+    return Outcome::failure(errc::invalidTransition, userId + " is in a call: hang up or transfer it first");
+  std::vector<const config::SkillGroup*> groups;
+  if (!r.skillGroupId.empty()) {
+    const bool holds = std::any_of(cfg->skillGroups.begin(), cfg->skillGroups.end(),
+                                   [&](const config::SkillRef& s) { return s.id == r.skillGroupId; });
+    const config::SkillGroup* g = directory_.findSkillGroup(r.skillGroupId);
+    if (!holds || !g) return Outcome::failure(errc::invalidParams, "skillGroupId: " + userId + " is not in " + r.skillGroupId);
+    groups.push_back(g);
+  }
+  for (const auto& ref : cfg->skillGroups)
+    if (const config::SkillGroup* g = directory_.findSkillGroup(ref.id); g && g->id != r.skillGroupId) groups.push_back(g);
+  if (r.uui.size() > kMaxUui)
+    return Outcome::failure(errc::invalidParams, "uui: at most " + std::to_string(kMaxUui) + " characters");
+  const std::optional<Pick> device = deviceFor(*cfg);
+  if (!device)
+    return Outcome::failure(errc::deviceUnavailable,
+                            "no device to ring for " + userId + ": the desk phone is not registered and no mobile "
+                            "may be used (useMobileAccept)");
+  const std::string limitKey = cfg->extension.empty() ? "agent:" + userId : cfg->extension;
+  DialCheck check = checkDial(limitKey, cfg, r.phoneNumber, now);
+  if (check.internal)
+    return Outcome::failure(errc::invalidParams, "phoneNumber " + check.number + " is an extension: use Call.startInternalCall");
+  if (!check.reason.empty()) {
+    Outcome o = Outcome::failure(check.reason, "the dial plan refuses " + r.phoneNumber + " (" + check.reason + ")");
+    o.outputs.push(refusedEvent(cfg->extension, cfg, r.phoneNumber, check.reason));
+    return o;
+  }
+  std::string caller = r.callerPhoneNumber;
+  if (!caller.empty() && !check.emergency && !presentable(directory_, *cfg, check.trunks, caller))
+    return Outcome::failure(errc::invalidParams, "callerPhoneNumber: " + caller +
+                                                     " is none of the agent's skill groups' or the trunks' callerNumbers");
+  // Sorted: the requested skill group first, then by priority as a desk phone's call.
+  if (caller.empty()) caller = callerNumberFor(groups, check.trunks.front(), cfg->extension, check.emergency);
+
+  SessionSpec spec;
+  spec.type = SessionType::phone;
+  spec.direction = Direction::outbound;
+  spec.serverType = device->device;
+  spec.calleePhoneNumber = check.number;
+  spec.callerPhoneNumber = caller;
+  spec.skillGroupId = groups.empty() ? std::string() : groups.front()->id;
+  spec.userId = userId;
+  spec.uui = r.uui;
+  spec.remark = r.phoneDesc;
+  spec.trunk = check.trunks.front();
+  Session& s = sessions_.create(spec, wallMs(now));
+  Call& call = calls_[s.sessionId];
+  call.sessionId = s.sessionId;
+  call.skillGroupId = spec.skillGroupId;
+  call.outbound = true;
+  call.thirdParty = true;
+  call.uui = r.uui;
+  call.emergency = check.emergency;
+  call.extensionId = device->device == ServerType::staffExtensionSeat ? cfg->extension : std::string();
+  call.limitKey = limitKey;
+  call.agentLeg = nextLegId_++;
+  call.agentUserId = userId;
+  call.offerDevice = device->device;
+  call.queuedAt = now;
+  call.trunksLeft = std::move(check.trunks);
+  legCalls_[call.agentLeg] = s.sessionId;
+  ++outboundLive_[limitKey];
+  Outcome o = Outcome::success({{"sessionId", s.sessionId},
+                                {"calleeLocation", ""},
+                                {"calleePhoneNumber", spec.calleePhoneNumber},
+                                {"callerPhoneNumber", spec.callerPhoneNumber},
+                                {"serverType", toString(spec.serverType)},
+                                {"remark", spec.remark}});
+  seizeForCall(userId, call, now, o.outputs);
+  if (directory_.calls.maxSessionSeconds > 0) {
+    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), o.outputs);
+    callTimers_[call.lifeTimer] = call.sessionId;
+  }
+  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), o.outputs);
+  callTimers_[call.ringTimer] = call.sessionId;
+  // The agent's phone shows the customer's number: the call it is about to place.
+  RingLeg ring = ringLeg(call.agentLeg, 0, device->target, call.sessionId, spec.calleePhoneNumber, spec.calleePhoneNumber);
+  ring.thirdParty = true;
+  o.outputs.push(std::move(ring));
+  return o;
+}
+
+// The agent's device answered (its 2xx offer is answered and parked by the SIP
+// layer): now the customer is dialled, with a fresh ring bound.
+void Gateway::agentAnswered(Call& call, TimePoint now, Outputs& out) {
+  cancelTimer(call.ringTimer, out);
+  const std::string trunk = call.trunksLeft.front();
+  call.trunksLeft.erase(call.trunksLeft.begin());
+  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), out);
+  callTimers_[call.ringTimer] = call.sessionId;
+  dialCustomer(call, trunk, out);
+  if (Session* s = sessions_.find(call.sessionId); s && s->state == SessionState::offering)
+    transitionSession(*s, SessionState::ringing, wallMs(now));
+  const Session* s = sessions_.find(call.sessionId);
+  out.push(sessionEvent(event::callOuted, call.agentUserId,
+                        {{"sessionId", call.sessionId},
+                         {"callerPhoneNumber", s ? s->spec.callerPhoneNumber : ""},
+                         {"calleePhoneNumber", s ? s->spec.calleePhoneNumber : ""},
+                         {"serverType", toString(call.offerDevice)},
+                         {"tabUUID", ""}}));
+}
+
+}  // namespace sb::core
