@@ -349,6 +349,14 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
             legCalls_.erase(call.customerLeg);
             const std::string next = call.trunksLeft.front();
             call.trunksLeft.erase(call.trunksLeft.begin());
+            // A caller number that was the failed trunk's own becomes the next
+            // trunk's: each trunk presents the numbers it owns.
+            const config::Trunk* was = directory_.findTrunk(call.trunk);
+            const config::Trunk* now_ = directory_.findTrunk(next);
+            Session* s = sessions_.find(call.sessionId);
+            if (s && was && now_ && !was->callerNumbers.empty() && !now_->callerNumbers.empty() &&
+                s->spec.callerPhoneNumber == was->callerNumbers.front())
+              s->spec.callerPhoneNumber = now_->callerNumbers.front();
             dialCustomer(call, next, out);
             return;
           }

@@ -168,6 +168,7 @@ TEST_CASE("core outbound: a trunk's 5xx fails over to the next; the customer's b
   const RingLeg second = out.only<RingLeg>()[0];
   CHECK(second.leg != first);
   CHECK(std::get<TrunkTarget>(second.target).trunk == "backup");
+  CHECK(second.callerNumber == "+15550199111");  // the skill group's number, whatever the trunk
   CHECK(out.only<RejectLeg>().empty());
   CHECK(out.events().empty());
   // A 486 is the customer's answer for the number: no failover (the last
@@ -178,6 +179,19 @@ TEST_CASE("core outbound: a trunk's 5xx fails over to the next; the customer's b
   CHECK(out.only<RejectLeg>()[0].leg == d.leg);
   CHECK(endState(f, d.outputs.events()[1].data["sessionId"]) == "busy");
   CHECK(f.gw.agentGetStatus(kAlice, f.clock.now()).result.data["status"] == "free");  // no wrap-up: no talk
+}
+
+TEST_CASE("core outbound: failover presents the next trunk's own number when the number was the trunk's") {
+  Directory dir = outboundDirectory();
+  dir.skillGroups[0].callerNumbers.clear();
+  dir.trunkConfigs[1].callerNumbers = {"+15550188000"};
+  Dialler f;
+  f.gw.reconfigure(dir, f.clock.now());
+  InboundDecision d = f.dial(kCustomer);
+  CHECK(d.outputs.only<RingLeg>()[0].callerNumber == "+15550199000");
+  Outputs out = f.fact(LegFailed{d.outputs.only<RingLeg>()[0].leg, 500});
+  REQUIRE(out.only<RingLeg>().size() == 1);
+  CHECK(out.only<RingLeg>()[0].callerNumber == "+15550188000");
 }
 
 TEST_CASE("core outbound: SIP answers map to the SDK's end states in one table") {
