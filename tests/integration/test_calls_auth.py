@@ -1,6 +1,9 @@
 """Calls placed from desk phones: digest authentication of the INVITE (407,
 Proxy-Authenticate, RFC 3261 §22.3) with REGISTER's nonces, failure count and
-ban; an authenticated call is refused 403 (no dial plan yet), a stranger 403.
+ban; an authenticated call then meets the dial plan, which has no patterns
+here, so it is refused 403 Number Not Allowed (calloutRefused, reason
+numberNotAllowed; test_calls_outbound.py has the calls that go out); a
+stranger gets 403 unchallenged.
 
 A phone is harness.SipPhone (UDP, scripted), which registers as an extension
 and then sends INVITEs by hand, so each answer and each ACK can be checked;
@@ -16,7 +19,7 @@ from audio.baresip import Baresip
 from calls import ALICE, PHONE_HOST, Events, Phone, Trunk, call_daemon
 from harness import SipMessage, SipPhone, digest_hash, wait_for
 
-DIALLED = "+15550100777"  # what the desk phones dial: no dial plan takes it yet
+DIALLED = "+15550100777"  # what the desk phones dial: no dialPatterns are configured, so none allows it
 MAX_FAILURES = 3
 
 
@@ -131,7 +134,12 @@ class CallsFromDeskPhones(unittest.TestCase):
         return self.d.metric(name, labels or None) or 0
 
     def refused(self, reason):
+        """Calls refused before authentication counts (untrustedSource, ...)."""
         return self.metric("seatbridge_calls_refused_total", reason=reason)
+
+    def not_allowed(self):
+        """Authenticated calls the dial plan refused."""
+        return self.metric("seatbridge_outbound_refused_total", reason="numberNotAllowed")
 
     def challenge(self, phone, **kw):
         """An INVITE without credentials: its 407 (ACKed) and the INVITE's fields."""
@@ -158,7 +166,8 @@ class CallsFromDeskPhones(unittest.TestCase):
 
     def assert_no_call(self):
         self.assertEqual([s for s in self.events.sessions()], [])
-        self.assertFalse([e for e in self.events.seen if e["event"] == "callIn"])
+        self.events.mark()  # reads the events that came meanwhile
+        self.assertFalse([e for e in self.events.seen if e["event"] in ("callIn", "callOuted")])
 
     def trunk_call_still_works(self):
         """(e) The daemon serves a trunk call: the PBX on 127.0.0.2 to alice's SIPp desk phone
@@ -199,18 +208,23 @@ class CallsFromDeskPhones(unittest.TestCase):
         self.phone.silent()
 
     # (b)
-    def test_right_credentials_get_403_no_dial_plan_counted_and_no_call(self):
+    def test_right_credentials_pass_to_the_dial_plan_which_refuses_the_number(self):
         for n, algorithm in enumerate(("SHA-256", "MD5"), 1):
             ch, _ = self.challenge(self.phone)
             text, fields = self.answer(self.phone, ch, algorithm)
             r = self.phone.call(text, fields)
-            self.assertEqual(r.first, "SIP/2.0 403 Outbound Dialling Not Available", r.raw)
-            self.assertEqual(self.refused("noDialPlan"), n)
+            self.assertEqual(r.first, "SIP/2.0 403 Number Not Allowed", r.raw)
+            self.assertEqual(self.not_allowed(), n)
+            refused = self.events.expect("calloutRefused", ALICE)
+            self.assertEqual(refused["data"], {"extensionId": "1001", "calleePhoneNumber": DIALLED,
+                                               "reason": "numberNotAllowed"})
             self.assert_absorbed(self.phone)
         self.assertEqual(self.metric("seatbridge_auth_failures_total"), 0)
-        # A retransmission (the 403 lost) is answered the same, not as a replay.
+        # A retransmission (the 403 lost) is answered the same, not as a replay,
+        # and is no new call: not refused (counted) again.
         self.phone.send(text)
         self.assertEqual(self.phone.final().status, 403)
+        self.assertEqual(self.not_allowed(), 2)
         # The same credentials on a new request are a replay: a fresh nonce, stale=true (RFC 7616 §3.3).
         auth = re.search(r"Proxy-Authorization: (.*)\r\n", text).group(1)
         text, fields = self.phone.invite(authorization=auth)
@@ -238,12 +252,12 @@ class CallsFromDeskPhones(unittest.TestCase):
             intruder.send(text)
             wait_for(lambda: self.metric("seatbridge_banned_requests_total") == dropped + 1, what="a dropped request")
         intruder.silent()
-        self.assertEqual(self.refused("noDialPlan"), 0)
+        self.assertEqual(self.not_allowed(), 0)
         self.assert_no_call()
-        # Other addresses are unaffected.
+        # Other addresses are unaffected: authenticated, then refused by the dial plan.
         ch, _ = self.challenge(self.phone)
-        self.assertEqual(self.phone.call(*self.answer(self.phone, ch)).status, 403)
-        self.assertEqual(self.refused("noDialPlan"), 1)
+        self.assertEqual(self.phone.call(*self.answer(self.phone, ch)).first, "SIP/2.0 403 Number Not Allowed")
+        self.assertEqual(self.not_allowed(), 1)
         self.trunk_call_still_works()
 
     # (d) and (e)
@@ -282,9 +296,10 @@ class CallsFromDeskPhones(unittest.TestCase):
 
 class BaresipCalls(unittest.TestCase):
     """A real softphone: baresip registered as 1001 dials out, answers the 407
-    (MD5: baresip 1.0 knows no other, see test_calls_audio.py) and gets 403."""
+    (MD5: baresip 1.0 knows no other, see test_calls_audio.py) and gets 403
+    from the dial plan (no dialPatterns configured)."""
 
-    def test_baresip_answers_the_challenge_and_is_refused_for_want_of_a_dial_plan(self):
+    def test_baresip_answers_the_challenge_and_is_refused_by_the_dial_plan(self):
         d = call_daemon(mutate=lambda cfg: cfg["security"].update(digestAlgorithms=["MD5"]))
         self.addCleanup(d.close)
         d.start()
@@ -300,8 +315,9 @@ class BaresipCalls(unittest.TestCase):
         phone.command("dial", f"sip:{DIALLED}@{domain}")
         closed = phone.wait_event("CALL_CLOSED")
         self.assertIn("403", closed.get("param", ""), closed)
-        wait_for(lambda: d.metric("seatbridge_calls_refused_total", {"reason": "noDialPlan"}) == 1,
+        wait_for(lambda: d.metric("seatbridge_outbound_refused_total", {"reason": "numberNotAllowed"}) == 1,
                  what="the refusal counted")
+        events.expect("calloutRefused", ALICE, reason="numberNotAllowed", calleePhoneNumber=DIALLED)
         self.assertEqual(d.metric("seatbridge_sip_responses_total", {"method": "INVITE", "code": "407"}), 1)
         self.assertEqual(d.metric("seatbridge_auth_failures_total") or 0, 0)
         self.assertEqual(events.sessions(), [])
