@@ -48,20 +48,6 @@ control::Handler sessionCheck(host::CoreHost* b, std::string method, bool anyAge
   };
 }
 
-// Planned methods that start something: the agents named must exist.
-control::Handler agentsCheck(host::CoreHost* b, std::string method, std::vector<std::string> agentParams) {
-  return [b, method = std::move(method), agentParams = std::move(agentParams)](const Request& r) {
-    std::vector<std::string> ids;
-    for (const auto& p : agentParams)
-      if (r.params.contains(p)) ids.push_back(r.params[p]);
-    b->run(r.reply, [=](core::Gateway& g, core::TimePoint) {
-      for (const auto& id : ids)
-        if (!g.findAgent(id)) return core::Outcome::failure(control::errc::agentNotFound, "no agent " + id);
-      return notYet(method);
-    });
-  };
-}
-
 enum class Needs { call, media };
 MethodSpec onSession(host::CoreHost* b, std::string name, std::string help, std::vector<Param> extra = {},
                      std::string sdkName = {}, bool anyAgentsSession = false, Needs needs = Needs::call) {
@@ -182,13 +168,22 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
   table.add(onSession(b, "Call.unmuteMic", "Unmutes the agent.", {}, {}, false, Needs::media));
   table.add(onSession(b, "Call.isMicMuted", "Whether the agent is muted: `{muted}`.", {}, {}, false, Needs::media));
   table.add({.name = "Call.startInternalCall",
-             .help = "Calls another agent (callIn of type `internal` on their side).",
+             .help = "Calls another agent by third-party call control: the caller's own device rings first (as "
+                     "Call.startOutboundCall rings it), then, once the caller answers, the callee's desk phone "
+                     "(or mobile, useMobile) with callIn of type `internal` on their side; both agents are busy "
+                     "while it lasts and both get sessionEnded. outbound.ringTimeout bounds each ringing.",
              .params = {{"calleeUserId", ParamType::String, true, "The agent to call."},
                         {"useMobile", ParamType::Boolean, false, "Ring the callee's mobile instead of their device."}},
              .actsForAgent = true,
-             .availability = Availability::Planned,
-             .answer = "`{sessionId}`.",
-             .handler = agentsCheck(b, "Call.startInternalCall", {"userId", "calleeUserId"})});
+             .answer = "`{sessionId}` once the caller's device is being rung; `agentNotFound`, `agentOffline` or "
+                       "`invalidTransition` (in a call) for either agent, `deviceUnavailable`.",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"], callee = r.params["calleeUserId"];
+               const bool useMobile = r.params.value("useMobile", false);
+               b->run(r.reply, [=](core::Gateway& g, core::TimePoint now) {
+                 return g.callStartInternalCall(userId, callee, useMobile, now);
+               });
+             }});
   table.add(onSession(b, "Call.transfer", "Blind transfer to a skill group or to one agent; `transfer` follows.",
                       {{"skillGroupId", ParamType::String, false, "Transfer to this skill group's queue."},
                        {"transferUserId", ParamType::String, false,

@@ -5,6 +5,7 @@
 // a time (one outbound leg, which the SIP layer forks to the agent's contacts).
 #include <nlohmann/json.hpp>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -74,8 +75,10 @@ struct Call {
   std::string uui;
   // An internal call (an extension dialled): the called line, and its agent
   // (may be empty: a line bound to no agent). customerLeg rings that phone.
+  bool internal = false;
   std::string peerExtension;
   std::string peerUserId;
+  std::optional<LegTarget> peerTarget;  // Call.startInternalCall: the callee's device, rung once the caller answered
 };
 
 // An event about one session for the agent it concerns (userId empty: for

@@ -151,6 +151,11 @@ class Gateway {
   };
   static constexpr size_t kMaxUui = 128;
   Outcome callStartOutboundCall(const std::string& userId, const OutboundRequest& r, TimePoint now);
+  // Call.startInternalCall (gateway_3pcc.cpp): the caller's device first, then
+  // the callee's desk phone (or mobile, useMobile) with callIn {type internal,
+  // peerUserId}; both agents busy. Success data {sessionId}.
+  Outcome callStartInternalCall(const std::string& userId, const std::string& calleeUserId, bool useMobile,
+                                TimePoint now);
   // Call.hold / Call.unHold (gateway_hold.cpp): both legs of the agent's
   // answered session re-INVITEd to hold or back; hold / unHold {by: seat}.
   Outcome callHold(const std::string& userId, const std::string& sessionId, bool hold, TimePoint now);

@@ -123,10 +123,25 @@ Outcome Gateway::callStartOutboundCall(const std::string& userId, const Outbound
 // layer): now the customer is dialled, with a fresh ring bound.
 void Gateway::agentAnswered(Call& call, TimePoint now, Outputs& out) {
   cancelTimer(call.ringTimer, out);
-  const std::string trunk = call.trunksLeft.front();
-  call.trunksLeft.erase(call.trunksLeft.begin());
   call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), out);
   callTimers_[call.ringTimer] = call.sessionId;
+  if (call.internal) {
+    // Call.startInternalCall: the callee's device now, with the caller's offer.
+    call.customerLeg = nextLegId_++;
+    legCalls_[call.customerLeg] = call.sessionId;
+    const Session* s = sessions_.find(call.sessionId);
+    out.push(ringLeg(call.customerLeg, call.agentLeg, *call.peerTarget, call.sessionId,
+                     s ? s->spec.callerPhoneNumber : "", s ? s->spec.calleePhoneNumber : ""));
+    if (s) transitionSession(*sessions_.find(call.sessionId), SessionState::ringing, wallMs(now));
+    out.push(sessionEvent(event::callIn, call.peerUserId,
+                          {{"sessionId", call.sessionId},
+                           {"type", "internal"},
+                           {"timeout", std::max(1, directory_.outbound.ringTimeout)},
+                           {"peerUserId", call.agentUserId}}));
+    return;
+  }
+  const std::string trunk = call.trunksLeft.front();
+  call.trunksLeft.erase(call.trunksLeft.begin());
   dialCustomer(call, trunk, out);
   if (Session* s = sessions_.find(call.sessionId); s && s->state == SessionState::offering)
     transitionSession(*s, SessionState::ringing, wallMs(now));
@@ -137,6 +152,81 @@ void Gateway::agentAnswered(Call& call, TimePoint now, Outputs& out) {
                          {"calleePhoneNumber", s ? s->spec.calleePhoneNumber : ""},
                          {"serverType", toString(call.offerDevice)},
                          {"tabUUID", ""}}));
+}
+
+Outcome Gateway::callStartInternalCall(const std::string& userId, const std::string& calleeUserId, bool useMobile,
+                                       TimePoint now) {
+  const config::Agent* cfg = directory_.findAgent(userId);
+  const config::Agent* peerCfg = directory_.findAgent(calleeUserId);
+  Agent* a = agent(userId);
+  Agent* peer = agent(calleeUserId);
+  if (!cfg || !a) return Outcome::failure(errc::agentNotFound, "no agent " + userId);
+  if (!peerCfg || !peer) return Outcome::failure(errc::agentNotFound, "calleeUserId: no agent " + calleeUserId);
+  if (calleeUserId == userId) return Outcome::failure(errc::invalidParams, "calleeUserId: an agent cannot call themselves");
+  if (a->status() == AgentStatus::offline) return Outcome::failure(errc::agentOffline, userId + " is signed out");
+  if (peer->status() == AgentStatus::offline)
+    return Outcome::failure(errc::agentOffline, "calleeUserId: " + calleeUserId + " is signed out");
+  if (a->status() == AgentStatus::busy)
+    return Outcome::failure(errc::invalidTransition, userId + " is in a call: hang up or transfer it first");
+  if (peer->status() == AgentStatus::busy)
+    return Outcome::failure(errc::invalidTransition, "calleeUserId: " + calleeUserId + " is in a call");
+  const std::optional<Pick> device = deviceFor(*cfg);
+  if (!device) return Outcome::failure(errc::deviceUnavailable, "no device to ring for " + userId);
+  // The callee's device: their mobile when asked (through the first trunk not
+  // known down), else their desk phone, whatever their useMobileAccept says.
+  LegTarget peerTarget = DeskPhoneTarget{peerCfg->extension};
+  ServerType peerDevice = ServerType::staffExtensionSeat;
+  if (useMobile) {
+    std::optional<Pick> mobile;
+    if (!peerCfg->mobile.empty()) {
+      config::Agent asMobile = *peerCfg;
+      asMobile.useMobileAccept = 2;
+      mobile = deviceFor(asMobile);
+    }
+    if (!mobile) return Outcome::failure(errc::deviceUnavailable, "calleeUserId: " + calleeUserId + " has no reachable mobile");
+    peerTarget = mobile->target;
+    peerDevice = ServerType::staffPhoneSeat;
+  } else if (peerCfg->extension.empty()) {
+    return Outcome::failure(errc::deviceUnavailable, "calleeUserId: " + calleeUserId + " has no desk phone (useMobile)");
+  }
+  SessionSpec spec;
+  spec.type = SessionType::internal;
+  spec.direction = Direction::outbound;
+  spec.serverType = device->device;
+  spec.callerPhoneNumber = cfg->extension;
+  spec.calleePhoneNumber = peerDevice == ServerType::staffPhoneSeat ? peerCfg->mobile : peerCfg->extension;
+  spec.userId = userId;
+  spec.peerUserId = calleeUserId;
+  Session& s = sessions_.create(spec, wallMs(now));
+  Call& call = calls_[s.sessionId];
+  call.sessionId = s.sessionId;
+  call.outbound = true;
+  call.thirdParty = true;
+  call.internal = true;
+  call.extensionId = device->device == ServerType::staffExtensionSeat ? cfg->extension : std::string();
+  call.peerExtension = peerDevice == ServerType::staffExtensionSeat ? peerCfg->extension : std::string();
+  call.limitKey = cfg->extension.empty() ? "agent:" + userId : cfg->extension;
+  call.agentLeg = nextLegId_++;
+  call.agentUserId = userId;
+  call.peerUserId = calleeUserId;
+  call.peerTarget = peerTarget;
+  call.offerDevice = device->device;
+  call.queuedAt = now;
+  legCalls_[call.agentLeg] = s.sessionId;
+  ++outboundLive_[call.limitKey];
+  Outcome o = Outcome::success({{"sessionId", s.sessionId}});
+  seizeForCall(userId, call, now, o.outputs);
+  seizeForCall(calleeUserId, call, now, o.outputs);
+  if (directory_.calls.maxSessionSeconds > 0) {
+    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), o.outputs);
+    callTimers_[call.lifeTimer] = call.sessionId;
+  }
+  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), o.outputs);
+  callTimers_[call.ringTimer] = call.sessionId;
+  RingLeg ring = ringLeg(call.agentLeg, 0, device->target, call.sessionId, spec.calleePhoneNumber, spec.calleePhoneNumber);
+  ring.thirdParty = true;
+  o.outputs.push(std::move(ring));
+  return o;
 }
 
 }  // namespace sb::core

@@ -87,7 +87,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   if (!call.peerUserId.empty()) out.push(sessionEvent(event::sessionEnded, call.peerUserId, data));
   // (A phone bound to no agent, calling one, tells nobody else.)
   if (!userId.empty() || call.peerUserId.empty()) out.push(sessionEvent(event::sessionEnded, userId, std::move(data)));
-  if (!call.peerExtension.empty()) {
+  if (call.internal) {
     // No customer, no after-call work: both agents are free at once.
     if (bridged) {
       extensions_.callEnded(call.extensionId);

@@ -218,6 +218,7 @@ InboundDecision Gateway::internalCall(const InboundCall& in, const std::string& 
   call.outbound = true;
   call.extensionId = in.extension;
   call.limitKey = in.extension;
+  call.internal = true;
   call.peerExtension = callee;
   call.agentLeg = d.leg;
   call.agentUserId = spec.userId;
@@ -328,7 +329,7 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           out.push(BridgeLegs{call.agentLeg, call.customerLeg});
           if (Session* s = sessions_.find(call.sessionId)) transitionSession(*s, SessionState::active, wallMs(now));
           extensions_.callStarted(call.extensionId);
-          if (!call.peerExtension.empty()) {
+          if (call.internal) {
             // The called agent lifted the handset, as an inbound offer is answered.
             extensions_.callStarted(call.peerExtension);
             if (!call.peerUserId.empty())
@@ -364,7 +365,7 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           // challenge is our problem, not the phone's credentials (503).
           const int code = (f.code == 401 || f.code == 407 || f.code < 300) ? 503 : f.code;
           releaseAgentLeg(call, code, out);
-          endCall(call, call.peerExtension.empty() ? CloseBy::client : CloseBy::seat, endStateForSip(f.code), now,
+          endCall(call, call.internal ? CloseBy::seat : CloseBy::client, endStateForSip(f.code), now,
                   out);
         } else if constexpr (std::is_same_v<F, LegCancelled>) {
           // The agent gave up before the customer answered (the phone's CANCEL).
@@ -381,7 +382,7 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           }
           out.push(HangUpLeg{isCustomer ? call.agentLeg : call.customerLeg});
           // Between two agents whoever hangs up is a seat.
-          const bool byCustomer = isCustomer && call.peerExtension.empty();
+          const bool byCustomer = isCustomer && !call.internal;
           endCall(call, byCustomer ? CloseBy::client : CloseBy::seat, EndState::ok, now, out);
         } else if constexpr (std::is_same_v<F, LegDigit>) {
           if (!bridged) return;

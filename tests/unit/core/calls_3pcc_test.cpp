@@ -147,3 +147,41 @@ TEST_CASE("core startOutboundCall: refusals before anything rings") {
   CHECK(f.gw.callStartOutboundCall(kAlice, to(kCustomer), f.clock.now()).result.error->code ==
         errc::invalidTransition);
 }
+
+TEST_CASE("core startInternalCall: the caller's phone first, then the callee's, callIn internal, both busy") {
+  Fixture f(dialDirectory());
+  f.registerPhone("1001");
+  f.registerPhone("1002");
+  f.online(kAlice);
+  CHECK(f.gw.callStartInternalCall(kAlice, kBob, false, f.clock.now()).result.error->code == errc::agentOffline);
+  f.online(kBob);
+  CHECK(f.gw.callStartInternalCall(kAlice, kAlice, false, f.clock.now()).result.error->code == errc::invalidParams);
+  CHECK(f.gw.callStartInternalCall(kAlice, kBob, true, f.clock.now()).result.error->code ==
+        errc::deviceUnavailable);  // bob has no mobile
+  Outcome o = f.gw.callStartInternalCall(kAlice, kBob, false, f.clock.now());
+  REQUIRE(o.result.ok());
+  const std::string sid = o.result.data["sessionId"];
+  CHECK(names(o.outputs) == std::vector<std::string>{"statusChanged:" + kAlice + "=busy",
+                                                     "statusChanged:" + kBob + "=busy"});
+  const RingLeg caller = o.outputs.only<RingLeg>()[0];
+  CHECK(caller.thirdParty);
+  CHECK(std::get<DeskPhoneTarget>(caller.target).extensionId == "1001");
+
+  Outputs out = f.fact(LegAnswered{caller.leg});
+  REQUIRE(out.only<RingLeg>().size() == 1);
+  const RingLeg callee = out.only<RingLeg>()[0];
+  CHECK(std::get<DeskPhoneTarget>(callee.target).extensionId == "1002");
+  CHECK(callee.offerFrom == caller.leg);
+  CHECK(names(out) == std::vector<std::string>{"callIn:" + kBob});
+  CHECK(out.events()[0].data["type"] == "internal");
+  CHECK(out.events()[0].data["peerUserId"] == kAlice);
+
+  out = f.fact(LegAnswered{callee.leg});
+  CHECK(out.only<ReofferLeg>()[0].leg == caller.leg);
+  CHECK(names(out) == std::vector<std::string>{"userAccessed:" + kBob});
+  out = f.fact(LegEnded{caller.leg, 0});
+  CHECK(out.only<HangUpLeg>()[0].leg == callee.leg);
+  CHECK(names(out) == std::vector<std::string>{"sessionEnded:" + kBob, "sessionEnded:" + kAlice,
+                                               "statusChanged:" + kAlice + "=free", "statusChanged:" + kBob + "=free"});
+  CHECK(f.gw.listSessions(kBob)["sessions"][0]["type"] == "internal");
+}
