@@ -184,11 +184,32 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
                  return g.callStartInternalCall(userId, callee, useMobile, now);
                });
              }});
-  table.add(onSession(b, "Call.transfer", "Blind transfer to a skill group or to one agent; `transfer` follows.",
-                      {{"skillGroupId", ParamType::String, false, "Transfer to this skill group's queue."},
-                       {"transferUserId", ParamType::String, false,
-                        "Transfer to this agent (the SDK's `userId`, renamed here because `userId` names the acting "
-                        "agent)."}}));
+  table.add({.name = "Call.transfer",
+             .help = "Blind transfer of the agent's answered customer call. To a skill group: the agent's leg is "
+                     "hung up at once (after-call work follows), the customer waits in that group's queue and is "
+                     "offered as any waiting call; `transfer {sessionId, skillGroupId}` at once. To an agent: their "
+                     "device rings (callIn) while this agent stays on the line; their answer is bridged to the "
+                     "customer, this agent's leg hung up and `transfer {sessionId, userId}` sent. If they do not "
+                     "answer within the skill group's ringTimeout, the call stays with this agent, or, if this "
+                     "agent hung up meanwhile, goes to the session's skill group's queue.",
+             .params = {kSessionId,
+                        {"skillGroupId", ParamType::String, false, "Transfer to this skill group's queue."},
+                        {"transferUserId", ParamType::String, false,
+                         "Transfer to this agent (the SDK's `userId`, renamed here because `userId` names the acting "
+                         "agent)."}},
+             .actsForAgent = true,
+             .answer = "`{sessionId}` once the transfer is under way; `invalidParams` unless exactly one target is "
+                       "given; `invalidTransition` for a session that is not this agent's answered customer call, or "
+                       "a target agent who is not free; `deviceUnavailable` for one with no device to ring.",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"], sessionId = r.params["sessionId"];
+               const std::string to = r.params.value("transferUserId", ""), group = r.params.value("skillGroupId", "");
+               b->run(r.reply, [=](core::Gateway& g, core::TimePoint now) {
+                 if (!g.findAgent(userId))
+                   return core::Outcome::failure(control::errc::agentNotFound, "no agent " + userId);
+                 return g.callTransfer(userId, sessionId, to, group, now);
+               });
+             }});
   table.add(served(b, "Call.hold",
                    "Puts the agent's answered session on hold: both legs are re-INVITEd with their streams "
                    "sendonly (RFC 3264 section 8.4), so the customer's side stops sending to the agent and a PBX "

@@ -77,7 +77,10 @@ std::vector<control::EventDoc> events() {
        "`invalidNumber` (484). Sent to the "
        "agent of the extension, or to every subscriber for a phone bound to no agent; counted in "
        "seatbridge_outbound_refused_total{reason}."},
-      {n(ev::transfer), "yes", "`sessionId`, `skillGroupId`, `userId`", "Later release: a transfer completed."},
+      {n(ev::transfer), "yes", "`sessionId`, `skillGroupId` (a transfer to a queue; else \"\"), `userId` (to an "
+       "agent; else \"\")",
+       "A Call.transfer completed: the customer is queued in the skill group, or the agent transferred to answered. "
+       "Sent to the agent who transferred."},
   };
 }
 

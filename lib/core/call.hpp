@@ -62,6 +62,16 @@ struct Call {
   std::map<std::string, TimePoint> declined;
   TimerId retryTimer = 0;  // the dispatch that may re-offer it to one of them
 
+  // The customer's leg has been answered once (a later agent's answer is
+  // re-offered to it instead: Call.transfer).
+  bool customerAnswered = false;
+  // Call.transfer to one agent (gateway_transfer.cpp): their leg ringing
+  // while the first agent stays on the line.
+  LegId transferLeg = 0;
+  std::string transferTo;
+  ServerType transferDevice = ServerType::staffExtensionSeat;
+  TimerId transferTimer = 0;
+
   // Placed by an agent (outbound): ringTimer bounds the customer's ringing.
   bool outbound = false;
   std::string extensionId;              // the desk phone that dialled

@@ -156,6 +156,11 @@ class Gateway {
   // peerUserId}; both agents busy. Success data {sessionId}.
   Outcome callStartInternalCall(const std::string& userId, const std::string& calleeUserId, bool useMobile,
                                 TimePoint now);
+  // Call.transfer (gateway_transfer.cpp), blind: to a skill group's queue (the
+  // agent released at once), or to one agent (rung while the first agent
+  // stays on; bridged and released when they answer). `transfer` when done.
+  Outcome callTransfer(const std::string& userId, const std::string& sessionId, const std::string& transferUserId,
+                       const std::string& skillGroupId, TimePoint now);
   // Call.hold / Call.unHold (gateway_hold.cpp): both legs of the agent's
   // answered session re-INVITEd to hold or back; hold / unHold {by: seat}.
   Outcome callHold(const std::string& userId, const std::string& sessionId, bool hold, TimePoint now);
@@ -241,6 +246,11 @@ class Gateway {
                                TimePoint now, InboundDecision d);
   void seizeForCall(const std::string& userId, Call& call, TimePoint now, Outputs& out);
   void setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out);
+  bool onTransferFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
+  void abandonTransfer(Call& call, const std::string& outcome, bool legGone, TimePoint now, Outputs& out);
+  void requeue(Call& call, const config::SkillGroup& group, TimePoint now, Outputs& out);
+  void turnAway(Call& call, int code, const char* phrase, Outputs& out);
+  Event transferEvent(const Call& call, const std::string& to, const std::string& group) const;
   void onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
   void outboundRingTimeout(Call& call, TimePoint now, Outputs& out);
   void releaseAgentLeg(Call& call, int code, Outputs& out, const char* phrase = nullptr);

@@ -32,9 +32,15 @@ void Gateway::answered(Call& call, LegId leg, TimePoint now, Outputs& out) {
   call.offerLeg = 0;
   call.answeredAt = now;
   missedInARow_.erase(call.agentUserId);
-  // Answer first: the customer's 200 carries the agent's SDP answer; then the
-  // legs relay each other's in-dialog requests; then integrators hear of it.
-  out.push(AnswerLeg{call.customerLeg, leg});
+  // Answer first: the customer's 200 carries the agent's SDP answer (after a
+  // transfer to a queue the customer's leg is answered already: the new
+  // agent's SDP is re-offered to it); then the legs relay each other's
+  // in-dialog requests; then integrators hear of it.
+  if (call.customerAnswered)
+    out.push(ReofferLeg{call.customerLeg, leg});
+  else
+    out.push(AnswerLeg{call.customerLeg, leg});
+  call.customerAnswered = true;
   out.push(BridgeLegs{call.customerLeg, leg});
   if (Session* s = sessions_.find(call.sessionId)) {
     transitionSession(*s, SessionState::active, wallMs(now));
@@ -58,6 +64,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   cancelTimer(call.lifeTimer, out);
   cancelTimer(call.confirmTimer, out);
   cancelTimer(call.retryTimer, out);
+  if (call.transferLeg != 0) abandonTransfer(call, "withdrawn", false, now, out);
   const bool bridged = call.phase == Call::Phase::bridged;
   const std::string userId = bridged || call.outbound ? call.agentUserId : call.offeredTo;
   if (call.offerLeg != 0) {
@@ -108,6 +115,15 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   calls_.erase(call.sessionId);  // `call` is gone from here on
 }
 
+// A waiting customer nobody will take: refused, or, once answered (back in a
+// queue after a transfer), hung up.
+void Gateway::turnAway(Call& call, int code, const char* phrase, Outputs& out) {
+  if (call.customerAnswered)
+    out.push(HangUpLeg{call.customerLeg});
+  else
+    out.push(RejectLeg{call.customerLeg, code, phrase});
+}
+
 // ---- facts ------------------------------------------------------------------------
 
 Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
@@ -128,6 +144,7 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
           return;
         }
         if (call->outbound) return onOutboundFact(*call, fact, now, out);
+        if (call->transferLeg != 0 && onTransferFact(*call, fact, now, out)) return;
         const bool isCustomer = f.leg == call->customerLeg;
         if constexpr (std::is_same_v<F, LegRinging>) {
           // The customer already hears 180; an agent's ringing only tells
@@ -209,7 +226,7 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
     const Session* s = sessions_.find(sessionId);
     const EndState state = s && !s->offers.empty() ? EndState::seatGiveUp : EndState::unconnected;
     // RFC 3261 §21.4.18: nobody can take the call now; try again later.
-    out.push(RejectLeg{call.customerLeg, 480, "No Agent Available"});
+    turnAway(call, 480, "No Agent Available", out);
     endCall(call, CloseBy::timer, state, now, out);
   } else if (id == call.retryTimer) {
     call.retryTimer = 0;  // the dispatch below may offer it again
@@ -219,6 +236,9 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
     // offer, as a ring timeout is; the CANCEL of an answered leg is its BYE.
     withdrawOffer(call, "missed", false, now, out,
                   sessionEvent(event::autoTransfer, call.offeredTo, {{"sessionId", sessionId}}));
+  } else if (id == call.transferTimer) {
+    call.transferTimer = 0;
+    abandonTransfer(call, "missed", false, now, out);
   } else if (id == call.lifeTimer) {
     call.lifeTimer = 0;
     // calls.maxSessionSeconds: the sweeper of last resort for a call whose far
@@ -228,7 +248,7 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
       out.push(HangUpLeg{call.customerLeg});
       endCall(call, CloseBy::timer, EndState::ok, now, out, "maxSessionLifetime");
     } else {
-      out.push(RejectLeg{call.customerLeg, 480, "No Agent Available"});
+      turnAway(call, 480, "No Agent Available", out);
       endCall(call, CloseBy::timer, EndState::unconnected, now, out, "maxSessionLifetime");
     }
   }
@@ -350,7 +370,7 @@ Outputs Gateway::endAllCalls(const std::string& reason, TimePoint now) {
       abandonDialling(call, 503, CloseBy::admin, EndState::unconnected, now, out, reason);
     } else {
       // RFC 3261 §21.5.4: the service is going away; the PBX may try elsewhere.
-      out.push(RejectLeg{call.customerLeg, 503, "Service Unavailable"});
+      turnAway(call, 503, "Service Unavailable", out);
       endCall(call, CloseBy::admin, EndState::unconnected, now, out, reason);
     }
   }

@@ -16,8 +16,9 @@ bool sessionTransitionAllowed(SessionState from, SessionState to) {
     // ringing -> offering: the offer timed out (autoTransfer) or was refused
     // (Call.end) and the session goes back to the queue for the next agent.
     case S::ringing: return to == S::active || to == S::offering || to == S::ended;
-    case S::active: return to == S::held || to == S::ended;
-    case S::held: return to == S::active || to == S::ended;
+    // active/held -> offering: a blind transfer put the customer back in a queue.
+    case S::active: return to == S::held || to == S::offering || to == S::ended;
+    case S::held: return to == S::active || to == S::offering || to == S::ended;
     case S::ended: return false;
   }
   return false;

@@ -2,8 +2,8 @@
 // One contact-centre session (a call as the SDK sees it) and its life cycle:
 //   offering -> ringing | active | ended
 //   ringing  -> active | offering (autoTransfer / Call.end: back to the queue) | ended
-//   active   -> held | ended
-//   held     -> active | ended
+//   active   -> held | offering (Call.transfer to a skill group) | ended
+//   held     -> active | offering | ended
 //   ended    -> (nothing; deleted by Call.deleteCall or retention)
 // Wall-clock timestamps (ms since the epoch) are passed in, as everything in core/.
 #include <nlohmann/json.hpp>
