@@ -77,9 +77,10 @@ class OutboundPhone(DeskPhone):
                 return r
             self.kept.append(r)
 
-    def dial(self, number):
-        """Sends the INVITE, answers the 407 with SHA-256 digest credentials and
-        sends it again; returns the authenticated INVITE's fields."""
+    def dial(self, number, offer=True):
+        """Sends the INVITE (offer=False: without SDP), answers the 407 with
+        SHA-256 digest credentials and sends it again; returns the
+        authenticated INVITE's fields."""
         self.from_tag = uuid.uuid4().hex[:8]
         call_id = uuid.uuid4().hex
         text, fields = self.invite(number, call_id=call_id)
@@ -88,14 +89,17 @@ class OutboundPhone(DeskPhone):
         chosen = next(c for c in r.all("proxy-authenticate") if params(c).get("algorithm") == "SHA-256")
         text, fields = self.invite(number, authorization=self.proxy_authorization(chosen, f"sip:{number}@{self.domain}"),
                                    call_id=call_id)
+        if not offer:
+            head = [l for l in text.split("\r\n\r\n")[0].split("\r\n") if not l.startswith("Content-")]
+            text = "\r\n".join(head + ["Content-Length: 0", "", ""])
         self.send(text)
         fields["provisional"] = []
         return fields
 
-    def outcome(self, fields, timeout=15):
+    def outcome(self, fields, timeout=15, ack_sdp=""):
         """The final answer to the call's INVITE (provisional ones kept in
-        fields['provisional']); a 2xx is ACKed in the dialog, a failure in the
-        transaction."""
+        fields['provisional']); a 2xx is ACKed in the dialog (with ack_sdp, the
+        answer to an offer in it), a failure in the transaction."""
         while True:
             r = self.answer_to(f"{fields['cseq']} INVITE", timeout)
             if r.status < 200:
@@ -103,27 +107,47 @@ class OutboundPhone(DeskPhone):
                 continue
             if r.status < 300:
                 fields["ok"] = r
-                self.send(self.in_dialog("ACK", fields, r, cseq=fields["cseq"]))
+                self.send(self.in_dialog("ACK", fields, r, cseq=fields["cseq"], body=ack_sdp))
             else:
                 self.send(self.ack(fields, r))
             return r
 
-    def in_dialog(self, method, fields, ok, cseq):
+    def in_dialog(self, method, fields, ok, cseq, body=""):
         """A request in the dialog the 2xx `ok` made: to its Contact, its To tag."""
         target = ok.get("contact").strip("<>").split(">")[0]
-        return "\r\n".join([f"{method} {target} SIP/2.0",
-                            f"Via: SIP/2.0/UDP {self.host}:{self.port};rport;branch=z9hG4bK{uuid.uuid4().hex[:16]}",
-                            "Max-Forwards: 70",
-                            f"From: {fields['from']}",
-                            f"To: {ok.get('to')}",
-                            f"Call-ID: {fields['call_id']}",
-                            f"CSeq: {cseq} {method}",
-                            "Content-Length: 0", "", ""])
+        lines = [f"{method} {target} SIP/2.0",
+                 f"Via: SIP/2.0/UDP {self.host}:{self.port};rport;branch=z9hG4bK{uuid.uuid4().hex[:16]}",
+                 "Max-Forwards: 70",
+                 f"From: {fields['from']}",
+                 f"To: {ok.get('to')}",
+                 f"Call-ID: {fields['call_id']}",
+                 f"CSeq: {cseq} {method}"]
+        if method == "INVITE":
+            lines.append(f"Contact: {self.contact()}")
+        if body:
+            lines.append("Content-Type: application/sdp")
+        return "\r\n".join(lines + [f"Content-Length: {len(body)}", "", body])
+
+    def next_cseq(self, fields):
+        fields["dialog_cseq"] = fields.get("dialog_cseq", fields["cseq"]) + 1
+        return fields["dialog_cseq"]
 
     def hang_up(self, fields):
         """BYE in the call's dialog; returns its answer."""
-        self.send(self.in_dialog("BYE", fields, fields["ok"], cseq=fields["cseq"] + 1))
-        return self.answer_to(f"{fields['cseq'] + 1} BYE")
+        n = self.next_cseq(fields)
+        self.send(self.in_dialog("BYE", fields, fields["ok"], cseq=n))
+        return self.answer_to(f"{n} BYE")
+
+    def reinvite(self, fields, sdp):
+        """A re-INVITE in the call's dialog with `sdp`; returns its final answer, ACKed."""
+        n = self.next_cseq(fields)
+        self.send(self.in_dialog("INVITE", fields, fields["ok"], cseq=n, body=sdp))
+        while True:
+            r = self.answer_to(f"{n} INVITE")
+            if r.status >= 200:
+                break
+        self.send(self.in_dialog("ACK", fields, fields["ok"], cseq=n))
+        return r
 
     def cancel(self, fields):
         """CANCEL of the pending INVITE (RFC 3261 §9.1: its branch and CSeq number); returns the 200."""
@@ -481,6 +505,28 @@ class DialPlan(OutboundTest):
         self.success(carrier)
         self.assertTrue(carrier.received("INVITE")[0].first.startswith(f"INVITE sip:{PREMIUM}@"))
 
+    def test_a_phone_bound_to_no_agent_dials_emergency_numbers_only(self):
+        """Extension 1003 has no agent: no dial plan, so only 911 goes out; its
+        calloutRefused has no userId and reaches every subscriber."""
+        self.start()
+        lobby = OutboundPhone(self.d.sip_port, "1003", "pw-1003", host="127.0.0.1", domain="seatbridge.test")
+        self.addCleanup(lobby.close)
+        self.assertEqual(lobby.register(600).status, 200)
+        call = lobby.dial(CUSTOMER)
+        self.assertEqual(lobby.outcome(call).first, "SIP/2.0 403 Number Not Allowed")
+        refused = self.events.expect("calloutRefused", extensionId="1003")
+        self.assertNotIn("userId", refused)
+        self.assertEqual(refused["data"]["reason"], "numberNotAllowed")
+        carrier = self.carrier("out_trunk_answer")
+        call = lobby.dial("911")
+        outed = self.events.expect("callOuted", calleePhoneNumber="911")
+        self.assertEqual(outed["data"]["callerPhoneNumber"], TRUNK_CALLER, "no group, no location number")
+        self.assertEqual(lobby.outcome(call).status, 200)
+        self.assertEqual(lobby.hang_up(call).status, 200)
+        self.success(carrier)
+        row = self.wait_record(outed["data"]["sessionId"], "ok")
+        self.assertEqual((row["userId"], row["direction"]), ("", "outbound"), row)
+
     def test_a_stranger_is_refused_unchallenged(self):
         self.start()
         stranger = self.desk_phone(host="127.0.0.6", register=False)
@@ -587,6 +633,50 @@ class CustomerFailures(OutboundTest):
         self.success(carrier)
         self.assertEqual(len(carrier.received("CANCEL")), 1, carrier.summary())
 
+
+
+class Offerless(OutboundTest):
+    def test_a_phone_that_offers_nothing_gets_the_customers_offer_and_its_ack_carries_the_answer(self):
+        self.start()
+        carrier = self.carrier("out_trunk_offerless")
+        call = self.phone.dial(CUSTOMER, offer=False)
+        outed = self.events.expect("callOuted", ALICE)["data"]
+        answer = (f"v=0\r\no=desk 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                  f"m=audio 40002 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+        r = self.phone.outcome(call, ack_sdp=answer)
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertEqual(sdp_media(r), (TRUNK_HOST, carrier.rtp_port), "the customer's offer")
+        invite = carrier.wait_received("INVITE")
+        self.assertEqual(invite.body.strip(), "", "no offer to the trunk either")
+        ack = carrier.wait_received("ACK")
+        self.assertEqual(sdp_media(ack), ("127.0.0.1", 40002), "the phone's answer in the trunk's ACK")
+        self.assertEqual(self.phone.hang_up(call).status, 200)
+        self.ended(outed["sessionId"], "seat", "ok")
+        self.success(carrier)
+
+
+class MidCall(OutboundTest):
+    def test_digits_from_the_sdk_and_a_hold_from_the_phone_reach_the_trunk(self):
+        self.start()
+        carrier = self.carrier("out_trunk_midcall")
+        call, outed = self.call_out()
+        self.assertEqual(self.phone.outcome(call).status, 200)
+        sid = outed["sessionId"]
+        self.events.expect("calloutAccepted", ALICE, sessionId=sid)
+        self.events.ok("Call.sendDigits", {"userId": ALICE, "sessionId": sid, "dtmfText": "5"})
+        info = carrier.wait_received("INFO")
+        self.assertEqual(info.get("content-type"), "application/dtmf-relay", info.raw)
+        carrier.wait_sent(status=200)
+        hold = (f"v=0\r\no=desk 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                f"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\n")
+        r = self.phone.reinvite(call, hold)
+        self.assertEqual(r.status, 200, r.raw)
+        self.assertIn("a=recvonly", r.body, "the customer's answer to the hold")
+        self.assertEqual(self.phone.hang_up(call).status, 200)
+        self.ended(sid, "seat", "ok")
+        self.success(carrier)
+        reinvite = carrier.received("INVITE")[1]
+        self.assertEqual(reinvite.get("call-id"), carrier.received("INVITE")[0].get("call-id"))
 
 
 class Failover(OutboundTest):
