@@ -259,16 +259,16 @@ class OutboundTest(unittest.TestCase):
         outed = self.events.expect("callOuted", ALICE, calleePhoneNumber=number)
         return call, outed["data"]
 
-    def refused(self, dialled, status, phrase, reason, number=None):
+    def refused(self, dialled, status, phrase, reason):
         """Dials a number seatbridge must refuse: the phone's answer, the
-        calloutRefused event and the metric."""
+        calloutRefused event (the number as dialled) and the metric."""
         before = self.refusals(reason)
         mark = self.events.mark()
         call = self.phone.dial(dialled)
         r = self.phone.outcome(call)
         self.assertEqual(r.first, f"SIP/2.0 {status} {phrase}", r.raw)
         e = self.events.expect("calloutRefused", ALICE, since=mark)
-        self.assertEqual(e["data"], {"extensionId": "1001", "calleePhoneNumber": number or dialled, "reason": reason})
+        self.assertEqual(e["data"], {"extensionId": "1001", "calleePhoneNumber": dialled, "reason": reason})
         self.assertFalse([x for x in self.events.seen[mark:] if x["event"] == "callOuted"], self.events.describe(mark))
         wait_for(lambda: self.refusals(reason) == before + 1, what=f"seatbridge_outbound_refused_total{{{reason}}}")
         return r
@@ -469,6 +469,7 @@ class DialPlan(OutboundTest):
         carrier = self.carrier("out_trunk_answer")
         # NXX: an exchange starting with 1 is no North American number.
         self.refused("+15551234567", 403, "Number Not Allowed", "numberNotAllowed")
+        self.refused("+1-555-123-4567", 403, "Number Not Allowed", "numberNotAllowed")  # the same, with separators
         # +1900 is restricted: the wildcards of +1NXXNXXXXXX match it, but only
         # a pattern spelling +1900 out would allow it.
         self.refused(PREMIUM, 403, "Number Not Allowed", "numberNotAllowed")
@@ -476,7 +477,7 @@ class DialPlan(OutboundTest):
         self.refused("011442071234567", 403, "Number Not Allowed", "numberNotAllowed")
         self.refused("555abc", 484, "Address Incomplete", "invalidNumber")
         self.refused("1002", 480, "Internal Calls Not Available", "internalCall")
-        self.assertEqual(self.refusals("numberNotAllowed"), 4)
+        self.assertEqual(self.refusals("numberNotAllowed"), 5)
         self.assertEqual(self.events.sessions(), [])
         self.assertEqual(carrier.messages(), [], "nothing went to the trunk")
         # The visual separators are dropped: this one goes out, as the first
