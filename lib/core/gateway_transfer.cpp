@@ -122,6 +122,7 @@ void Gateway::abandonTransfer(Call& call, const std::string& outcome, bool legGo
   // The first agent hung up meanwhile: the customer waits in the session's queue.
   if (const config::SkillGroup* group = directory_.findSkillGroup(call.skillGroupId)) {
     requeue(call, *group, now, out);
+    call.declined[to] = now;  // offered to them again only when nobody else is free, as any refusal
   } else {
     out.push(HangUpLeg{call.customerLeg});
     endCall(call, CloseBy::admin, EndState::unconnected, now, out, "transferFailed");

@@ -476,7 +476,6 @@ class DialPlan(OutboundTest):
         self.refused(INTERNATIONAL, 403, "Number Not Allowed", "numberNotAllowed")
         self.refused("011442071234567", 403, "Number Not Allowed", "numberNotAllowed")
         self.refused("555abc", 484, "Address Incomplete", "invalidNumber")
-        self.refused("1002", 480, "Internal Calls Not Available", "internalCall")
         self.assertEqual(self.refusals("numberNotAllowed"), 5)
         self.assertEqual(self.events.sessions(), [])
         self.assertEqual(carrier.messages(), [], "nothing went to the trunk")
@@ -709,7 +708,6 @@ class Failover(OutboundTest):
                 self.assertEqual(len([e for e in self.events.seen[mark:] if e["event"] == "callOuted"]), 1)
                 self.assertEqual(self.record(outed["sessionId"])["trunk"], "pbx2")
 
-    @unittest.expectedFailure  # see the report: the caller number is the first trunk's on every trunk
     def test_the_next_trunk_presents_its_own_caller_number(self):
         """With no group callerNumbers, each trunk presents its own first
         callerNumbers ("else the trunk's first"): a carrier refuses or rewrites

@@ -1,0 +1,111 @@
+// Call.transfer over core/ alone: blind to a skill group's queue, or to one
+// agent while the first stays on the line (docs/CORE.md, "Transfer").
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "calls_fixture.hpp"
+#include "core/gateway.hpp"
+
+using namespace sb::core;
+using namespace sb::core::test::calls;
+
+namespace {
+
+struct Bridged : Fixture {
+  LegId customer = 0, alice = 0;
+  std::string sid;
+  Bridged() {
+    registerPhone("1001");
+    registerPhone("1002");
+    online(kAlice);
+    InboundDecision in = call();
+    customer = in.leg;
+    alice = in.outputs.only<RingLeg>()[0].leg;
+    sid = in.outputs.events().back().data["sessionId"];
+    fact(LegAnswered{alice});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("core transfer: to a skill group, the agent goes at once and the next agent's answer is re-offered") {
+  Bridged f;
+  CHECK(f.gw.callTransfer(kAlice, f.sid, "", "", f.clock.now()).result.error->code == errc::invalidParams);
+  CHECK(f.gw.callTransfer(kAlice, f.sid, kBob, "sales", f.clock.now()).result.error->code == errc::invalidParams);
+  CHECK(f.gw.callTransfer(kAlice, f.sid, "", "nope", f.clock.now()).result.error->code == errc::invalidParams);
+  Outcome o = f.gw.callTransfer(kAlice, f.sid, "", "sales", f.clock.now());
+  REQUIRE(o.result.ok());
+  CHECK(o.outputs.only<HangUpLeg>()[0].leg == f.alice);
+  const auto events = names(o.outputs);
+  REQUIRE(events.size() >= 2);
+  CHECK(events[0] == "transfer:" + kAlice);
+  CHECK(o.outputs.events()[0].data["skillGroupId"] == "sales");
+  CHECK(events[1] == "statusChanged:" + kAlice + "=arrange");  // released at that moment, with after-call work
+  CHECK(f.gw.listSessions()["sessions"][0]["state"] == "offering");
+  // Bob comes online and is offered the customer; his answer is re-offered to
+  // the customer's leg, which was answered already.
+  Outcome on = f.gw.agentOnline(kBob, f.clock.now());
+  REQUIRE(on.outputs.only<RingLeg>().size() == 1);
+  const RingLeg ring = on.outputs.only<RingLeg>()[0];
+  CHECK(ring.offerFrom == f.customer);
+  Outputs a = f.fact(LegAnswered{ring.leg});
+  REQUIRE(a.only<ReofferLeg>().size() == 1);
+  CHECK(a.only<ReofferLeg>()[0].leg == f.customer);
+  CHECK(a.only<ReofferLeg>()[0].with == ring.leg);
+  CHECK(a.only<AnswerLeg>().empty());
+  CHECK(f.gw.listSessions()["sessions"][0]["state"] == "active");
+  CHECK(f.gw.listSessions()["sessions"][0]["userId"] == kBob);
+}
+
+TEST_CASE("core transfer: to an agent, the first stays on until the new one answers") {
+  Bridged f;
+  CHECK(f.gw.callTransfer(kAlice, f.sid, kBob, "", f.clock.now()).result.error->code == errc::invalidTransition);
+  f.online(kBob);
+  Outcome o = f.gw.callTransfer(kAlice, f.sid, kBob, "", f.clock.now());
+  REQUIRE(o.result.ok());
+  REQUIRE(o.outputs.only<RingLeg>().size() == 1);
+  const RingLeg ring = o.outputs.only<RingLeg>()[0];
+  CHECK(ring.offerFrom == f.customer);
+  CHECK(std::get<DeskPhoneTarget>(ring.target).extensionId == "1002");
+  CHECK(names(o.outputs) == std::vector<std::string>{"statusChanged:" + kBob + "=busy", "callIn:" + kBob});
+  CHECK(o.outputs.only<HangUpLeg>().empty());  // alice stays on the line
+  CHECK(f.gw.callTransfer(kAlice, f.sid, kBob, "", f.clock.now()).result.error->code == errc::invalidTransition);
+
+  SUBCASE("bob answers: bridged to the customer, alice released, transfer") {
+    Outputs out = f.fact(LegAnswered{ring.leg});
+    CHECK(indexOf<ReofferLeg>(out) < indexOf<HangUpLeg>(out));
+    CHECK(out.only<ReofferLeg>()[0].leg == f.customer);
+    CHECK(out.only<HangUpLeg>()[0].leg == f.alice);
+    CHECK(out.only<BridgeLegs>()[0].b == ring.leg);
+    CHECK(names(out) == std::vector<std::string>{"transfer:" + kAlice, "statusChanged:" + kAlice + "=arrange",
+                                                 "userAccessed:" + kBob});
+    CHECK(out.events()[0].data["userId"] == kBob);
+    CHECK(f.gw.listSessions()["sessions"][0]["userId"] == kBob);
+    // The customer hangs up: bob's leg is hung up, his session ended.
+    out = f.fact(LegEnded{f.customer, 0});
+    CHECK(out.only<HangUpLeg>()[0].leg == ring.leg);
+    CHECK(names(out)[0] == "sessionEnded:" + kBob);
+  }
+  SUBCASE("bob does not answer: the call stays with alice") {
+    Outputs out = f.fire(lastStartedTimer(o.outputs));
+    CHECK(out.only<CancelLeg>()[0].leg == ring.leg);
+    CHECK(names(out) == std::vector<std::string>{"statusChanged:" + kBob + "=free"});
+    CHECK(f.gw.listSessions()["sessions"][0]["userId"] == kAlice);
+    CHECK(f.gw.listSessions()["sessions"][0]["state"] == "active");
+  }
+  SUBCASE("alice hangs up while bob rings, and bob does not answer: the customer goes to the queue") {
+    Outputs out = f.fact(LegEnded{f.alice, 0});
+    CHECK(out.only<HangUpLeg>().empty());  // the customer stays
+    CHECK(names(out) == std::vector<std::string>{"statusChanged:" + kAlice + "=arrange"});
+    out = f.fact(LegFailed{ring.leg, 486});
+    CHECK(f.gw.listSessions()["sessions"][0]["state"] == "offering");
+    CHECK(f.gw.liveCalls() == 1);
+    // Only bob, who refused, is free: the queue timer (started first) turns the
+    // customer away with a BYE, as the leg is answered.
+    out = f.fire(startedTimer(out, 0));
+    CHECK(out.only<HangUpLeg>()[0].leg == f.customer);
+    CHECK(out.only<RejectLeg>().empty());
+  }
+}
