@@ -1,0 +1,89 @@
+"""Call.transfer, blind, end to end: a customer call from the PBX (a SIPp trunk
+that takes re-INVITEs, sipp/trunk_call_hold.xml) answered by alice's SIPp desk
+phone moves to bob, by name or through the sales queue. The customer's leg is
+re-INVITEd with bob's SDP once he answers (its dialog stays the same), alice's
+leg gets a BYE, and `transfer` comes when the transfer completed: at once for
+a queue, on bob's answer for an agent, while alice stays on until then."""
+import unittest
+
+from calls import ALICE, BOB, Trunk, sdp_media
+from test_calls import CallTest
+
+
+class Transfer(CallTest):
+    def answered_by_alice(self):
+        self.start(ring_timeout=8, queue_timeout=10, after_call_work=5)
+        alice = self.phone("1001", "phone_answer")
+        bob = self.phone("1002", "phone_answer")
+        pbx = self.sipp(Trunk(self.d, "trunk_call_hold"))
+        sid = self.assert_call_in(self.events.expect("callIn", ALICE), ALICE, 8)
+        self.events.expect("userAccessed", ALICE, sessionId=sid)
+        pbx.wait_sent("ACK")
+        self.events.ok("Agent.online", {"userId": BOB})
+        self.events.expect("statusChanged", BOB, status="free")
+        return alice, bob, pbx, sid
+
+    def transfer(self, sid, **to):
+        return self.events.call("Call.transfer", dict({"userId": ALICE, "sessionId": sid}, **to))
+
+    def finish_with_bob(self, alice, bob, pbx, sid):
+        """Bob took the customer: the PBX re-INVITEd with bob's SDP in its own
+        dialog, alice's phone BYEd; the customer hangs up and bob's session ends."""
+        self.events.expect("userAccessed", BOB, sessionId=sid)
+        self.wait(lambda: len(pbx.received("INVITE")) >= 1 and len(pbx.received("ACK")) >= 1,
+                  "the PBX took the re-INVITE with bob's SDP")
+        reinvite = pbx.received("INVITE")[0]
+        self.assertEqual(sdp_media(reinvite)[1], bob.rtp_port, reinvite.raw)
+        self.assertEqual(reinvite.get("call-id"), pbx.answer().get("call-id"), "the customer's dialog, unchanged")
+        self.wait(lambda: alice.received("BYE"), "alice's phone got its BYE")
+        self.assertEqual(self.events.session(sid)["userId"], BOB)
+        pbx.poke()
+        ended = self.events.expect("sessionEnded", BOB, sessionId=sid)
+        self.assertEqual(ended["data"]["closeBy"], "client")
+        self.success(pbx, alice, bob)
+        # Bob was offered the customer's own SDP.
+        self.assertEqual(sdp_media(bob.invite())[1], pbx.rtp_port)
+
+    def test_to_an_agent_alice_stays_on_until_bob_answers(self):
+        alice, bob, pbx, sid = self.answered_by_alice()
+        mark = self.events.mark()
+        r = self.transfer(sid, transferUserId=BOB)
+        self.assertEqual(r.get("status"), "success", r)
+        call_in = self.events.expect("callIn", BOB, since=mark, sessionId=sid)
+        self.assertEqual(call_in["data"]["type"], "phone")
+        done = self.events.expect("transfer", ALICE, since=mark, sessionId=sid)
+        self.assertEqual(done["data"], {"sessionId": sid, "skillGroupId": "", "userId": BOB})
+        accessed = self.events.expect("userAccessed", BOB, since=mark, sessionId=sid)
+        # Alice is released when it completed, not before: arrange after the transfer event.
+        arrange = self.events.expect("statusChanged", ALICE, since=mark, status="arrange")
+        self.assertLess(self.events.seen.index(done), self.events.seen.index(arrange))
+        self.assertLess(self.events.seen.index(call_in), self.events.seen.index(done))
+        self.events.position = self.events.seen.index(accessed)
+        self.finish_with_bob(alice, bob, pbx, sid)
+
+    def test_to_a_skill_group_alice_goes_at_once_and_bob_is_offered_from_the_queue(self):
+        alice, bob, pbx, sid = self.answered_by_alice()
+        mark = self.events.mark()
+        # Bob is busy being... nothing: free. The transfer puts the customer in the sales queue.
+        r = self.transfer(sid, skillGroupId="sales")
+        self.assertEqual(r.get("status"), "success", r)
+        done = self.events.expect("transfer", ALICE, since=mark, sessionId=sid)
+        self.assertEqual(done["data"], {"sessionId": sid, "skillGroupId": "sales", "userId": ""})
+        self.events.expect("statusChanged", ALICE, since=mark, status="arrange")
+        call_in = self.events.expect("callIn", BOB, since=mark, sessionId=sid)
+        self.assertLess(self.events.seen.index(done), self.events.seen.index(call_in))
+        self.finish_with_bob(alice, bob, pbx, sid)
+
+    def test_bad_targets_are_refused(self):
+        alice, bob, pbx, sid = self.answered_by_alice()
+        for to, code in (({}, "invalidParams"), ({"skillGroupId": "nope"}, "invalidParams"),
+                         ({"transferUserId": ALICE}, "invalidParams"),
+                         ({"transferUserId": "nobody@example.com"}, "agentNotFound")):
+            self.assertEqual(self.transfer(sid, **to).get("errorCode"), code, to)
+        pbx.poke()
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.success(pbx, alice)
+
+
+if __name__ == "__main__":
+    unittest.main()
