@@ -250,6 +250,9 @@ class Gateway {
   void abandonTransfer(Call& call, const std::string& outcome, bool legGone, TimePoint now, Outputs& out);
   void requeue(Call& call, const config::SkillGroup& group, TimePoint now, Outputs& out);
   void turnAway(Call& call, int code, const char* phrase, Outputs& out);
+  void ringAgentFirst(Call& call, const LegTarget& target, const std::string& shown, TimePoint now, Outputs& out);
+  Event phoneCallIn(const Call& call, const Session& s, const std::string& userId, int ringSeconds,
+                    ServerType device) const;
   Event transferEvent(const Call& call, const std::string& to, const std::string& group) const;
   void onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
   void outboundRingTimeout(Call& call, TimePoint now, Outputs& out);

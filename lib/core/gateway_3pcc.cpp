@@ -106,17 +106,23 @@ Outcome Gateway::callStartOutboundCall(const std::string& userId, const Outbound
                                 {"serverType", toString(spec.serverType)},
                                 {"remark", spec.remark}});
   seizeForCall(userId, call, now, o.outputs);
+  // The agent's phone shows the customer's number: the call it is about to place.
+  ringAgentFirst(call, device->target, spec.calleePhoneNumber, now, o.outputs);
+  return o;
+}
+
+// The first leg of a third-party call: the agent's device, rung without an
+// offer, within the ring bound and the session's life bound.
+void Gateway::ringAgentFirst(Call& call, const LegTarget& target, const std::string& shown, TimePoint now, Outputs& out) {
   if (directory_.calls.maxSessionSeconds > 0) {
-    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), o.outputs);
+    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), out);
     callTimers_[call.lifeTimer] = call.sessionId;
   }
-  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), o.outputs);
+  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), out);
   callTimers_[call.ringTimer] = call.sessionId;
-  // The agent's phone shows the customer's number: the call it is about to place.
-  RingLeg ring = ringLeg(call.agentLeg, 0, device->target, call.sessionId, spec.calleePhoneNumber, spec.calleePhoneNumber);
+  RingLeg ring = ringLeg(call.agentLeg, 0, target, call.sessionId, shown, shown);
   ring.thirdParty = true;
-  o.outputs.push(std::move(ring));
-  return o;
+  out.push(std::move(ring));
 }
 
 // The agent's device answered (its 2xx offer is answered and parked by the SIP
@@ -217,15 +223,7 @@ Outcome Gateway::callStartInternalCall(const std::string& userId, const std::str
   Outcome o = Outcome::success({{"sessionId", s.sessionId}});
   seizeForCall(userId, call, now, o.outputs);
   seizeForCall(calleeUserId, call, now, o.outputs);
-  if (directory_.calls.maxSessionSeconds > 0) {
-    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), o.outputs);
-    callTimers_[call.lifeTimer] = call.sessionId;
-  }
-  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), o.outputs);
-  callTimers_[call.ringTimer] = call.sessionId;
-  RingLeg ring = ringLeg(call.agentLeg, 0, device->target, call.sessionId, spec.calleePhoneNumber, spec.calleePhoneNumber);
-  ring.thirdParty = true;
-  o.outputs.push(std::move(ring));
+  ringAgentFirst(call, device->target, spec.calleePhoneNumber, now, o.outputs);
   return o;
 }
 

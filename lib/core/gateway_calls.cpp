@@ -250,20 +250,26 @@ void Gateway::offer(Call& call, const Pick& pick, TimePoint now, Outputs& out) {
   s->offers.push_back({pick.userId, std::string(toString(pick.device)), wallMs(now), {}});
   out.push(ringLeg(call.offerLeg, call.customerLeg, pick.target, call.sessionId, s->spec.callerPhoneNumber,
                    s->spec.calleePhoneNumber));
-  out.push(sessionEvent(event::callIn, pick.userId,
-                        {{"sessionId", call.sessionId},
-                         {"type", "phone"},
-                         {"timeout", ringSeconds},
-                         {"calleePhoneNumber", s->spec.calleePhoneNumber},
-                         {"callerPhoneNumber", s->spec.callerPhoneNumber},
-                         {"callerLocation", ""},
-                         {"remark", s->spec.remark},
-                         {"ivrPath", call.ivrPath},
-                         {"protectedCallee", s->spec.calleePhoneNumber},
-                         {"protectedCaller", s->spec.callerPhoneNumber},
-                         {"serverType", toString(pick.device)}}));
+  out.push(phoneCallIn(call, *s, pick.userId, ringSeconds, pick.device));
   call.ringTimer = startTimer(now + std::chrono::seconds(ringSeconds), out);
   callTimers_[call.ringTimer] = call.sessionId;
+}
+
+// callIn {type phone} for `userId`: the customer's call rings their `device`.
+Event Gateway::phoneCallIn(const Call& call, const Session& s, const std::string& userId, int ringSeconds,
+                           ServerType device) const {
+  return sessionEvent(event::callIn, userId,
+                      {{"sessionId", call.sessionId},
+                       {"type", "phone"},
+                       {"timeout", ringSeconds},
+                       {"calleePhoneNumber", s.spec.calleePhoneNumber},
+                       {"callerPhoneNumber", s.spec.callerPhoneNumber},
+                       {"callerLocation", ""},
+                       {"remark", s.spec.remark},
+                       {"ivrPath", call.ivrPath},
+                       {"protectedCallee", s.spec.calleePhoneNumber},
+                       {"protectedCaller", s.spec.callerPhoneNumber},
+                       {"serverType", toString(device)}});
 }
 
 // The ringing offer is over without an answer: cancel its leg, free the agent

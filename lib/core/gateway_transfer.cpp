@@ -73,18 +73,7 @@ Outcome Gateway::callTransfer(const std::string& userId, const std::string& sess
   s->offers.push_back({transferUserId, std::string(toString(pick->device)), wallMs(now), {}});
   o.outputs.push(ringLeg(call.transferLeg, call.customerLeg, pick->target, sessionId, s->spec.callerPhoneNumber,
                          s->spec.calleePhoneNumber));
-  o.outputs.push(sessionEvent(event::callIn, transferUserId,
-                              {{"sessionId", sessionId},
-                               {"type", "phone"},
-                               {"timeout", ringSeconds},
-                               {"calleePhoneNumber", s->spec.calleePhoneNumber},
-                               {"callerPhoneNumber", s->spec.callerPhoneNumber},
-                               {"callerLocation", ""},
-                               {"remark", s->spec.remark},
-                               {"ivrPath", call.ivrPath},
-                               {"protectedCallee", s->spec.calleePhoneNumber},
-                               {"protectedCaller", s->spec.callerPhoneNumber},
-                               {"serverType", toString(pick->device)}}));
+  o.outputs.push(phoneCallIn(call, *s, transferUserId, ringSeconds, pick->device));
   call.transferTimer = startTimer(now + std::chrono::seconds(ringSeconds), o.outputs);
   callTimers_[call.transferTimer] = sessionId;
   return o;

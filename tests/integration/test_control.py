@@ -103,7 +103,7 @@ class ControlProtocol(unittest.TestCase):
             ('{"id":12,"method":"Call.hungUp","params":{"userId":"%s","sessionId":"no-such"}}' % ALICE,
              "sessionNotFound"),
             ('{"id":13,"method":"Call.startOutboundCall","params":{"userId":"%s","phoneNumber":"+15550100"}}' % ALICE,
-             "notImplemented"),
+             "agentOffline"),
             ('{"id":14,"method":"Call.sendDigits","params":{"userId":"%s","sessionId":"s"}}' % ALICE, "missingParam"),
             ('{"id":15,"method":"Call.startInternalCall","params":{"userId":"%s","calleeUserId":"x"}}' % ALICE,
              "agentNotFound"),

@@ -43,8 +43,8 @@ TEST_CASE("core session: life-cycle transition table") {
   const bool allowed[5][5] = {
       /* offering */ {false, true, true, false, true},
       /* ringing  */ {true, false, true, false, true},
-      /* active   */ {false, false, false, true, true},
-      /* held     */ {false, false, true, false, true},
+      /* active   */ {true, false, false, true, true},  // -> offering: a transfer to a queue
+      /* held     */ {true, false, true, false, true},
       /* ended    */ {false, false, false, false, false},
   };
   for (int i = 0; i < 5; ++i) {
