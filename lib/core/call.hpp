@@ -71,6 +71,7 @@ struct Call {
   std::string transferTo;
   ServerType transferDevice = ServerType::staffExtensionSeat;
   TimerId transferTimer = 0;
+  LegId referLeg = 0;  // the desk phone's leg whose REFER asked for it: told how it went
 
   // Placed by an agent (outbound): ringTimer bounds the customer's ringing.
   bool outbound = false;

@@ -71,7 +71,15 @@ struct LegHeld {
   bool held = true;
 };
 
-using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded, LegDigit, LegHeld>;
+// A desk phone's transfer key, blind (RFC 3515): a REFER in its answered
+// dialog, already answered 202 with a first NOTIFY (100 Trying). `target` is
+// the Refer-To URI's user part: an extension or a configured number.
+struct LegRefer {
+  LegId leg = 0;
+  std::string target;
+};
+
+using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded, LegDigit, LegHeld, LegRefer>;
 
 // What core/ decided for an inbound call.
 struct InboundDecision {

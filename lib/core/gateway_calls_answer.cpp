@@ -137,6 +137,10 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
           if constexpr (std::is_same_v<F, LegAnswered>) out.push(HangUpLeg{f.leg});
           return;
         }
+        if constexpr (std::is_same_v<F, LegRefer>) {
+          onRefer(*call, f, now, out);
+          return;
+        }
         if constexpr (std::is_same_v<F, LegHeld>) {
           // The far end's own hold: the agent's phone (its hold key) or the customer's side.
           if (call->phase == Call::Phase::bridged && (f.leg == call->agentLeg || f.leg == call->customerLeg))

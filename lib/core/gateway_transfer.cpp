@@ -106,6 +106,10 @@ void Gateway::abandonTransfer(Call& call, const std::string& outcome, bool legGo
   if (Session* s = sessions_.find(call.sessionId))
     if (!s->offers.empty() && s->offers.back().outcome.empty()) s->offers.back().outcome = outcome;
   releaseInto(to, call.sessionId, Duration::zero(), now, out);
+  // A REFER's transfer that failed: the phone keeps its call (RFC 3515 §2.4.5).
+  if (call.referLeg != 0 && call.referLeg == call.agentLeg && outcome != "withdrawn")
+    out.push(NotifyRefer{call.referLeg, outcome == "missed" ? 480 : 486});
+  call.referLeg = 0;
   if (outcome == "withdrawn" || call.agentLeg != 0) return;  // back with the first agent, still on the line
   call.offeredTo.clear();
   // The first agent hung up meanwhile: the customer waits in the session's queue.
@@ -128,8 +132,11 @@ bool Gateway::onTransferFact(Call& call, const LegFact& fact, TimePoint now, Out
             cancelTimer(call.transferTimer, out);
             const std::string first = call.agentUserId;
             const LegId firstLeg = call.agentLeg;
-            // The new agent's SDP to the customer, then the first agent goes.
+            // The new agent's SDP to the customer, then the first agent goes
+            // (told first, if their phone's REFER asked: RFC 3515 §2.4.5).
             out.push(ReofferLeg{call.customerLeg, call.transferLeg});
+            if (firstLeg != 0 && call.referLeg == firstLeg) out.push(NotifyRefer{firstLeg, 200});
+            call.referLeg = 0;
             if (firstLeg != 0) out.push(HangUpLeg{firstLeg});
             out.push(BridgeLegs{call.customerLeg, call.transferLeg});
             if (firstLeg != 0) {
@@ -186,6 +193,38 @@ bool Gateway::onTransferFact(Call& call, const LegFact& fact, TimePoint now, Out
         return false;
       },
       fact);
+}
+
+// The desk phone's transfer key: a REFER to an extension (that agent) or to a
+// configured number (its skill group's queue) is the same blind transfer as
+// Call.transfer; anything else is refused in the REFER's NOTIFY.
+void Gateway::onRefer(Call& call, const LegRefer& refer, TimePoint now, Outputs& out) {
+  if (refer.leg != call.agentLeg || call.agentUserId.empty()) {
+    out.push(NotifyRefer{refer.leg, 403});
+    return;
+  }
+  std::string toAgent, toGroup;
+  if (const config::Agent* a = directory_.agentForExtension(refer.target))
+    toAgent = a->userId;
+  else if (const config::Number* n = directory_.findNumber(refer.target))
+    toGroup = n->skillGroup;
+  if (toAgent.empty() && toGroup.empty()) {
+    out.push(NotifyRefer{refer.leg, 404});  // RFC 3261 §21.4.5: no agent or queue by that name
+    return;
+  }
+  Outcome o = callTransfer(call.agentUserId, call.sessionId, toAgent, toGroup, now);
+  if (o.result.error) {
+    out.push(NotifyRefer{refer.leg, o.result.error->code == errc::invalidTransition ? 486 : 480});
+    return;
+  }
+  if (!toGroup.empty()) {
+    out.push(NotifyRefer{refer.leg, 200});  // done: the customer is queued (the BYE follows in o.outputs)
+    // The NOTIFY must precede the BYE the transfer sends the phone.
+    out.append(std::move(o.outputs));
+    return;
+  }
+  call.referLeg = refer.leg;
+  out.append(std::move(o.outputs));
 }
 
 }  // namespace sb::core

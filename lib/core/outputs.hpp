@@ -152,8 +152,16 @@ struct ReofferLeg {
   LegId with = 0;
 };
 
+// How a REFER's transfer went (RFC 3515 §2.4.4): NOTIFY in the leg's dialog,
+// Event: refer, a message/sipfrag status line; 200 and above end the implicit
+// subscription.
+struct NotifyRefer {
+  LegId leg = 0;
+  int code = 200;
+};
+
 using Action = std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg,
-                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg>;
+                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg, NotifyRefer>;
 
 struct Outputs {
   std::vector<Action> actions;

@@ -168,6 +168,8 @@ void CallLegs::execute(const core::Action& action) {
             holdLeg(a);
           else if constexpr (std::is_same_v<A, core::ReofferLeg>)
             reofferLeg(a);
+          else if constexpr (std::is_same_v<A, core::NotifyRefer>)
+            notifyRefer(a);
         },
         action);
   } catch (const std::exception& e) {

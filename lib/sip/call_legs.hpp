@@ -107,6 +107,10 @@ class CallLegs {
   // Hold (call_legs_hold.cpp).
   void holdLeg(const core::HoldLeg& a);
   void reofferLeg(const core::ReofferLeg& a);
+  // REFER (call_legs_refer.cpp).
+  int onRefer(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
+  void notifyRefer(const core::NotifyRefer& a);
+  void sendReferNotify(Leg& leg, int code);
   void tryHold(Leg& leg);
   bool sendHold(Leg& leg, const std::string& authLines);
   void armHoldRetry(Leg& leg, int64_t ms);

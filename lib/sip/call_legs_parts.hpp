@@ -21,7 +21,7 @@
 namespace sb::sip {
 
 // What we take and say in every dialog (RFC 3261 §20.5).
-inline constexpr const char* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY";
+inline constexpr const char* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY, REFER";
 // RFC 3261 §9.1: a CANCELled INVITE still without a final answer after 64*T1 is
 // given up; so is a fork that lost to another fork's 2xx.
 inline constexpr int64_t kOrphanMs = 32'000;

@@ -60,6 +60,9 @@ int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
       // RFC 4028: a pure session refresh is answered on this leg.
       if (auto answered = peerRefresh(leg, irq, sip)) return *answered;
       return relay(leg, irq, sip);
+    case sip_method_refer:
+      // A desk phone's transfer key: a transfer of the session (call_legs_refer.cpp), never relayed.
+      return onRefer(leg, irq, sip);
     case sip_method_notify:
     case sip_method_options:
     case sip_method_message:

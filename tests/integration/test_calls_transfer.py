@@ -6,22 +6,38 @@ leg gets a BYE, and `transfer` comes when the transfer completed: at once for
 a queue, on bob's answer for an agent, while alice stays on until then."""
 import unittest
 
-from calls import ALICE, BOB, Trunk, sdp_media
+from calls import ALICE, BOB, NUMBER, Phone, Trunk, sdp_media
 from test_calls import CallTest
 
 
 class Transfer(CallTest):
-    def answered_by_alice(self):
+    def answered_by_alice(self, refer_to=None):
         self.start(ring_timeout=8, queue_timeout=10, after_call_work=5)
-        alice = self.phone("1001", "phone_answer")
+        if refer_to:
+            # Alice's phone presses its transfer key once the call is up.
+            alice = Phone(self.d, "1001", "phone_answer_refer")
+            alice.cmd += ["-key", "refer_to", refer_to]
+            self.sipp(alice).wait_registered(self.events)
+        else:
+            alice = self.phone("1001", "phone_answer")
         bob = self.phone("1002", "phone_answer")
         pbx = self.sipp(Trunk(self.d, "trunk_call_hold"))
+        if refer_to:
+            # Bob is free before the call, so the REFER finds him so.
+            self.events.ok("Agent.online", {"userId": BOB})
+            self.events.expect("statusChanged", BOB, status="free")
         sid = self.assert_call_in(self.events.expect("callIn", ALICE), ALICE, 8)
         self.events.expect("userAccessed", ALICE, sessionId=sid)
         pbx.wait_sent("ACK")
-        self.events.ok("Agent.online", {"userId": BOB})
-        self.events.expect("statusChanged", BOB, status="free")
+        if not refer_to:
+            self.events.ok("Agent.online", {"userId": BOB})
+            self.events.expect("statusChanged", BOB, status="free")
         return alice, bob, pbx, sid
+
+    def refer_notifies(self, alice):
+        """The sipfrag status lines and Subscription-State of the REFER's NOTIFYs alice got."""
+        return [(n.body.strip(), n.get("subscription-state").split(";")[0], n.get("event"))
+                for n in alice.received("NOTIFY")]
 
     def transfer(self, sid, **to):
         return self.events.call("Call.transfer", dict({"userId": ALICE, "sessionId": sid}, **to))
@@ -73,6 +89,27 @@ class Transfer(CallTest):
         call_in = self.events.expect("callIn", BOB, since=mark, sessionId=sid)
         self.assertLess(self.events.seen.index(done), self.events.seen.index(call_in))
         self.finish_with_bob(alice, bob, pbx, sid)
+
+    def test_the_phones_transfer_key_to_an_extension_is_the_same_transfer(self):
+        # Bob's extension: offered while alice waits, bridged on his answer.
+        alice, bob, pbx, sid = self.answered_by_alice(refer_to="1002")
+        call_in = self.events.expect("callIn", BOB, sessionId=sid)
+        done = self.events.expect("transfer", ALICE, sessionId=sid)
+        self.assertEqual(done["data"]["userId"], BOB)
+        self.assertLess(self.events.seen.index(call_in), self.events.seen.index(done))
+        self.finish_with_bob(alice, bob, pbx, sid)
+        self.assertTrue(alice.received(status=202), "the REFER was accepted (RFC 3515 section 2.4.2)")
+        self.assertEqual(self.refer_notifies(alice), [("SIP/2.0 100 Trying", "active", "refer"),
+                                                      ("SIP/2.0 200 OK", "terminated", "refer")])
+        self.assertFalse(pbx.received("REFER"), "a REFER is never relayed to the customer's side")
+
+    def test_the_phones_transfer_key_to_a_service_number_queues_the_customer(self):
+        alice, bob, pbx, sid = self.answered_by_alice(refer_to=NUMBER)
+        done = self.events.expect("transfer", ALICE, sessionId=sid)
+        self.assertEqual(done["data"]["skillGroupId"], "sales")
+        self.events.expect("callIn", BOB, sessionId=sid)
+        self.finish_with_bob(alice, bob, pbx, sid)
+        self.assertEqual([n[0] for n in self.refer_notifies(alice)], ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"])
 
     def test_bad_targets_are_refused(self):
         alice, bob, pbx, sid = self.answered_by_alice()

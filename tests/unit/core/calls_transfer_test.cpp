@@ -109,3 +109,34 @@ TEST_CASE("core transfer: to an agent, the first stays on until the new one answ
     CHECK(out.only<RejectLeg>().empty());
   }
 }
+
+TEST_CASE("core transfer: the desk phone's REFER is the same transfer, and its NOTIFY says how it went") {
+  Bridged f;
+  f.online(kBob);
+  SUBCASE("to an extension: 200 once bob answered, before alice's BYE") {
+    Outputs out = f.fact(LegRefer{f.alice, "1002"});
+    REQUIRE(out.only<RingLeg>().size() == 1);
+    CHECK(out.only<NotifyRefer>().empty());  // 100 Trying was the SIP layer's
+    out = f.fact(LegAnswered{out.only<RingLeg>()[0].leg});
+    REQUIRE(out.only<NotifyRefer>().size() == 1);
+    CHECK(out.only<NotifyRefer>()[0].code == 200);
+    CHECK(indexOf<NotifyRefer>(out) < indexOf<HangUpLeg>(out));
+  }
+  SUBCASE("to an extension whose agent does not answer: the call stays, the NOTIFY says 480") {
+    Outputs out = f.fact(LegRefer{f.alice, "1002"});
+    out = f.fire(lastStartedTimer(out));
+    CHECK(out.only<NotifyRefer>()[0].code == 480);
+    CHECK(out.only<NotifyRefer>()[0].leg == f.alice);
+  }
+  SUBCASE("to the service number: queued at once, 200 before the BYE") {
+    Outputs out = f.fact(LegRefer{f.alice, kNumber});
+    CHECK(out.only<NotifyRefer>()[0].code == 200);
+    CHECK(indexOf<NotifyRefer>(out) < indexOf<HangUpLeg>(out));
+    CHECK(names(out)[0] == "transfer:" + kAlice);
+  }
+  SUBCASE("to nobody, or from the customer's side: refused in the NOTIFY") {
+    CHECK(f.fact(LegRefer{f.alice, "9999"}).only<NotifyRefer>()[0].code == 404);
+    CHECK(f.fact(LegRefer{f.customer, "1002"}).only<NotifyRefer>()[0].code == 403);
+    CHECK(f.gw.listSessions()["sessions"][0]["userId"] == kAlice);
+  }
+}
