@@ -231,10 +231,29 @@ void CallLegs::hangUp(const core::HangUpLeg& a) {
       l->byeAfterAck = true;  // sent when the ACK (or Timer H) comes
       return;
     case Leg::State::confirmed:
+      // RFC 3261 §13.2.2.4: a re-INVITE of ours still without its final
+      // answer needs its 2xx ACKed; the BYE waits for it (byeIfIdle).
+      if (inviteInFlight(*l)) {
+        l->byeWhenIdle = true;
+        return;
+      }
       sendBye(*l);
       retire(a.leg);
       return;
   }
+}
+
+bool CallLegs::inviteInFlight(const Leg& leg) const {
+  if (leg.hold.orq || (leg.session.refresh && leg.session.refreshIsInvite)) return true;
+  for (const auto& [orq, r] : relays_)
+    if (r->method == sip_method_invite && r->to == leg.id) return true;
+  return false;
+}
+
+void CallLegs::byeIfIdle(Leg& leg) {
+  if (!leg.byeWhenIdle || inviteInFlight(leg) || find(leg.id) != &leg) return;
+  sendBye(leg);
+  retire(leg.id);
 }
 
 void CallLegs::bridge(const core::BridgeLegs& a) {

@@ -142,6 +142,9 @@ class CallLegs {
   void forkFailed(Leg& leg, Fork& fork, int status);
   int relay(Leg& from, nta_incoming_t* irq, const sip_t* sip);
   void sendBye(Leg& leg);
+  // A hung-up leg whose re-INVITE is still out: BYEd once it has its answer.
+  bool inviteInFlight(const Leg& leg) const;
+  void byeIfIdle(Leg& leg);
   bool sendBye(Closing& closing, const std::string& authLines);
   // The credentials of the trunk by that name ("" or unknown: none).
   TrunkAuth authFor(const std::string& trunk) const;

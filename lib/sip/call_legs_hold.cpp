@@ -64,6 +64,7 @@ void CallLegs::reofferLeg(const core::ReofferLeg& a) {
 
 void CallLegs::tryHold(Leg& leg) {
   LegHold& h = leg.hold;
+  if (leg.byeWhenIdle) return;
   if (h.orq || (!h.wanted && !h.reoffer)) return;  // the answer in flight looks again, or nothing asked
   if (!h.reoffer && *h.wanted == h.held) {
     h.wanted.reset();
@@ -112,6 +113,12 @@ int CallLegs::onHoldResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip) {
   const int status = nta_outgoing_status(orq);
   if (status < 200) return 0;
   orqGraveyard_.push_back(std::exchange(h.orq, nullptr));
+  if (leg.byeWhenIdle) {
+    // Hung up meanwhile: the 2xx is ACKed (RFC 3261 §13.2.2.4), then the BYE goes.
+    if (status < 300 && sip && leg.dialog) sendAck(leg.dialog, leg.routeUrl, cseqOf(sip), h.auth.lines());
+    byeIfIdle(leg);
+    return 0;
+  }
   if (status < 300) {
     if (sip && leg.dialog) sendAck(leg.dialog, leg.routeUrl, cseqOf(sip), h.auth.lines());
     if (sip) nta_leg_client_reroute(leg.dialog, nullptr, sip->sip_contact, 0);  // target refresh, §12.2.1.2

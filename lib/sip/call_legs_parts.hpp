@@ -145,6 +145,7 @@ struct CallLegs::Leg {
   unsigned maxForwards = 70;  // what the next hop gets (already decremented)
   core::LegId peer = 0;
   bool byeAfterAck = false;  // RFC 3261 §15: no BYE before our 2xx is ACKed
+  bool byeWhenIdle = false;  // hung up while a re-INVITE of ours was out (CallLegs::byeIfIdle)
   bool ringingReported = false;
   bool remoteAnswerReported = false;  // a fork's 18x offered `talk` (LegRinging)
   std::string callerNumber;  // outbound: presented in From

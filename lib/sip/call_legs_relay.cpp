@@ -228,6 +228,7 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
       relayGraveyard_.push_back(std::move(it->second));
     relays_.erase(it);
   }
+  if (to && find(r.to) == to) byeIfIdle(*to);  // hung up while this re-INVITE was out
   return 0;
 }
 

@@ -222,6 +222,13 @@ int CallLegs::onRefreshResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip)
   if (status < 200) return 0;
   orqGraveyard_.push_back(std::exchange(s.refresh, nullptr));
   if (find(leg.id) != &leg) return 0;
+  if (leg.byeWhenIdle) {
+    // Hung up meanwhile: the 2xx is ACKed (RFC 3261 §13.2.2.4), then the BYE goes.
+    if (status < 300 && s.refreshIsInvite && sip && leg.dialog)
+      sendAck(leg.dialog, leg.routeUrl, cseqOf(sip), s.auth.lines());
+    byeIfIdle(leg);
+    return 0;
+  }
   if (status < 300) {
     if (s.refreshIsInvite && sip && leg.dialog)  // the ACK repeats the INVITE's credentials (RFC 3261 §13.2.2.4)
       sendAck(leg.dialog, leg.routeUrl, cseqOf(sip), s.auth.lines());

@@ -126,6 +126,24 @@ class StartOutboundCall(OutboundTest):
         self.assertTrue(phone.received("BYE"), "the parked agent leg is hung up")
         self.assertFalse([e for e in self.events.seen if e["event"] == "calloutAccepted"])
 
+    def test_a_customer_gone_before_the_agent_took_the_reoffer_gets_the_reoffer_acked_then_the_bye(self):
+        # The customer hangs up at once; the agent's phone answers the
+        # re-INVITE 600 ms later. Its 200 is ACKed, and only then comes the BYE.
+        self.start3()
+        phone = Phone(self.d, "1001", "phone_answer_3pcc_slow")
+        self.addCleanup(phone.close)
+        self.peers.append(phone)
+        phone.start().wait_registered(self.events)
+        carrier = self.carrier("out_trunk_answer_hangup", talk_ms=0)
+        sid = self.dial()["sessionId"]
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.success(carrier, phone)
+        order = [(m.direction, m.method or m.status, m.cseq_method()) for m in phone.messages()
+                 if m.method in ("ACK", "BYE") or (m.status == 200 and m.cseq_method() == "INVITE")]
+        reoffer_ok = next(i for i, o in enumerate(order) if o == ("sent", 200, "INVITE") and i > 0)
+        self.assertEqual(order[reoffer_ok + 1][:2], ("received", "ACK"), order)
+        self.assertEqual(order[reoffer_ok + 2][:2], ("received", "BYE"), order)
+
     def test_refusals_answer_an_error_code(self):
         self.start3()
         self.events.ok("Agent.online", {"userId": BOB})
