@@ -14,7 +14,7 @@ import unittest
 
 from calls import ALICE, BOB, Events, Phone, call_daemon, sdp_media
 from harness import free_port, wait_for
-from test_calls_outbound import CUSTOMER, GROUP_CALLER, TRUNK2_HOST, OutboundTest, outbound_config
+from outbound import CUSTOMER, GROUP_CALLER, TRUNK2_HOST, OutboundTest, outbound_config
 
 
 def origin(msg):

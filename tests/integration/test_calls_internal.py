@@ -8,7 +8,7 @@ scripted test_calls_outbound.OutboundPhone where the call is dialled."""
 import unittest
 
 from calls import ALICE, BOB, Events, Phone, call_daemon
-from test_calls_outbound import OutboundTest, outbound_config
+from outbound import OutboundTest, outbound_config
 
 
 class InternalCalls(OutboundTest):
