@@ -28,6 +28,8 @@ TRUNK_HOST = "127.0.0.2"  # the PBX behind the trunk (seatbridge's inboundFrom)
 DOMAIN = "bench.seatbridge.test"
 NUMBER = "+15550199000"   # the inbound number, routed to the skill group
 CUSTOMER = "+15550100999"  # the caller the trunk presents
+DIALLED = "+15552345678"   # the customer the outbound stage calls (Call.startOutboundCall)
+DIAL_PATTERN = "+1NXXNXXXXXX"  # the skill group's and the trunk's dialPatterns: allows DIALLED
 GROUP = "bench"
 EXPIRES = 3600            # the desk phones register once; the bench is shorter
 SIPP_BUFFER = 1 << 20     # every SIPp's socket buffers (-buff_size)
@@ -159,6 +161,7 @@ class Seatbridge(Server):
     def __init__(self, work, binary, phones, trunk_port, ring_timeout, queue_timeout):
         super().__init__(work)
         self.binary = binary
+        self.trunk_port = trunk_port
         self.phones = phones
         self.metrics_port = free_port(HOST)
         self.control_path = os.path.join(work, "seatbridge.sock")
@@ -180,10 +183,18 @@ class Seatbridge(Server):
             "agents": [{"userId": a, "name": f"Agent {u}", "extension": u, "useMobileAccept": 0,
                         "skillGroups": [{"id": GROUP, "priority": 1}]} for a, (u, _) in zip(self.agents, phones)],
             "skillGroups": [{"id": GROUP, "name": "Bench", "ringTimeout": ring_timeout,
-                             "queueTimeout": queue_timeout, "afterCallWork": 0}],
+                             "queueTimeout": queue_timeout, "afterCallWork": 0, "dialPatterns": [DIAL_PATTERN]}],
             "numbers": [{"number": NUMBER, "skillGroup": GROUP}],
+            # trunk_port: where the outbound stage's customer SIPp listens (the
+            # inbound trunk SIPps send from ports of their own). No OPTIONS pings:
+            # between the outbound steps nothing listens there, and two pings
+            # unanswered would mark the trunk down (503 trunksDown).
             "trunks": [{"name": "pbx", "address": f"{TRUNK_HOST}:{trunk_port}", "transport": "udp",
-                        "inboundFrom": [f"{TRUNK_HOST}/32"], "callerNumbers": [NUMBER]}],
+                        "inboundFrom": [f"{TRUNK_HOST}/32"], "callerNumbers": [NUMBER],
+                        "dialPatterns": [DIAL_PATTERN], "pingSeconds": 0}],
+            # The outbound stage places every agent's calls in a row: no
+            # per-extension limits (0), a customer rings 10 s at most.
+            "outbound": {"ringTimeout": 10, "maxConcurrentPerExtension": 0, "maxPerMinutePerExtension": 0},
         }
         with open(self.config_path, "w") as f:
             json.dump(cfg, f, indent=1)
