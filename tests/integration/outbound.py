@@ -181,7 +181,9 @@ class OutboundTest(unittest.TestCase):
     """One daemon per test (start()), alice signed in unless told otherwise,
     her desk phone registered as self.phone."""
 
-    def start(self, online=True, after_call_work=0, before=None, **config):
+    def start(self, online=True, after_call_work=0, before=None, scripted_phone=True, **config):
+        """online: True (alice), False, or the userIds to sign in; scripted_phone:
+        register alice's extension from the scripted OutboundPhone (self.phone)."""
         self.peers = []
         self.d = call_daemon(after_call_work=after_call_work, mutate=outbound_config(**config))
         self.addCleanup(self.d.close)
@@ -190,10 +192,11 @@ class OutboundTest(unittest.TestCase):
         self.events = Events(self.d)
         self.events.context = self.context
         self.addCleanup(self.events.close)
-        if online:
-            self.events.ok("Agent.online", {"userId": ALICE})
-            self.events.expect("statusChanged", ALICE, status="free")
-        self.phone = self.desk_phone()
+        for who in ((ALICE,) if online is True else online or ()):
+            self.events.ok("Agent.online", {"userId": who})
+            self.events.expect("statusChanged", who, status="free")
+        if scripted_phone:
+            self.phone = self.desk_phone()
         return result
 
     def desk_phone(self, host="127.0.0.1", register=True):

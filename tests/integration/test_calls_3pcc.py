@@ -12,9 +12,9 @@ import binascii
 import re
 import unittest
 
-from calls import ALICE, BOB, Events, Phone, call_daemon, sdp_media
+from calls import ALICE, BOB, Phone, sdp_media
 from harness import free_port, wait_for
-from outbound import CUSTOMER, GROUP_CALLER, TRUNK2_HOST, OutboundTest, outbound_config
+from outbound import CUSTOMER, GROUP_CALLER, TRUNK2_HOST, OutboundTest
 
 
 def origin(msg):
@@ -25,15 +25,7 @@ def origin(msg):
 class StartOutboundCall(OutboundTest):
     def start3(self, **config):
         """A daemon with the outbound dial plan, alice signed in, no scripted phone."""
-        self.peers = []
-        self.d = call_daemon(mutate=outbound_config(**config))
-        self.addCleanup(self.d.close)
-        self.d.start()
-        self.events = Events(self.d)
-        self.events.context = self.context
-        self.addCleanup(self.events.close)
-        self.events.ok("Agent.online", {"userId": ALICE})
-        self.events.expect("statusChanged", ALICE, status="free")
+        self.start(scripted_phone=False, **config)
 
     def desk(self):
         phone = Phone(self.d, "1001", "phone_answer_3pcc")

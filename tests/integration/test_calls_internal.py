@@ -7,22 +7,13 @@ sessionEnded. Phones are SIPp desk phones (alice 1001, bob 1002), or the
 scripted test_calls_outbound.OutboundPhone where the call is dialled."""
 import unittest
 
-from calls import ALICE, BOB, Events, Phone, call_daemon
-from outbound import OutboundTest, outbound_config
+from calls import ALICE, BOB, Phone
+from outbound import OutboundTest
 
 
 class InternalCalls(OutboundTest):
     def start2(self):
-        self.peers = []
-        self.d = call_daemon(mutate=outbound_config())
-        self.addCleanup(self.d.close)
-        self.d.start()
-        self.events = Events(self.d)
-        self.events.context = self.context
-        self.addCleanup(self.events.close)
-        for who in (ALICE, BOB):
-            self.events.ok("Agent.online", {"userId": who})
-            self.events.expect("statusChanged", who, status="free")
+        self.start(online=(ALICE, BOB), scripted_phone=False)
 
     def sipp_phone(self, extension, scenario):
         phone = Phone(self.d, extension, scenario)
