@@ -77,8 +77,6 @@ struct Call {
   bool outbound = false;
   std::string extensionId;              // the desk phone that dialled
   std::vector<std::string> trunksLeft;  // failover: trunks still to try after this one
-  bool emergency = false;
-  bool seized = false;  // the agent was signed in and is busy with it
   std::string limitKey;  // whose outbound limits it counts against (the extension, or "agent:" + userId)
   // Call.startOutboundCall (gateway_3pcc.cpp): the agent's device is rung
   // first (agentLeg, an outbound leg), the customer only once it answered.

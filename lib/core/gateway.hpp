@@ -12,6 +12,7 @@
 //   for (auto& t : o.outputs.timers) schedule(t);   // later: gateway.onTimer(t.id, now)
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <map>
@@ -194,6 +195,10 @@ class Gateway {
   Duration wrapUpFor(const std::string& userId, const std::string& skillGroupId) const;
   int64_t wallMs(TimePoint now) const { return now.ms + wallMinusMono_; }
   TimerId startTimer(TimePoint deadline, Outputs& out);
+  TimerId startCallTimer(const std::string& sessionId, TimePoint deadline, Outputs& out);
+  void armLifeTimer(Call& call, TimePoint now, Outputs& out);
+  // How long an agent's device or a customer dialled by an agent may ring.
+  Duration outboundRingBound() const { return std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)); }
   void cancelTimer(TimerId& id, Outputs& out);
 
   // Calls (gateway_calls.cpp).
@@ -244,13 +249,18 @@ class Gateway {
   void dialCustomer(Call& call, const std::string& trunk, Outputs& out);
   InboundDecision internalCall(const InboundCall& in, const std::string& callee, const config::Agent* caller,
                                TimePoint now, InboundDecision d);
+  Call& placeCall(const Session& s, LegId agentLeg, const std::string& limitKey, const std::string& extensionId,
+                  ServerType device, TimePoint now, Outputs& out);
   void seizeForCall(const std::string& userId, Call& call, TimePoint now, Outputs& out);
+  Event internalCallIn(const Call& call) const;
+  Event dtmfEvent(const Call& call, char digit, bool fromCustomer) const;
   void setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out);
   bool onTransferFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
   void onRefer(Call& call, const LegRefer& refer, TimePoint now, Outputs& out);
   void abandonTransfer(Call& call, const std::string& outcome, bool legGone, TimePoint now, Outputs& out);
   void requeue(Call& call, const config::SkillGroup& group, TimePoint now, Outputs& out);
   void turnAway(Call& call, int code, const char* phrase, Outputs& out);
+  void agentLine(const std::string& userId, ServerType device, bool started);
   void ringAgentFirst(Call& call, const LegTarget& target, const std::string& shown, TimePoint now, Outputs& out);
   Event phoneCallIn(const Call& call, const Session& s, const std::string& userId, int ringSeconds,
                     ServerType device) const;

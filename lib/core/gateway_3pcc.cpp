@@ -29,6 +29,15 @@ bool presentable(const Directory& dir, const config::Agent& a, const std::vector
   return false;
 }
 
+// Whose outbound limits a call from the socket counts against: the agent's
+// desk phone, as a call dialled on it does, else the agent.
+std::string limitKeyOf(const config::Agent& a) { return a.extension.empty() ? "agent:" + a.userId : a.extension; }
+
+// The desk-phone line a call on `device` keeps busy ("" for a mobile).
+std::string deskLine(const config::Agent& a, ServerType device) {
+  return device == ServerType::staffExtensionSeat ? a.extension : std::string();
+}
+
 }  // namespace
 
 Outcome Gateway::callStartOutboundCall(const std::string& userId, const OutboundRequest& r, TimePoint now) {
@@ -55,7 +64,7 @@ Outcome Gateway::callStartOutboundCall(const std::string& userId, const Outbound
     return Outcome::failure(errc::deviceUnavailable,
                             "no device to ring for " + userId + ": the desk phone is not registered and no mobile "
                             "may be used (useMobileAccept)");
-  const std::string limitKey = cfg->extension.empty() ? "agent:" + userId : cfg->extension;
+  const std::string limitKey = limitKeyOf(*cfg);
   DialCheck check = checkDial(limitKey, cfg, r.phoneNumber, now);
   if (check.internal)
     return Outcome::failure(errc::invalidParams, "phoneNumber " + check.number + " is an extension: use Call.startInternalCall");
@@ -83,29 +92,16 @@ Outcome Gateway::callStartOutboundCall(const std::string& userId, const Outbound
   spec.remark = r.phoneDesc;
   spec.trunk = check.trunks.front();
   Session& s = sessions_.create(spec, wallMs(now));
-  Call& call = calls_[s.sessionId];
-  call.sessionId = s.sessionId;
-  call.skillGroupId = spec.skillGroupId;
-  call.outbound = true;
-  call.thirdParty = true;
-  call.uui = r.uui;
-  call.emergency = check.emergency;
-  call.extensionId = device->device == ServerType::staffExtensionSeat ? cfg->extension : std::string();
-  call.limitKey = limitKey;
-  call.agentLeg = nextLegId_++;
-  call.agentUserId = userId;
-  call.offerDevice = device->device;
-  call.queuedAt = now;
-  call.trunksLeft = std::move(check.trunks);
-  legCalls_[call.agentLeg] = s.sessionId;
-  ++outboundLive_[limitKey];
   Outcome o = Outcome::success({{"sessionId", s.sessionId},
                                 {"calleeLocation", ""},
                                 {"calleePhoneNumber", spec.calleePhoneNumber},
                                 {"callerPhoneNumber", spec.callerPhoneNumber},
                                 {"serverType", toString(spec.serverType)},
                                 {"remark", spec.remark}});
-  seizeForCall(userId, call, now, o.outputs);
+  Call& call = placeCall(s, nextLegId_++, limitKey, deskLine(*cfg, device->device), device->device, now, o.outputs);
+  call.thirdParty = true;
+  call.uui = r.uui;
+  call.trunksLeft = std::move(check.trunks);
   // The agent's phone shows the customer's number: the call it is about to place.
   ringAgentFirst(call, device->target, spec.calleePhoneNumber, now, o.outputs);
   return o;
@@ -114,12 +110,8 @@ Outcome Gateway::callStartOutboundCall(const std::string& userId, const Outbound
 // The first leg of a third-party call: the agent's device, rung without an
 // offer, within the ring bound and the session's life bound.
 void Gateway::ringAgentFirst(Call& call, const LegTarget& target, const std::string& shown, TimePoint now, Outputs& out) {
-  if (directory_.calls.maxSessionSeconds > 0) {
-    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), out);
-    callTimers_[call.lifeTimer] = call.sessionId;
-  }
-  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), out);
-  callTimers_[call.ringTimer] = call.sessionId;
+  armLifeTimer(call, now, out);
+  call.ringTimer = startCallTimer(call.sessionId, now + outboundRingBound(), out);
   RingLeg ring = ringLeg(call.agentLeg, 0, target, call.sessionId, shown, shown);
   ring.thirdParty = true;
   out.push(std::move(ring));
@@ -129,21 +121,16 @@ void Gateway::ringAgentFirst(Call& call, const LegTarget& target, const std::str
 // layer): now the customer is dialled, with a fresh ring bound.
 void Gateway::agentAnswered(Call& call, TimePoint now, Outputs& out) {
   cancelTimer(call.ringTimer, out);
-  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), out);
-  callTimers_[call.ringTimer] = call.sessionId;
+  call.ringTimer = startCallTimer(call.sessionId, now + outboundRingBound(), out);
   if (call.internal) {
     // Call.startInternalCall: the callee's device now, with the caller's offer.
     call.customerLeg = nextLegId_++;
     legCalls_[call.customerLeg] = call.sessionId;
-    const Session* s = sessions_.find(call.sessionId);
+    Session* s = sessions_.find(call.sessionId);
     out.push(ringLeg(call.customerLeg, call.agentLeg, *call.peerTarget, call.sessionId,
                      s ? s->spec.callerPhoneNumber : "", s ? s->spec.calleePhoneNumber : ""));
-    if (s) transitionSession(*sessions_.find(call.sessionId), SessionState::ringing, wallMs(now));
-    out.push(sessionEvent(event::callIn, call.peerUserId,
-                          {{"sessionId", call.sessionId},
-                           {"type", "internal"},
-                           {"timeout", std::max(1, directory_.outbound.ringTimeout)},
-                           {"peerUserId", call.agentUserId}}));
+    if (s) transitionSession(*s, SessionState::ringing, wallMs(now));
+    out.push(internalCallIn(call));
     return;
   }
   const std::string trunk = call.trunksLeft.front();
@@ -204,24 +191,13 @@ Outcome Gateway::callStartInternalCall(const std::string& userId, const std::str
   spec.userId = userId;
   spec.peerUserId = calleeUserId;
   Session& s = sessions_.create(spec, wallMs(now));
-  Call& call = calls_[s.sessionId];
-  call.sessionId = s.sessionId;
-  call.outbound = true;
+  Outcome o = Outcome::success({{"sessionId", s.sessionId}});
+  Call& call = placeCall(s, nextLegId_++, limitKeyOf(*cfg), deskLine(*cfg, device->device), device->device, now,
+                         o.outputs);
   call.thirdParty = true;
   call.internal = true;
-  call.extensionId = device->device == ServerType::staffExtensionSeat ? cfg->extension : std::string();
-  call.peerExtension = peerDevice == ServerType::staffExtensionSeat ? peerCfg->extension : std::string();
-  call.limitKey = cfg->extension.empty() ? "agent:" + userId : cfg->extension;
-  call.agentLeg = nextLegId_++;
-  call.agentUserId = userId;
-  call.peerUserId = calleeUserId;
+  call.peerExtension = deskLine(*peerCfg, peerDevice);
   call.peerTarget = peerTarget;
-  call.offerDevice = device->device;
-  call.queuedAt = now;
-  legCalls_[call.agentLeg] = s.sessionId;
-  ++outboundLive_[call.limitKey];
-  Outcome o = Outcome::success({{"sessionId", s.sessionId}});
-  seizeForCall(userId, call, now, o.outputs);
   seizeForCall(calleeUserId, call, now, o.outputs);
   ringAgentFirst(call, device->target, spec.calleePhoneNumber, now, o.outputs);
   return o;

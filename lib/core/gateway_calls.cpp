@@ -26,6 +26,19 @@ TimerId Gateway::startTimer(TimePoint deadline, Outputs& out) {
   return id;
 }
 
+// A timer of a call: onCallTimer finds the call by it.
+TimerId Gateway::startCallTimer(const std::string& sessionId, TimePoint deadline, Outputs& out) {
+  const TimerId id = startTimer(deadline, out);
+  callTimers_[id] = sessionId;
+  return id;
+}
+
+// calls.maxSessionSeconds from now (0: no bound), for every kind of call.
+void Gateway::armLifeTimer(Call& call, TimePoint now, Outputs& out) {
+  if (directory_.calls.maxSessionSeconds > 0)
+    call.lifeTimer = startCallTimer(call.sessionId, now + std::chrono::seconds(directory_.calls.maxSessionSeconds), out);
+}
+
 void Gateway::cancelTimer(TimerId& id, Outputs& out) {
   if (id == 0) return;
   out.push(TimerAction{TimerAction::Op::cancel, id, {}});
@@ -87,13 +100,9 @@ InboundDecision Gateway::onInboundCall(const InboundCall& in, TimePoint now) {
   }
   // RFC 3261 §21.1.2: the customer hears ringing while waiting for an agent.
   d.outputs.push(SendProvisional{d.leg, 180});
-  call.queueTimer = startTimer(now + std::chrono::seconds(std::max(1, group->queueTimeout)), d.outputs);
-  callTimers_[call.queueTimer] = call.sessionId;
+  call.queueTimer = startCallTimer(call.sessionId, now + std::chrono::seconds(std::max(1, group->queueTimeout)), d.outputs);
   waiting_[group->id].push_back(call.sessionId);
-  if (directory_.calls.maxSessionSeconds > 0) {
-    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), d.outputs);
-    callTimers_[call.lifeTimer] = call.sessionId;
-  }
+  armLifeTimer(call, now, d.outputs);
   dispatch(now, d.outputs);
   return d;
 }
@@ -215,8 +224,7 @@ void Gateway::dispatch(TimePoint now, Outputs& out) {
         });
         if (chosen == free.end()) {
           if (due && call.retryTimer == 0) {
-            call.retryTimer = startTimer(*due, out);
-            callTimers_[call.retryTimer] = call.sessionId;
+            call.retryTimer = startCallTimer(call.sessionId, *due, out);
           }
           continue;
         }
@@ -251,8 +259,7 @@ void Gateway::offer(Call& call, const Pick& pick, TimePoint now, Outputs& out) {
   out.push(ringLeg(call.offerLeg, call.customerLeg, pick.target, call.sessionId, s->spec.callerPhoneNumber,
                    s->spec.calleePhoneNumber));
   out.push(phoneCallIn(call, *s, pick.userId, ringSeconds, pick.device));
-  call.ringTimer = startTimer(now + std::chrono::seconds(ringSeconds), out);
-  callTimers_[call.ringTimer] = call.sessionId;
+  call.ringTimer = startCallTimer(call.sessionId, now + std::chrono::seconds(ringSeconds), out);
 }
 
 // callIn {type phone} for `userId`: the customer's call rings their `device`.

@@ -46,9 +46,7 @@ void Gateway::answered(Call& call, LegId leg, TimePoint now, Outputs& out) {
     transitionSession(*s, SessionState::active, wallMs(now));
     if (!s->offers.empty()) s->offers.back().outcome = "answered";
   }
-  if (call.offerDevice == ServerType::staffExtensionSeat) {
-    if (const config::Agent* cfg = directory_.findAgent(call.agentUserId)) extensions_.callStarted(cfg->extension);
-  }
+  agentLine(call.agentUserId, call.offerDevice, true);
   out.push(sessionEvent(event::userAccessed, call.agentUserId,
                         {{"sessionId", call.sessionId}, {"tabUUID", std::exchange(call.acceptedBy, {})}}));
 }
@@ -105,14 +103,26 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   } else if (bridged) {
     if (call.outbound) {
       extensions_.callEnded(call.extensionId);
-    } else if (call.offerDevice == ServerType::staffExtensionSeat) {
-      if (const config::Agent* cfg = directory_.findAgent(call.agentUserId)) extensions_.callEnded(cfg->extension);
+    } else {
+      agentLine(call.agentUserId, call.offerDevice, false);
     }
     releaseInto(call.agentUserId, call.sessionId, wrapUpFor(call.agentUserId, call.skillGroupId), now, out);
   } else if (!userId.empty()) {
     releaseInto(userId, call.sessionId, Duration::zero(), now, out);
   }
   calls_.erase(call.sessionId);  // `call` is gone from here on
+}
+
+// The desk-phone line of an agent whose call on `device` started or ended
+// (Gateway.listExtensions' deviceState); a mobile has no line.
+void Gateway::agentLine(const std::string& userId, ServerType device, bool started) {
+  if (device != ServerType::staffExtensionSeat) return;
+  const config::Agent* cfg = directory_.findAgent(userId);
+  if (!cfg) return;
+  if (started)
+    extensions_.callStarted(cfg->extension);
+  else
+    extensions_.callEnded(cfg->extension);
 }
 
 // A waiting customer nobody will take: refused, or, once answered (back in a
@@ -162,8 +172,7 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
               // before the customer is put through (docs/CORE.md, "Calls").
               cancelTimer(call->ringTimer, out);
               call->confirming = true;
-              call->confirmTimer = startTimer(now + std::chrono::seconds(confirm), out);
-              callTimers_[call->confirmTimer] = call->sessionId;
+              call->confirmTimer = startCallTimer(call->sessionId, now + std::chrono::seconds(confirm), out);
             } else {
               answered(*call, f.leg, now, out);
             }
@@ -174,12 +183,7 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
             cancelTimer(call->confirmTimer, out);
             answered(*call, f.leg, now, out);
           } else if (call->phase == Call::Phase::bridged) {
-            // flow as the SDK's asr event names directions: IN the customer's side.
-            Event e = sessionEvent(event::dtmf, call->agentUserId,
-                                   {{"sessionId", call->sessionId},
-                                    {"digit", std::string(1, f.digit)},
-                                    {"flow", isCustomer ? "IN" : "OUT"}});
-            out.push(std::move(e));
+            out.push(dtmfEvent(*call, f.digit, isCustomer));
           }
         } else if constexpr (std::is_same_v<F, LegFailed>) {
           if (isCustomer) {

@@ -161,27 +161,10 @@ InboundDecision Gateway::onDeskPhoneCall(const InboundCall& in, TimePoint now) {
   spec.userId = agentCfg ? agentCfg->userId : std::string();
   spec.trunk = trunks.front();
   Session& s = sessions_.create(spec, wallMs(now));
-  Call& call = calls_[s.sessionId];
-  call.sessionId = s.sessionId;
-  call.skillGroupId = spec.skillGroupId;
-  call.outbound = true;
-  call.extensionId = in.extension;
-  call.limitKey = in.extension;
-  call.emergency = emergency;
-  call.agentLeg = d.leg;
-  call.agentUserId = spec.userId;
-  call.offerDevice = ServerType::staffExtensionSeat;
-  call.queuedAt = now;
+  Call& call = placeCall(s, d.leg, in.extension, in.extension, ServerType::staffExtensionSeat, now, d.outputs);
   call.trunksLeft.assign(trunks.begin() + 1, trunks.end());
-  legCalls_[d.leg] = s.sessionId;
-  ++outboundLive_[in.extension];
-  seizeForCall(call.agentUserId, call, now, d.outputs);
-  if (directory_.calls.maxSessionSeconds > 0) {
-    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), d.outputs);
-    callTimers_[call.lifeTimer] = call.sessionId;
-  }
-  call.ringTimer = startTimer(now + std::chrono::seconds(std::max(1, directory_.outbound.ringTimeout)), d.outputs);
-  callTimers_[call.ringTimer] = call.sessionId;
+  armLifeTimer(call, now, d.outputs);
+  call.ringTimer = startCallTimer(call.sessionId, now + outboundRingBound(), d.outputs);
   dialCustomer(call, trunks.front(), d.outputs);
   d.outputs.push(sessionEvent(event::callOuted, call.agentUserId,
                               {{"sessionId", call.sessionId},
@@ -213,21 +196,9 @@ InboundDecision Gateway::internalCall(const InboundCall& in, const std::string& 
   spec.userId = caller ? caller->userId : std::string();
   spec.peerUserId = peer ? peer->userId : std::string();
   Session& s = sessions_.create(spec, wallMs(now));
-  Call& call = calls_[s.sessionId];
-  call.sessionId = s.sessionId;
-  call.outbound = true;
-  call.extensionId = in.extension;
-  call.limitKey = in.extension;
+  Call& call = placeCall(s, d.leg, in.extension, in.extension, ServerType::staffExtensionSeat, now, d.outputs);
   call.internal = true;
   call.peerExtension = callee;
-  call.agentLeg = d.leg;
-  call.agentUserId = spec.userId;
-  call.peerUserId = spec.peerUserId;
-  call.offerDevice = ServerType::staffExtensionSeat;
-  call.queuedAt = now;
-  legCalls_[d.leg] = s.sessionId;
-  ++outboundLive_[in.extension];
-  seizeForCall(call.agentUserId, call, now, d.outputs);
   Agent* callee_ = peer ? agent(peer->userId) : nullptr;
   if (callee_ && callee_->status() == AgentStatus::busy) {
     // The called agent is on another call: busy here, as a phone would say.
@@ -236,23 +207,51 @@ InboundDecision Gateway::internalCall(const InboundCall& in, const std::string& 
     return d;
   }
   seizeForCall(call.peerUserId, call, now, d.outputs);
-  if (directory_.calls.maxSessionSeconds > 0) {
-    call.lifeTimer = startTimer(now + std::chrono::seconds(directory_.calls.maxSessionSeconds), d.outputs);
-    callTimers_[call.lifeTimer] = call.sessionId;
-  }
-  const int ringSeconds = std::max(1, directory_.outbound.ringTimeout);
-  call.ringTimer = startTimer(now + std::chrono::seconds(ringSeconds), d.outputs);
-  callTimers_[call.ringTimer] = call.sessionId;
+  armLifeTimer(call, now, d.outputs);
+  call.ringTimer = startCallTimer(call.sessionId, now + outboundRingBound(), d.outputs);
   call.customerLeg = nextLegId_++;
   legCalls_[call.customerLeg] = call.sessionId;
   d.outputs.push(ringLeg(call.customerLeg, call.agentLeg, DeskPhoneTarget{callee}, call.sessionId, in.extension, callee));
-  if (!call.peerUserId.empty())
-    d.outputs.push(sessionEvent(event::callIn, call.peerUserId,
-                                {{"sessionId", call.sessionId},
-                                 {"type", "internal"},
-                                 {"timeout", ringSeconds},
-                                 {"peerUserId", call.agentUserId}}));
+  if (!call.peerUserId.empty()) d.outputs.push(internalCallIn(call));
   return d;
+}
+
+// callIn {type internal} for the called agent: who calls, and for how long it rings.
+Event Gateway::internalCallIn(const Call& call) const {
+  return sessionEvent(event::callIn, call.peerUserId,
+                      {{"sessionId", call.sessionId},
+                       {"type", "internal"},
+                       {"timeout", std::chrono::duration_cast<std::chrono::seconds>(outboundRingBound()).count()},
+                       {"peerUserId", call.agentUserId}});
+}
+
+// dtmf {sessionId, digit, flow} for the agent of a bridged call (flow as the
+// SDK's asr event names directions: IN the customer's side).
+Event Gateway::dtmfEvent(const Call& call, char digit, bool fromCustomer) const {
+  return sessionEvent(event::dtmf, call.agentUserId,
+                      {{"sessionId", call.sessionId}, {"digit", std::string(1, digit)}, {"flow", fromCustomer ? "IN" : "OUT"}});
+}
+
+// A call an agent places, filed under its session `s`: the agent's leg (a
+// desk phone's INVITE, or the leg a third-party call rings first), the line it
+// keeps busy, whose limits it counts against, and the agent seized.
+Call& Gateway::placeCall(const Session& s, LegId agentLeg, const std::string& limitKey, const std::string& extensionId,
+                         ServerType device, TimePoint now, Outputs& out) {
+  Call& call = calls_[s.sessionId];
+  call.sessionId = s.sessionId;
+  call.skillGroupId = s.spec.skillGroupId;
+  call.outbound = true;
+  call.extensionId = extensionId;
+  call.limitKey = limitKey;
+  call.agentLeg = agentLeg;
+  call.agentUserId = s.spec.userId;
+  call.peerUserId = s.spec.peerUserId;
+  call.offerDevice = device;
+  call.queuedAt = now;
+  legCalls_[agentLeg] = s.sessionId;
+  ++outboundLive_[limitKey];
+  seizeForCall(call.agentUserId, call, now, out);
+  return call;
 }
 
 // A signed-in agent is busy for the call; one signed out may still use the
@@ -262,7 +261,6 @@ void Gateway::seizeForCall(const std::string& userId, Call& call, TimePoint now,
   if (!a) return;
   Agent::Effects fx = a->seize(call.sessionId, now);
   if (!fx.ok()) return;
-  if (userId == call.agentUserId) call.seized = true;
   applyTimers(*a, fx, out);
   if (fx.statusChanged) out.push(statusEvent(*a));
 }
@@ -386,10 +384,7 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           endCall(call, byCustomer ? CloseBy::client : CloseBy::seat, EndState::ok, now, out);
         } else if constexpr (std::is_same_v<F, LegDigit>) {
           if (!bridged) return;
-          out.push(sessionEvent(event::dtmf, call.agentUserId,
-                                {{"sessionId", call.sessionId},
-                                 {"digit", std::string(1, f.digit)},
-                                 {"flow", isCustomer ? "IN" : "OUT"}}));
+          out.push(dtmfEvent(call, f.digit, isCustomer));
         }
       },
       fact);

@@ -41,8 +41,7 @@ Outcome Gateway::callTransfer(const std::string& userId, const std::string& sess
     o.outputs.push(transferEvent(call, "", group->id));
     const std::string first = call.agentUserId;
     const std::string firstGroup = call.skillGroupId;
-    if (const config::Agent* cfg = directory_.findAgent(first); cfg && call.offerDevice == ServerType::staffExtensionSeat)
-      extensions_.callEnded(cfg->extension);
+    agentLine(first, call.offerDevice, false);
     legCalls_.erase(call.agentLeg);
     call.agentLeg = 0;
     call.agentUserId.clear();
@@ -74,8 +73,7 @@ Outcome Gateway::callTransfer(const std::string& userId, const std::string& sess
   o.outputs.push(ringLeg(call.transferLeg, call.customerLeg, pick->target, sessionId, s->spec.callerPhoneNumber,
                          s->spec.calleePhoneNumber));
   o.outputs.push(phoneCallIn(call, *s, transferUserId, ringSeconds, pick->device));
-  call.transferTimer = startTimer(now + std::chrono::seconds(ringSeconds), o.outputs);
-  callTimers_[call.transferTimer] = sessionId;
+  call.transferTimer = startCallTimer(sessionId, now + std::chrono::seconds(ringSeconds), o.outputs);
   return o;
 }
 
@@ -90,8 +88,7 @@ void Gateway::requeue(Call& call, const config::SkillGroup& group, TimePoint now
     s->spec.skillGroupId = group.id;
   }
   cancelTimer(call.queueTimer, out);
-  call.queueTimer = startTimer(now + std::chrono::seconds(std::max(1, group.queueTimeout)), out);
-  callTimers_[call.queueTimer] = call.sessionId;
+  call.queueTimer = startCallTimer(call.sessionId, now + std::chrono::seconds(std::max(1, group.queueTimeout)), out);
   waiting_[group.id].push_back(call.sessionId);
 }
 
@@ -142,9 +139,7 @@ bool Gateway::onTransferFact(Call& call, const LegFact& fact, TimePoint now, Out
             if (firstLeg != 0) {
               out.push(transferEvent(call, call.transferTo, ""));
               legCalls_.erase(firstLeg);
-              if (const config::Agent* cfg = directory_.findAgent(first);
-                  cfg && call.offerDevice == ServerType::staffExtensionSeat)
-                extensions_.callEnded(cfg->extension);
+              agentLine(first, call.offerDevice, false);
               releaseInto(first, call.sessionId, wrapUpFor(first, call.skillGroupId), now, out);
             }
             call.agentLeg = std::exchange(call.transferLeg, 0);
@@ -156,8 +151,7 @@ bool Gateway::onTransferFact(Call& call, const LegFact& fact, TimePoint now, Out
               s->spec.serverType = call.offerDevice;
               if (!s->offers.empty()) s->offers.back().outcome = "answered";
             }
-            if (call.offerDevice == ServerType::staffExtensionSeat)
-              if (const config::Agent* cfg = directory_.findAgent(call.agentUserId)) extensions_.callStarted(cfg->extension);
+            agentLine(call.agentUserId, call.offerDevice, true);
             out.push(sessionEvent(event::userAccessed, call.agentUserId, {{"sessionId", call.sessionId}, {"tabUUID", ""}}));
             if (firstLeg == 0) out.push(transferEvent(call, call.agentUserId, ""));
           } else if constexpr (std::is_same_v<F, LegFailed>) {
@@ -174,9 +168,7 @@ bool Gateway::onTransferFact(Call& call, const LegFact& fact, TimePoint now, Out
             const std::string first = std::exchange(call.agentUserId, {});
             legCalls_.erase(call.agentLeg);
             call.agentLeg = 0;
-            if (const config::Agent* cfg = directory_.findAgent(first);
-                cfg && call.offerDevice == ServerType::staffExtensionSeat)
-              extensions_.callEnded(cfg->extension);
+            agentLine(first, call.offerDevice, false);
             releaseInto(first, call.sessionId, wrapUpFor(first, call.skillGroupId), now, out);
             // The customer now waits for the agent being rung (who hears of the end, if it comes).
             call.phase = Call::Phase::waiting;

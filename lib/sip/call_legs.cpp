@@ -244,9 +244,14 @@ void CallLegs::hangUp(const core::HangUpLeg& a) {
 }
 
 bool CallLegs::inviteInFlight(const Leg& leg) const {
-  if (leg.hold.orq || (leg.session.refresh && leg.session.refreshIsInvite)) return true;
+  return leg.hold.orq || (leg.session.refresh && leg.session.refreshIsInvite) || relayedInvite(leg.id, false);
+}
+
+// A re-INVITE relayed into `leg` (or, with `eitherWay`, out of it too) still
+// waiting for its final answer (RFC 3261 §14.1: one INVITE at a time).
+bool CallLegs::relayedInvite(core::LegId leg, bool eitherWay) const {
   for (const auto& [orq, r] : relays_)
-    if (r->method == sip_method_invite && r->to == leg.id) return true;
+    if (r->method == sip_method_invite && (r->to == leg || (eitherWay && r->from == leg))) return true;
   return false;
 }
 

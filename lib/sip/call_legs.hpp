@@ -144,6 +144,7 @@ class CallLegs {
   void sendBye(Leg& leg);
   // A hung-up leg whose re-INVITE is still out: BYEd once it has its answer.
   bool inviteInFlight(const Leg& leg) const;
+  bool relayedInvite(core::LegId leg, bool eitherWay) const;
   void byeIfIdle(Leg& leg);
   bool sendBye(Closing& closing, const std::string& authLines);
   // The credentials of the trunk by that name ("" or unknown: none).

@@ -70,11 +70,7 @@ void CallLegs::tryHold(Leg& leg) {
     h.wanted.reset();
     return;
   }
-  const bool inviteBusy = [&] {
-    for (const auto& [orq, r] : relays_)
-      if (r->method == sip_method_invite && (r->from == leg.id || r->to == leg.id)) return true;
-    return leg.session.refresh != nullptr && leg.session.refreshIsInvite;
-  }();
+  const bool inviteBusy = relayedInvite(leg.id, true) || (leg.session.refresh && leg.session.refreshIsInvite);
   if (leg.state != Leg::State::confirmed || !leg.dialog || inviteBusy || leg.ackFork || leg.ackRelay) {
     armHoldRetry(leg, kBusyRetryMs);
     return;

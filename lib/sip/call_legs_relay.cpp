@@ -90,8 +90,7 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
   if (m == sip_method_invite) {
     // Our INVITE on the far side still waits for its ACK (§14.1: one at a time).
     if (to->ackRelay || to->ackFork) return 491;
-    for (const auto& [orq, r] : relays_)
-      if (r->method == sip_method_invite && (r->from == from.id || r->to == from.id)) return 491;  // glare
+    if (relayedInvite(from.id, true)) return 491;  // glare
   }
   auto r = std::make_unique<Relay>();
   r->owner = this;

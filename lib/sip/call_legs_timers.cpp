@@ -180,11 +180,7 @@ void CallLegs::onSessionTimer(Leg& leg) {
   }
   // Not while our 2xx waits for its ACK or another re-INVITE is in progress on
   // the leg (RFC 3261 §14.1): try again shortly.
-  const bool inviteBusy = [&] {
-    for (const auto& [orq, r] : relays_)
-      if (r->method == sip_method_invite && (r->from == leg.id || r->to == leg.id)) return true;
-    return false;
-  }();
+  const bool inviteBusy = relayedInvite(leg.id, true);
   if (leg.session.refresh || leg.state != Leg::State::confirmed || (inviteBusy && !leg.session.peerAllowsUpdate)) {
     armSessionTimer(leg, 1000);
     return;
