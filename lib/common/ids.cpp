@@ -27,13 +27,20 @@ void randomBytes(std::span<std::byte> out) {
   }
 }
 
+std::string hexOf(std::string_view bytes) {
+  std::string s;
+  s.reserve(bytes.size() * 2);
+  for (char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    s.append({kHex[c >> 4], kHex[c & 15]});
+  }
+  return s;
+}
+
 std::string randomHex(size_t bytes) {
   std::string b(bytes, '\0');
   randomBytes(std::as_writable_bytes(std::span(b.data(), b.size())));
-  std::string s;
-  s.reserve(bytes * 2);
-  for (unsigned char c : b) s.append({kHex[c >> 4], kHex[c & 15]});
-  return s;
+  return hexOf(b);
 }
 
 std::string formatUuidV4(std::span<const std::byte, 16> bytes) {

@@ -6,8 +6,12 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace sb {
+
+// Each byte as two lower-case hex digits (digests, nonces, RFC 7433 user data).
+std::string hexOf(std::string_view bytes);
 
 void randomBytes(std::span<std::byte> out);
 // `bytes` random bytes as 2*bytes lower-case hex digits.

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 
+#include "common/ids.hpp"
 #include "common/log.hpp"
 #include "metrics/metrics.hpp"
 #include "sip/call_legs_parts.hpp"
@@ -73,14 +74,8 @@ void CallLegs::ring(const core::RingLeg& a) {
       l.anonymousFrom = a.privacy;
       if (!a.uui.empty()) {
         // RFC 7433 §4.1: the user data, hex-encoded, for the far end.
-        static const char* hex = "0123456789abcdef";
-        std::string h;
-        for (unsigned char c : a.uui) {
-          h += hex[c >> 4];
-          h += hex[c & 15];
-        }
         if (!l.identity.empty()) l.identity += "\r\n";
-        l.identity += "User-to-User: " + h + ";encoding=hex";
+        l.identity += "User-to-User: " + hexOf(a.uui) + ";encoding=hex";
       }
       ringFork(l, uri, {}, "<" + uri + ">", t.name);
     }

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <strings.h>
 
+#include "common/ids.hpp"
+
 namespace sb::sip {
 namespace {
 
@@ -69,13 +71,7 @@ std::string digestHex(DigestAlgorithm a, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), md, &len, evpFor(a), nullptr) != 1) return {};
-  static const char* hex = "0123456789abcdef";
-  std::string out(len * 2, '0');
-  for (unsigned i = 0; i < len; ++i) {
-    out[2 * i] = hex[md[i] >> 4];
-    out[2 * i + 1] = hex[md[i] & 15];
-  }
-  return out;
+  return hexOf(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 std::string digestHa1(DigestAlgorithm a, std::string_view user, std::string_view realm, std::string_view password) {

@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 
+#include "common/ids.hpp"
 #include "sip/digest.hpp"
 
 namespace sb::sip {
@@ -22,11 +23,7 @@ int hexValue(char c) {
 }
 
 void toHex(const unsigned char* p, size_t n, std::string& out) {
-  static const char* hex = "0123456789abcdef";
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(hex[p[i] >> 4]);
-    out.push_back(hex[p[i] & 15]);
-  }
+  out += hexOf(std::string_view(reinterpret_cast<const char*>(p), n));
 }
 
 bool fromHex(std::string_view s, unsigned char* out) {
