@@ -79,8 +79,11 @@ std::vector<control::EventDoc> events() {
        "seatbridge_outbound_refused_total{reason}."},
       {n(ev::transfer), "yes", "`sessionId`, `skillGroupId` (a transfer to a queue; else \"\"), `userId` (to an "
        "agent; else \"\")",
-       "A Call.transfer completed: the customer is queued in the skill group, or the agent transferred to answered. "
-       "Sent to the agent who transferred."},
+       "A transfer completed: the customer is queued in the skill group, or the agent transferred to answered. "
+       "Sent to the agent who transferred, by Call.transfer or the desk phone's transfer key: a blind REFER, or an "
+       "attended one (REFER with Replaces, after a consultation call to a colleague's extension), where the "
+       "colleague, already talking, then gets `callIn` for the customer's session with timeout 0 and "
+       "`userAccessed`, and the consultation's `sessionEnded` goes to both agents."},
   };
 }
 

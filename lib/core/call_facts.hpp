@@ -71,12 +71,16 @@ struct LegHeld {
   bool held = true;
 };
 
-// A desk phone's transfer key, blind (RFC 3515): a REFER in its answered
-// dialog, already answered 202 with a first NOTIFY (100 Trying). `target` is
-// the Refer-To URI's user part: an extension or a configured number.
+// A desk phone's transfer key (RFC 3515): a REFER in its answered dialog,
+// already answered 202 with a first NOTIFY (100 Trying). `target` is the
+// Refer-To URI's user part: an extension or a configured number. Attended
+// (the Refer-To carried Replaces, RFC 3891): `replaces` is the leg whose
+// dialog it names, the phone's other call with us (0: no dialog of ours).
 struct LegRefer {
   LegId leg = 0;
   std::string target;
+  bool attended = false;
+  LegId replaces = 0;
 };
 
 using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded, LegDigit, LegHeld, LegRefer>;

@@ -257,6 +257,7 @@ class Gateway {
   void setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out);
   bool onTransferFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
   void onRefer(Call& call, const LegRefer& refer, TimePoint now, Outputs& out);
+  void attendedTransfer(Call& referred, const LegRefer& refer, TimePoint now, Outputs& out);
   void abandonTransfer(Call& call, const std::string& outcome, bool legGone, TimePoint now, Outputs& out);
   void requeue(Call& call, const config::SkillGroup& group, TimePoint now, Outputs& out);
   void turnAway(Call& call, int code, const char* phrase, Outputs& out);

@@ -191,6 +191,7 @@ bool Gateway::onTransferFact(Call& call, const LegFact& fact, TimePoint now, Out
 // configured number (its skill group's queue) is the same blind transfer as
 // Call.transfer; anything else is refused in the REFER's NOTIFY.
 void Gateway::onRefer(Call& call, const LegRefer& refer, TimePoint now, Outputs& out) {
+  if (refer.attended) return attendedTransfer(call, refer, now, out);  // gateway_attended.cpp
   if (refer.leg != call.agentLeg || call.agentUserId.empty()) {
     out.push(NotifyRefer{refer.leg, 403});
     return;

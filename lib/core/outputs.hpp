@@ -146,10 +146,15 @@ struct HoldLeg {
 };
 
 // Third-party call control: a re-INVITE of a parked leg offering the SDP that
-// `with`'s 2xx brought, under the leg's own origin (RFC 3264 §8).
+// `with` last sent us (its 2xx, or its latest offer or answer), under the
+// leg's own origin (RFC 3264 §8), every stream sendrecv unless `with` holds
+// the call itself. `then`: once the leg answers 2xx, that leg is re-offered
+// the answer in the same way, so two parties that were each talking to
+// someone else end with each other's current SDP (attended transfer).
 struct ReofferLeg {
   LegId leg = 0;
   LegId with = 0;
+  LegId then = 0;
 };
 
 // How a REFER's transfer went (RFC 3515 §2.4.4): NOTIFY in the leg's dialog,

@@ -194,9 +194,9 @@ void CallLegs::answer(const core::AnswerLeg& a) {
   if (!in || !in->inbound || in->state != Leg::State::early || !in->irq) return;
   const std::string sdp = out ? out->sdp : std::string();
   const std::string type = out ? out->contentType : std::string("application/sdp");
-  const std::string timer = uasTimerLines(*in);  // RFC 4028 §9
+  const std::string lines = withReplaces(uasTimerLines(*in), in->trunk.empty());  // RFC 4028 §9, RFC 3891 §6.1
   nta_incoming_treply(in->irq, SIP_200_OK, SIPTAG_CONTACT(nta_agent_contact(agent_)), SIPTAG_ALLOW_STR(kAllow),
-                      SIPTAG_SERVER_STR(server_.c_str()), TAG_IF(!timer.empty(), SIPTAG_HEADER_STR(timer.c_str())),
+                      SIPTAG_SERVER_STR(server_.c_str()), TAG_IF(!lines.empty(), SIPTAG_HEADER_STR(lines.c_str())),
                       TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR(type.c_str())),
                       TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
   in->state = Leg::State::answered;

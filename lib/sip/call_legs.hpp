@@ -109,6 +109,7 @@ class CallLegs {
   void reofferLeg(const core::ReofferLeg& a);
   // REFER (call_legs_refer.cpp).
   int onRefer(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
+  core::LegId legByReplaces(const std::string& value);
   void notifyRefer(const core::NotifyRefer& a);
   void sendReferNotify(Leg& leg, int code);
   void tryHold(Leg& leg);

@@ -53,12 +53,14 @@ void CallLegs::reofferLeg(const core::ReofferLeg& a) {
   Leg* leg = find(a.leg);
   const Leg* with = find(a.with);
   if (!leg || !with) return;
-  const std::optional<std::string> body = sdpUnderOrigin(with->sdp, leg->session.localSdp);
+  const std::string& theirs = with->session.peerSdp.empty() ? with->sdp : with->session.peerSdp;
+  const std::optional<std::string> body = sdpUnderOrigin(theirs, leg->session.localSdp, !with->hold.peerHeld);
   if (!body) {
     SB_WARN("calls", "leg %llu: the other party's SDP cannot be offered", static_cast<unsigned long long>(leg->id));
     return;
   }
   leg->hold.reoffer = *body;
+  leg->hold.reofferThen = a.then;
   tryHold(*leg);
 }
 
@@ -75,14 +77,17 @@ void CallLegs::tryHold(Leg& leg) {
     armHoldRetry(leg, kBusyRetryMs);
     return;
   }
+  const bool reoffering = h.reoffer.has_value();
   const std::optional<std::string> body =
-      h.reoffer ? std::exchange(h.reoffer, std::nullopt) : sdpReissued(leg.session.localSdp, *h.wanted, 1);
+      reoffering ? std::exchange(h.reoffer, std::nullopt) : sdpReissued(leg.session.localSdp, *h.wanted, 1);
   if (!body) {
     SB_WARN("calls", "leg %llu: no SDP of ours (or none Sofia can read) to %s with", static_cast<unsigned long long>(leg.id),
             *h.wanted ? "hold" : "resume");
     h.wanted.reset();
     return;
   }
+  h.answerTo = reoffering ? std::exchange(h.reofferThen, 0) : 0;
+  h.sendingReoffer = reoffering;
   h.body = *body;
   h.sending = h.wanted.value_or(h.held);
   h.wanted.reset();
@@ -122,7 +127,9 @@ int CallLegs::onHoldResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip) {
     ++h.versionShift;  // every SDP relayed onto this leg from now on is one version further (RFC 3264 §8)
     leg.session.localSdp = h.body;
     ownReinviteAnswered(leg, sip);
-    tryHold(leg);  // asked otherwise meanwhile
+    // The other party of a re-connection gets this leg's answer in turn.
+    if (const core::LegId then = std::exchange(h.answerTo, 0)) reofferLeg({then, leg.id, 0});
+    if (find(leg.id) == &leg) tryHold(leg);  // asked otherwise meanwhile
     return 0;
   }
   if (isChallenge(status, sip)) {
@@ -136,7 +143,12 @@ int CallLegs::onHoldResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip) {
   }
   if (status == 491) {
     // Glare with the peer's own re-INVITE (RFC 3261 §14.1): the same change again, later.
-    h.wanted = h.sending;
+    if (h.sendingReoffer) {
+      h.reoffer = h.body;  // never accepted, so the same version again (RFC 3264 §8)
+      h.reofferThen = std::exchange(h.answerTo, 0);
+    } else {
+      h.wanted = h.sending;
+    }
     armHoldRetry(leg, kGlareRetryMs);
     return 0;
   }

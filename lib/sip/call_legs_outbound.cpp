@@ -122,14 +122,16 @@ void CallLegs::ringFork(Leg& leg, const std::string& requestUri, const std::stri
 bool CallLegs::sendInvite(Fork& f, const std::string& authLines) {
   if (f.orq) orqGraveyard_.push_back(std::exchange(f.orq, nullptr));
   f.status = 0;
-  const std::string timer = uacTimerLines(f.timerOffer, std::nullopt);  // RFC 4028 §7.1
+  const Leg* leg = find(f.legId);
+  const std::string lines =
+      withReplaces(uacTimerLines(f.timerOffer, std::nullopt), leg && leg->trunk.empty());  // RFC 4028 §7.1, RFC 3891 §6.1
   f.orq = nta_outgoing_tcreate(
       f.dialog, &LegCallbacks::forkResponse, reinterpret_cast<nta_outgoing_magic_t*>(&f),
       f.routeUrl.empty() ? nullptr : URL_STRING_MAKE(f.routeUrl.c_str()), SIP_METHOD_INVITE,
       URL_STRING_MAKE(f.requestUri.c_str()), SIPTAG_CONTACT(nta_agent_contact(agent_)),
       SIPTAG_MAX_FORWARDS_STR(f.maxForwards.c_str()), SIPTAG_USER_AGENT_STR(server_.c_str()), SIPTAG_ALLOW_STR(kAllow),
       TAG_IF(!authLines.empty(), SIPTAG_HEADER_STR(authLines.c_str())),
-      TAG_IF(!timer.empty(), SIPTAG_HEADER_STR(timer.c_str())),
+      TAG_IF(!lines.empty(), SIPTAG_HEADER_STR(lines.c_str())),
       TAG_IF(!f.identity.empty(), SIPTAG_HEADER_STR(f.identity.c_str())),
       TAG_IF(!f.offer.empty(), SIPTAG_CONTENT_TYPE_STR(f.contentType.c_str())),
       TAG_IF(!f.offer.empty(), SIPTAG_PAYLOAD_STR(f.offer.c_str())), TAG_END());

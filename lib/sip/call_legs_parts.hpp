@@ -22,6 +22,20 @@ namespace sb::sip {
 
 // What we take and say in every dialog (RFC 3261 §20.5).
 inline constexpr const char* kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE, NOTIFY, REFER";
+// The Supported line of the INVITEs and 2xx that set up a dialog with a desk
+// phone: our RFC 4028 `lines` (Supported: timer, Session-Expires, ...) with
+// `replaces` added (RFC 3891 §6.1: a phone offers attended transfer only to a
+// peer that says it takes Replaces, which our REFER handling does). A trunk's
+// dialogs are not told: an INVITE with Replaces from a PBX is not handled.
+inline std::string withReplaces(const std::string& lines, bool deskPhone) {
+  if (!deskPhone) return lines;
+  const std::string timer = "Supported: timer";
+  if (lines.compare(0, timer.size(), timer) == 0) return timer + ", replaces" + lines.substr(timer.size());
+  if (const size_t at = lines.find("\r\n" + timer); at != std::string::npos)
+    return lines.substr(0, at + 2 + timer.size()) + ", replaces" + lines.substr(at + 2 + timer.size());
+  return lines.empty() ? "Supported: replaces" : lines + "\r\nSupported: replaces";
+}
+
 // RFC 3261 §9.1: a CANCELled INVITE still without a final answer after 64*T1 is
 // given up; so is a fork that lost to another fork's 2xx.
 inline constexpr int64_t kOrphanMs = 32'000;
@@ -105,6 +119,11 @@ struct LegHold {
   // Third-party call control: a new offer to send (the other party's SDP
   // under this leg's origin), before or instead of a hold change.
   std::optional<std::string> reoffer;
+  // ReofferLeg::then: the leg to re-offer this one's answer to, before the
+  // re-INVITE goes (reofferThen) and while it is out (answerTo).
+  core::LegId reofferThen = 0;
+  core::LegId answerTo = 0;
+  bool sendingReoffer = false;  // the re-INVITE in flight is a re-offer, not a hold change
   nta_outgoing_t* orq = nullptr;
   bool sending = false;  // what the re-INVITE in flight asks: hold or resume
   bool held = false;     // what the last one answered 2xx made it

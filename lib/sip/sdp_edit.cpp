@@ -84,7 +84,7 @@ std::optional<std::string> sdpParkedAnswer(const std::string& offer, const std::
   return s.print();
 }
 
-std::optional<std::string> sdpUnderOrigin(const std::string& sdp, const std::string& ours) {
+std::optional<std::string> sdpUnderOrigin(const std::string& sdp, const std::string& ours, bool sendrecv) {
   Parsed theirs(sdp, 0), mine(ours, 0);
   if (!theirs.session || !theirs.session->sdp_origin || !mine.session || !mine.session->sdp_origin) return std::nullopt;
   sdp_origin_t* o = theirs.session->sdp_origin;
@@ -94,6 +94,9 @@ std::optional<std::string> sdpUnderOrigin(const std::string& sdp, const std::str
   o->o_version = m->o_version + 1;
   if (o->o_address && m->o_address && m->o_address->c_address)
     o->o_address->c_address = su_strdup(theirs.home, m->o_address->c_address);
+  if (sendrecv)
+    for (sdp_media_t* media = theirs.session->sdp_media; media; media = media->m_next)
+      if (!media->m_rejected) media->m_mode = sdp_sendrecv;
   return theirs.print();
 }
 

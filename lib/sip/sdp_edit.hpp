@@ -36,7 +36,8 @@ std::optional<std::string> sdpParkedAnswer(const std::string& offer, const std::
 // `sdp` (the other party's description) re-issued under the origin of `ours`
 // (its o= line, version one higher), as our new offer in a dialog where
 // `ours` was the last SDP we sent (RFC 3264 §8). nullopt: either is not SDP
-// Sofia can read.
-std::optional<std::string> sdpUnderOrigin(const std::string& sdp, const std::string& ours);
+// Sofia can read. `sendrecv`: every stream not refused is made sendrecv (the
+// description was an answer to someone's hold; the new party is not holding).
+std::optional<std::string> sdpUnderOrigin(const std::string& sdp, const std::string& ours, bool sendrecv = false);
 
 }  // namespace sb::sip

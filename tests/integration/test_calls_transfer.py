@@ -11,12 +11,12 @@ from test_calls import CallTest
 
 
 class Transfer(CallTest):
-    def answered_by_alice(self, refer_to=None):
+    def answered_by_alice(self, refer_to=None, refer_headers=""):
         self.start(ring_timeout=8, queue_timeout=10, after_call_work=5)
         if refer_to:
             # Alice's phone presses its transfer key once the call is up.
             alice = Phone(self.d, "1001", "phone_answer_refer")
-            alice.cmd += ["-key", "refer_to", refer_to]
+            alice.cmd += ["-key", "refer_to", refer_to, "-key", "refer_headers", refer_headers]
             self.sipp(alice).wait_registered(self.events)
         else:
             alice = self.phone("1001", "phone_answer")
@@ -110,6 +110,20 @@ class Transfer(CallTest):
         self.events.expect("callIn", BOB, sessionId=sid)
         self.finish_with_bob(alice, bob, pbx, sid)
         self.assertEqual([n[0] for n in self.refer_notifies(alice)], ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"])
+
+    def test_an_attended_refer_naming_no_dialog_of_ours_is_refused_in_its_notify(self):
+        # RFC 3891 section 3: no dialog matches the Replaces; the call stays with alice.
+        alice, bob, pbx, sid = self.answered_by_alice(
+            refer_to="1002", refer_headers="?Replaces=gone%40nowhere%3Bto-tag%3Dab%3Bfrom-tag%3Dcd")
+        self.wait(lambda: len(alice.received("NOTIFY")) >= 2, "both NOTIFYs of the REFER")
+        self.assertEqual(self.refer_notifies(alice), [("SIP/2.0 100 Trying", "active", "refer"),
+                                                      ("SIP/2.0 481 Call/Transaction Does Not Exist", "terminated",
+                                                       "refer")])
+        self.assertEqual(self.events.session(sid)["userId"], ALICE)
+        self.assertFalse(bob.received("INVITE"), "nobody is rung")
+        pbx.poke()
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.success(pbx, alice)
 
     def test_bad_targets_are_refused(self):
         alice, bob, pbx, sid = self.answered_by_alice()

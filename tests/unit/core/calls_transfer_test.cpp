@@ -140,3 +140,90 @@ TEST_CASE("core transfer: the desk phone's REFER is the same transfer, and its N
     CHECK(f.gw.listSessions()["sessions"][0]["userId"] == kAlice);
   }
 }
+
+namespace {
+
+// Alice holds the customer and calls bob from the same phone (an internal call).
+struct Consulting : Bridged {
+  LegId consultAlice = 0, bobLeg = 0;
+  Consulting() {
+    online(kBob);
+    fact(LegHeld{alice, true});
+    InboundDecision d = gw.onInboundCall(InboundCall{"", "1002", "1001", "", json::array(), "1001"}, clock.now());
+    REQUIRE(d.outputs.only<RingLeg>().size() == 1);
+    consultAlice = d.leg;
+    bobLeg = d.outputs.only<RingLeg>()[0].leg;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("core transfer: attended, the phone's REFER with Replaces puts the customer through to the colleague") {
+  for (const bool inCustomersDialog : {true, false}) {
+    CAPTURE(inCustomersDialog);
+    Consulting f;
+    const LegId consultAlice = f.consultAlice, bobLeg = f.bobLeg;
+    f.fact(LegAnswered{bobLeg});
+    const LegRefer refer = inCustomersDialog ? LegRefer{f.alice, "1002", true, consultAlice}
+                                             : LegRefer{consultAlice, "1001", true, f.alice};
+    Outputs out = f.fact(refer);
+    REQUIRE(out.only<NotifyRefer>().size() == 1);
+    CHECK(out.only<NotifyRefer>()[0].leg == refer.leg);
+    CHECK(out.only<NotifyRefer>()[0].code == 200);
+    CHECK(indexOf<NotifyRefer>(out) < indexOf<HangUpLeg>(out));  // the phone is told before its legs go
+    const auto hangUps = out.only<HangUpLeg>();
+    REQUIRE(hangUps.size() == 2);
+    CHECK(hangUps[0].leg == f.alice);
+    CHECK(hangUps[1].leg == consultAlice);
+    CHECK(out.only<BridgeLegs>()[0].a == f.customer);
+    CHECK(out.only<BridgeLegs>()[0].b == bobLeg);
+    const ReofferLeg re = out.only<ReofferLeg>()[0];
+    CHECK((re.leg == f.customer && re.with == bobLeg && re.then == bobLeg));
+    CHECK(names(out) == std::vector<std::string>{"sessionEnded:" + kBob, "sessionEnded:" + kAlice, "unHold:" + kAlice,
+                                                 "transfer:" + kAlice, "statusChanged:" + kAlice + "=arrange",
+                                                 "callIn:" + kBob, "userAccessed:" + kBob});
+    CHECK(out.events()[3].data["userId"] == kBob);
+    CHECK(out.events()[5].data["sessionId"] == f.sid);
+    CHECK(f.gw.liveCalls() == 1);
+    json sessions = f.gw.listSessions()["sessions"];
+    for (const auto& s : sessions) {
+      if (s["sessionId"] == f.sid) {
+        CHECK(s["userId"] == kBob);
+        CHECK(s["state"] == "active");
+      } else {
+        CHECK(s["state"] == "ended");
+      }
+    }
+    // Bob now has the customer: either one hanging up ends it, bob wraps up.
+    out = f.fact(LegEnded{f.customer, 0});
+    CHECK(out.only<HangUpLeg>()[0].leg == bobLeg);
+    CHECK(names(out) == std::vector<std::string>{"sessionEnded:" + kBob, "statusChanged:" + kBob + "=arrange"});
+  }
+}
+
+TEST_CASE("core transfer: attended before the colleague answers, or refused") {
+  Consulting f;
+  const LegId consultAlice = f.consultAlice, bobLeg = f.bobLeg;
+  SUBCASE("bob still rings: the consultation is withdrawn and the customer transferred to him blind") {
+    Outputs out = f.fact(LegRefer{f.alice, "1002", true, consultAlice});
+    CHECK(out.only<CancelLeg>()[0].leg == bobLeg);
+    CHECK(out.only<RejectLeg>()[0].leg == consultAlice);
+    CHECK(out.only<RejectLeg>()[0].code == 487);
+    REQUIRE(out.only<RingLeg>().size() == 1);
+    const RingLeg ring = out.only<RingLeg>()[0];
+    CHECK(ring.offerFrom == f.customer);
+    CHECK(out.only<NotifyRefer>().empty());  // told when bob answers, or not
+    out = f.fact(LegAnswered{ring.leg});
+    CHECK(out.only<NotifyRefer>()[0].leg == f.alice);
+    CHECK(out.only<NotifyRefer>()[0].code == 200);
+    CHECK(f.gw.listSessions(kBob)["sessions"].size() == 2);  // the withdrawn consultation, and the customer
+  }
+  SUBCASE("refused: no such dialog, the customer's own leg, or a dialog of someone else") {
+    f.fact(LegAnswered{bobLeg});
+    CHECK(f.fact(LegRefer{f.alice, "1002", true, 0}).only<NotifyRefer>()[0].code == 481);
+    CHECK(f.fact(LegRefer{f.alice, "1002", true, f.customer}).only<NotifyRefer>()[0].code == 403);
+    CHECK(f.fact(LegRefer{f.alice, "1002", true, bobLeg}).only<NotifyRefer>()[0].code == 403);
+    CHECK(f.fact(LegRefer{f.customer, "1002", true, consultAlice}).only<NotifyRefer>()[0].code == 403);
+    CHECK(f.gw.liveCalls() == 2);  // nothing moved
+  }
+}

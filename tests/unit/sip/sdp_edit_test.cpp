@@ -49,3 +49,24 @@ TEST_CASE("sdp hold: how phones say they hold, and what is not SDP") {
   CHECK(has(sdpVersionShifted(kPhone, 2), "o=desk 1000 9 IN IP4 127.0.0.1"));
   CHECK(sdpVersionShifted(kPhone, 0) == kPhone);
 }
+
+TEST_CASE("sdp re-offer: the other party's description under our origin, sendrecv when asked") {
+  const std::string ours = "v=0\r\no=seatbridge 42 3 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+                           "m=audio 5000 RTP/AVP 0\r\na=sendonly\r\n";
+  // The customer's answer to the agent's hold: recvonly.
+  const std::string theirs = kPhone + "a=recvonly\r\n";
+  const auto kept = sdpUnderOrigin(theirs, ours);
+  REQUIRE(kept);
+  CHECK(has(*kept, "o=seatbridge 42 4 IN IP4 192.0.2.1"));  // RFC 3264 §8: our origin, one version up
+  CHECK(has(*kept, "m=audio 40000 RTP/AVP 0 101"));
+  CHECK(has(*kept, "a=recvonly"));
+  const auto active = sdpUnderOrigin(theirs, ours, true);
+  REQUIRE(active);
+  CHECK_FALSE(has(*active, "a=recvonly"));
+  CHECK(sdpHeld(*active) == false);
+  // A refused stream stays refused.
+  const auto refused = sdpUnderOrigin(kPhone + "m=video 0 RTP/AVP 96\r\n", ours, true);
+  REQUIRE(refused);
+  CHECK(has(*refused, "m=video 0 RTP/AVP 96"));
+  CHECK_FALSE(sdpUnderOrigin("not sdp", ours));
+}
