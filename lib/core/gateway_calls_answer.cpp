@@ -220,8 +220,10 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
   auto it = calls_.find(sessionId);
   if (it == calls_.end()) return out;
   Call& call = it->second;
-  if (call.outbound && (id == call.ringTimer || (id == call.lifeTimer && call.phase != Call::Phase::bridged))) {
-    (id == call.ringTimer ? call.ringTimer : call.lifeTimer) = 0;  // fired: nothing to cancel
+  if (call.outbound && (id == call.ringTimer || id == call.confirmTimer ||
+                        (id == call.lifeTimer && call.phase != Call::Phase::bridged))) {
+    for (TimerId* t : {&call.ringTimer, &call.confirmTimer, &call.lifeTimer})
+      if (*t == id) *t = 0;  // fired: nothing to cancel
     outboundRingTimeout(call, now, out);
   } else if (id == call.ringTimer) {
     call.ringTimer = 0;  // fired: nothing to cancel

@@ -313,7 +313,19 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           if (Session* s = sessions_.find(call.sessionId); s && s->state == SessionState::offering)
             transitionSession(*s, SessionState::ringing, wallMs(now));
         } else if constexpr (std::is_same_v<F, LegAnswered>) {
-          if (call.thirdParty && f.leg == call.agentLeg && call.customerLeg == 0) return agentAnswered(call, now, out);
+          if (call.thirdParty && f.leg == call.agentLeg && call.customerLeg == 0) {
+            const int confirm = directory_.calls.mobileConfirmSeconds;
+            if (call.offerDevice == ServerType::staffPhoneSeat && confirm > 0) {
+              // A dual call: a mobile's voicemail answers too, and dialling
+              // the customer to it would waste the customer's call. The
+              // customer is dialled on the agent's key (docs/CORE.md, "Calls").
+              cancelTimer(call.ringTimer, out);
+              call.confirming = true;
+              call.confirmTimer = startCallTimer(call.sessionId, now + std::chrono::seconds(confirm), out);
+              return;
+            }
+            return agentAnswered(call, now, out);
+          }
           if (!isCustomer || bridged) return;
           cancelTimer(call.ringTimer, out);
           call.phase = Call::Phase::bridged;
@@ -383,6 +395,11 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           const bool byCustomer = isCustomer && !call.internal;
           endCall(call, byCustomer ? CloseBy::client : CloseBy::seat, EndState::ok, now, out);
         } else if constexpr (std::is_same_v<F, LegDigit>) {
+          if (call.confirming && f.leg == call.agentLeg) {
+            call.confirming = false;
+            cancelTimer(call.confirmTimer, out);
+            return agentAnswered(call, now, out);
+          }
           if (!bridged) return;
           out.push(dtmfEvent(call, f.digit, isCustomer));
         }
@@ -391,7 +408,8 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
 }
 
 // The customer's phone rang for outbound.ringTimeout: nobody answers. (A
-// third-party call's agent device that rang that long: seatGiveUp.)
+// third-party call's agent device that rang that long, or answered but gave
+// no key within calls.mobileConfirmSeconds: seatGiveUp.)
 void Gateway::outboundRingTimeout(Call& call, TimePoint now, Outputs& out) {
   const bool agentRang = call.thirdParty && call.customerLeg == 0;
   out.push(CancelLeg{call.customerLeg});

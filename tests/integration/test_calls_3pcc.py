@@ -105,6 +105,28 @@ class StartOutboundCall(OutboundTest):
         self.assert_parked_then_reoffered(mobile, customer)
         self.assertEqual(self.events.session(sid)["endState"], "ok")
 
+    def test_with_mobile_confirmation_the_customer_is_dialled_on_the_agents_key(self):
+        # calls.mobileConfirmSeconds: a mobile's voicemail answers too, so the
+        # dual call dials the customer only once the agent pressed a key.
+        port2 = free_port(TRUNK2_HOST)
+
+        def confirm(cfg):
+            cfg["trunks"][0]["dialPatterns"] = []
+            cfg.setdefault("calls", {})["mobileConfirmSeconds"] = 5
+        self.start3(trunk2=port2, mutate_more=confirm)
+        mobile = self.carrier("mobile_3pcc_confirm", name="mobile")
+        customer = self.carrier("out_trunk_answer_hangup", host=TRUNK2_HOST, port=port2, talk_ms=300, name="customer")
+        sid = self.dial()["sessionId"]
+        self.events.expect("callOuted", ALICE, sessionId=sid)
+        self.events.expect("calloutAccepted", ALICE, sessionId=sid)
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.success(customer, mobile)
+        key = mobile.sent("INFO")[0]
+        dialled = customer.received("INVITE")[0]
+        self.assertLess(key.at, dialled.at, "the customer is dialled after the agent's key, not on the answer")
+        self.assert_parked_then_reoffered(mobile, customer)
+        self.assertEqual(self.events.session(sid)["endState"], "ok")
+
     def test_a_busy_customer_ends_it_and_the_agent_is_hung_up(self):
         self.start3()
         phone = self.desk()

@@ -120,6 +120,34 @@ TEST_CASE("core startOutboundCall: a mobile agent's dual call, and who gives up 
   CHECK(f.gw.agentGetStatus(kDan, f.clock.now()).result.data["status"] == "free");
 }
 
+TEST_CASE("core startOutboundCall: with mobile confirmation, the customer is dialled on the agent's key") {
+  Directory d = dialDirectory();
+  d.calls.mobileConfirmSeconds = 5;
+  Fixture f(std::move(d));
+  f.online(kDan);
+  Outcome o = f.gw.callStartOutboundCall(kDan, to(kCustomer), f.clock.now());
+  REQUIRE(o.result.ok());
+  const RingLeg agent = o.outputs.only<RingLeg>()[0];
+  Outputs out = f.fact(LegAnswered{agent.leg});
+  CHECK(out.only<RingLeg>().empty());  // a voicemail may have answered: nobody dialled yet
+  CHECK(names(out).empty());
+  SUBCASE("the agent's key") {
+    out = f.fact(LegDigit{agent.leg, '1'});
+    REQUIRE(out.only<RingLeg>().size() == 1);
+    CHECK(std::get<TrunkTarget>(out.only<RingLeg>()[0].target).number == kCustomer);
+    CHECK(names(out) == std::vector<std::string>{"callOuted:" + kDan});
+    CHECK(f.fact(LegDigit{agent.leg, '2'}).empty());  // a second key changes nothing
+  }
+  SUBCASE("no key within the bound: a voicemail, hung up") {
+    out = f.fire(lastStartedTimer(out));
+    CHECK(out.only<HangUpLeg>()[0].leg == agent.leg);
+    CHECK(out.only<RingLeg>().empty());
+    CHECK(out.events()[0].data["closeBy"] == "timer");
+    CHECK(endState(f, o.result.data["sessionId"]) == "seatGiveUp");
+    CHECK(f.gw.liveCalls() == 0);
+  }
+}
+
 TEST_CASE("core startOutboundCall: refusals before anything rings") {
   Fixture f(dialDirectory());
   CHECK(f.gw.callStartOutboundCall(kAlice, to(kCustomer), f.clock.now()).result.error->code == errc::agentOffline);
