@@ -13,6 +13,7 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "config/dial_pattern.hpp"
 #include "metrics/metrics.hpp"
 #include "seatbridge/version.hpp"
 #include "sip/call_legs.hpp"
@@ -167,8 +168,21 @@ void SipServer::handle(msg_t* msg, sip_t* sip) {
   }
 }
 
+// A desk phone dialling one of outbound.emergencyNumbers: it is exempt from
+// every limit (docs/CONFIG.md, "Dial plan"), the drain's refusal included, so
+// an agent can call for help while the node is being taken down. Who dials is
+// checked as for any call (digest, then core's dial plan).
+bool SipServer::dialsEmergency(const sip_t* sip) const {
+  const std::optional<std::string> number = config::normalizeDialled(parseInvite(sip).number);
+  if (!number) return false;
+  const auto& list = config_->outbound.emergencyNumbers;
+  return std::find(list.begin(), list.end(), *number) != list.end();
+}
+
 void SipServer::handleInvite(msg_t* msg, sip_t* sip) {
-  if (draining_) {
+  std::string source, ip;
+  const config::Trunk* trunk = messageSource(msg, source, ip) ? trunkForSource(config_->trunks, ip) : nullptr;
+  if (draining_ && (trunk || !dialsEmergency(sip))) {
     // RFC 3261 §21.5.4: this node is going away; the PBX may use another.
     metrics_.callsRefused("draining").Increment();
     reply(msg, sip, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("60"));
@@ -186,8 +200,6 @@ void SipServer::handleInvite(msg_t* msg, sip_t* sip) {
     reply(msg, sip, SIP_483_TOO_MANY_HOPS);
     return;
   }
-  std::string source, ip;
-  const config::Trunk* trunk = messageSource(msg, source, ip) ? trunkForSource(config_->trunks, ip) : nullptr;
   if (!trunk) {
     // Not a trunk: a desk phone placing a call, digest-authenticated as the
     // extension in From (RFC 3261 §22.3); anyone else gets 403 (§21.4.4). The

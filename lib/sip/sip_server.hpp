@@ -70,6 +70,7 @@ class SipServer {
  private:
   static int onMessage(nta_agent_magic_t* self, nta_agent_t* agent, msg_t* msg, sip_t* sip) noexcept;
   void handle(msg_t* msg, sip_t* sip);
+  bool dialsEmergency(const sip_t* sip) const;
   // Answers statelessly with our Server header and counts the response; extra
   // Sofia tags (SIPTAG_...) go in after it. Defined in sip_server.cpp, its only user.
   template <typename... Tags>

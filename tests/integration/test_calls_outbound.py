@@ -8,6 +8,7 @@ it gets can be checked; the carrier behind the trunk is a SIPp UAS on the
 trunk's address and port (127.0.0.2, a second trunk on 127.0.0.3), scenarios
 sipp/out_trunk_*.xml. Alice (extension 1001, skill group sales) dials; the
 trunk and the sales group carry North American numbers (+1NXXNXXXXXX)."""
+import signal
 import unittest
 import uuid
 
@@ -283,6 +284,29 @@ class Limits(OutboundTest):
         self.assertEqual(self.phone.outcome(call).status, 486)
         self.success(again)
         self.assertEqual(self.refusals("concurrentLimit"), 1)
+
+    def test_an_emergency_call_goes_out_while_the_node_drains(self):
+        # SIGTERM with a call up: the daemon drains, turning new calls away with
+        # 503 (RFC 3261 section 21.5.4); an emergency number is exempt from
+        # that as from every limit, and the drain then waits for it too.
+        self.start()
+        carrier = self.carrier("out_trunk_answer", calls=2)
+        first, outed = self.call_out()
+        self.assertEqual(self.phone.outcome(first).status, 200)
+        self.d.signal(signal.SIGTERM)
+        wait_for(lambda: self.events.ok("Gateway.status").get("draining"), what="the daemon draining")
+        text, fields = self.phone.invite(CUSTOMER, call_id=uuid.uuid4().hex)
+        r = self.phone.call(text, fields)
+        self.assertEqual((r.status, r.get("retry-after")), (503, "60"), r.raw)
+        sos, sos_outed = self.call_out("112")
+        self.assertEqual(sos_outed["callerPhoneNumber"], LOCATION)
+        self.assertEqual(self.phone.outcome(sos).status, 200)
+        for call in (first, sos):
+            self.assertEqual(self.phone.hang_up(call).status, 200)
+        self.success(carrier)
+        self.assertEqual(len(carrier.received("INVITE")), 2, carrier.summary())
+        # Both calls over: the drain is done and the daemon exits by itself.
+        self.assertEqual(self.d.proc.wait(15), 0, self.d.logs()[-3000:])
 
     def test_rate_limit_and_an_emergency_call_past_it(self):
         self.start(maxPerMinutePerExtension=2)
