@@ -13,8 +13,10 @@ race; for each the test checks
   once instead of after shutdown.drainSeconds (set long here, DRAIN_SECONDS).
 
 Nothing sleeps to synchronise: tests await SIPp messages and exits, events,
-and metrics (harness.wait_for). Two races take 64*T1 (32 s) of Sofia's own
-timers by nature (Timer H, Timer F), each in a test of its own."""
+and metrics (harness.wait_for). Three races wait for one of Sofia's 64*T1
+timers (Timer H, Timer F): their daemons run with sip.testT1x64Ms at
+T1X64_MS instead of RFC 3261's 32 s, so each waits seconds, not half a minute,
+and still proves the timer (the session lasted until it)."""
 import signal
 import time
 import unittest
@@ -26,16 +28,21 @@ from test_calls import CallTest
 # nothing left exits well within NO_LEG_EXIT.
 DRAIN_SECONDS = 30
 NO_LEG_EXIT = 10
-# SIPp timeout for the races that wait for a 64*T1 timer.
+# The daemon's 64*T1 in the races that wait for it (sip.testT1x64Ms), and the
+# SIPp timeout for them: longer than SIPp's own 64*T1 (its T1 stays 500 ms).
+T1X64_MS = 8000  # 200 retransmissions at 0.5, 1.5, 3.5 and 7.5 s fit (RFC 3261 section 13.3.1.4)
+T1X64 = T1X64_MS / 1000
 LONG = 70
-T1X64 = 32
 
 
 
 class RaceTest(CallTest):
-    def start(self, ring_timeout=5, queue_timeout=20, after_call_work=0, online=(ALICE,), drain=DRAIN_SECONDS):
+    def start(self, ring_timeout=5, queue_timeout=20, after_call_work=0, online=(ALICE,), drain=DRAIN_SECONDS,
+              t1x64_ms=None):
         def long_drain(cfg):
             cfg["shutdown"]["drainSeconds"] = drain
+            if t1x64_ms:
+                cfg["sip"]["testT1x64Ms"] = t1x64_ms
 
         d = super().start(ring_timeout, queue_timeout, after_call_work, online, mutate=long_drain)
         self.addCleanup(self.stop_now)  # runs first: before the control connection and the daemon close
@@ -284,8 +291,8 @@ class AckRaces(RaceTest):
 
     def test_ack_never_comes_timer_h(self):
         # RFC 3261 section 13.3.1.4: the 200 is retransmitted until Timer H
-        # (64*T1, 32 s); then the session is over and both legs get BYE.
-        self.start()
+        # (64*T1); then the session is over and both legs get BYE.
+        self.start(t1x64_ms=T1X64_MS)
         phone = self.desk("phone_answer", "phone", timeout=LONG)
         pbx = self.sipp(Trunk(self.d, "race_trunk_no_ack", timeout=LONG))
         sid = self.answered()
@@ -308,7 +315,7 @@ class AckRaces(RaceTest):
         # The phone's 200 carries the offer, so its ACK waits for the answer in
         # the customer's ACK (RFC 3264 section 5), which never comes: at Timer H
         # the phone's 200 is ACKed as it is, then both legs get BYE.
-        self.start()
+        self.start(t1x64_ms=T1X64_MS)
         phone = SamePortPhone(self.d, "1001", "phone_answer_offerless", name="phone", timeout=LONG)
         # A phone retransmits its 200 until 64*T1 (RFC 3261 section 13.3.1.4)
         # and then gives up, racing seatbridge's Timer H; SIPp's own limit is
@@ -392,10 +399,10 @@ class MidCallRequests(RaceTest):
 
 
 class VanishingLegs(RaceTest):
-    def lost_phone(self, phone_scenario, pbx_scenario, method, timeout=None):
+    def lost_phone(self, phone_scenario, pbx_scenario, method, timeout=None, t1x64_ms=None):
         """The phone answers, then is gone (or deaf, or forgot the call); the
         PBX's mid-call `method` fails, the call ends with BYE to the PBX."""
-        self.start()
+        self.start(t1x64_ms=t1x64_ms)
         phone = self.desk(phone_scenario, "phone", timeout=timeout or 30)
         pbx = self.sipp(Trunk(self.d, pbx_scenario, timeout=timeout or 30))
         sid = self.answered()
@@ -429,8 +436,9 @@ class VanishingLegs(RaceTest):
         self.assert_no_stuck_leg()
 
     def test_info_to_a_phone_that_stopped_answering_timer_f(self):
-        # The INFO relayed to a silent phone times out (Timer F, 64*T1, 32 s).
-        status, phone = self.lost_phone("race_phone_deaf", "race_trunk_info_lost_phone", "INFO", timeout=LONG)
+        # The INFO relayed to a silent phone times out (Timer F, 64*T1).
+        status, phone = self.lost_phone("race_phone_deaf", "race_trunk_info_lost_phone", "INFO", timeout=LONG,
+                                        t1x64_ms=T1X64_MS)
         # RFC 4320 section 4.2: nta sends no 408 to the PBX's INFO (its own
         # transaction has timed out too); the BYE says it all.
         self.assertIsNone(status)
