@@ -1,45 +1,13 @@
 #pragma once
-// The control thread: a libevent loop that owns the control socket and every
-// client connection. Other threads hand it work with post(): a mutex-guarded queue
-// drained on a libevent wake-up, never blocking the poster.
-#include <atomic>
-#include <deque>
-#include <functional>
-#include <mutex>
-#include <thread>
-
-struct event_base;
-struct event;
+// The control thread: the loop that owns the control socket and every client
+// connection (common/loop_thread.hpp).
+#include "common/loop_thread.hpp"
 
 namespace sb::control {
 
-class ControlThread {
+class ControlThread : public LoopThread {
  public:
-  ControlThread();
-  ~ControlThread();
-  ControlThread(const ControlThread&) = delete;
-  ControlThread& operator=(const ControlThread&) = delete;
-
-  event_base* base() const { return base_; }
-  // Starts the loop in its own thread; `init` runs on it first (e.g. to listen).
-  void start(std::function<void()> init);
-  bool post(std::function<void()> fn);
-  // Runs `finish` on the loop, then breaks it and joins.
-  void stop(std::function<void()> finish = {});
-  int64_t lastHeartbeatMs() const { return heartbeat_.load(std::memory_order_relaxed); }
-  void heartbeat();
-
- private:
-  static void onWake(int, short, void* self) noexcept;
-  void drain();
-
-  event_base* base_ = nullptr;
-  event* wake_ = nullptr;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::deque<std::function<void()>> queue_;  // guarded by mutex_
-  bool accepting_ = true;                    // guarded by mutex_
-  std::atomic<int64_t> heartbeat_{0};
+  ControlThread() : LoopThread("control") {}
 };
 
 }  // namespace sb::control

@@ -4,6 +4,9 @@
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/su_string.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "sip/sofia.hpp"
 
 namespace sb::sip {
@@ -98,6 +101,66 @@ std::optional<std::string> sdpUnderOrigin(const std::string& sdp, const std::str
     for (sdp_media_t* media = theirs.session->sdp_media; media; media = media->m_next)
       if (!media->m_rejected) media->m_mode = sdp_sendrecv;
   return theirs.print();
+}
+
+namespace {
+
+bool isAudio(const sdp_media_t* m) { return m->m_type == sdp_media_audio && !m->m_rejected && m->m_port != 0; }
+
+const char* connectionOf(const sdp_session_t* s, const sdp_media_t* m) {
+  if (m->m_connections && m->m_connections->c_address) return m->m_connections->c_address;
+  if (s->sdp_connection && s->sdp_connection->c_address) return s->sdp_connection->c_address;
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<SdpAudio> sdpAudio(const std::string& sdp) {
+  Parsed s(sdp, 0);
+  if (!s.session) return std::nullopt;
+  for (const sdp_media_t* m = s.session->sdp_media; m; m = m->m_next) {
+    if (!isAudio(m)) continue;
+    const char* address = connectionOf(s.session, m);
+    if (!address || m->m_port > 65535) return std::nullopt;
+    SdpAudio a;
+    a.address = address;
+    a.port = static_cast<uint16_t>(m->m_port);
+    a.sends = (m->m_mode & sdp_sendonly) != 0 && a.address != "0.0.0.0";
+    for (const sdp_attribute_t* at = m->m_attributes; at; at = at->a_next)
+      if (at->a_name && su_casematch(at->a_name, "rtcp") && at->a_value) {
+        const unsigned long port = std::strtoul(at->a_value, nullptr, 10);
+        if (port > 0 && port <= 65535) a.rtcpPort = static_cast<uint16_t>(port);
+      }
+    return a;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> sdpAnchored(const std::string& sdp, const std::string& address, uint16_t port) {
+  Parsed s(sdp, 0);
+  if (!s.session) return std::nullopt;
+  bool anchored = false;
+  const auto ours = [&](sdp_connection_t* c) {
+    for (; c; c = c->c_next)
+      if (c->c_address && std::strcmp(c->c_address, "0.0.0.0") != 0) c->c_address = su_strdup(s.home, address.c_str());
+  };
+  for (sdp_media_t* m = s.session->sdp_media; m; m = m->m_next) {
+    if (!anchored && isAudio(m)) {
+      anchored = true;
+      m->m_port = port;
+      ours(m->m_connections);
+      sdp_attribute_remove(&m->m_attributes, "rtcp");
+      continue;
+    }
+    // RFC 3264 §6: a stream we do not carry is refused with port 0.
+    m->m_port = 0;
+    m->m_rejected = 1;
+  }
+  if (!anchored) return std::nullopt;
+  ours(s.session->sdp_connection);
+  if (s.session->sdp_origin && s.session->sdp_origin->o_address)
+    s.session->sdp_origin->o_address->c_address = su_strdup(s.home, address.c_str());
+  return s.print();
 }
 
 }  // namespace sb::sip

@@ -40,4 +40,29 @@ std::optional<std::string> sdpParkedAnswer(const std::string& offer, const std::
 // description was an answer to someone's hold; the new party is not holding).
 std::optional<std::string> sdpUnderOrigin(const std::string& sdp, const std::string& ours, bool sendrecv = false);
 
+// Anchored media (docs/ARCHITECTURE.md, "Anchored media"): the audio stream
+// of a description, as the media engine needs it. `address` and `port` are
+// where its author receives RTP (media-level c= before session-level, RFC 4566
+// §5.7); `rtcpPort` its a=rtcp port (RFC 3605), 0 for port + 1; `sends`
+// whether it sends at all (sendrecv or sendonly, and not c=0.0.0.0).
+struct SdpAudio {
+  std::string address;
+  uint16_t port = 0;
+  uint16_t rtcpPort = 0;
+  bool sends = true;
+};
+// The first audio stream not refused; nullopt when there is none, or the
+// description is not SDP Sofia can read.
+std::optional<SdpAudio> sdpAudio(const std::string& sdp);
+
+// `sdp` as seatbridge hands it to a leg when it anchors the audio: the first
+// audio stream's connection (session and media level) is `address`, its port
+// `port`, an a=rtcp line dropped (RTCP then goes to port + 1, RFC 3550 §11);
+// every other stream is refused (port 0, RFC 3264 §6), as seatbridge relays
+// audio alone; the origin's address is ours too (the session id and version
+// stay the author's, so a later re-offer still counts up from them). A
+// description whose audio stream is held with c=0.0.0.0 keeps 0.0.0.0.
+// nullopt: not SDP Sofia can read, or no audio stream.
+std::optional<std::string> sdpAnchored(const std::string& sdp, const std::string& address, uint16_t port);
+
 }  // namespace sb::sip

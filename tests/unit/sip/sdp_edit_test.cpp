@@ -70,3 +70,54 @@ TEST_CASE("sdp re-offer: the other party's description under our origin, sendrec
   CHECK(has(*refused, "m=video 0 RTP/AVP 96"));
   CHECK_FALSE(sdpUnderOrigin("not sdp", ours));
 }
+
+TEST_CASE("sdp anchoring: the audio stream's transport, as the media engine needs it") {
+  auto a = sdpAudio(kPhone);
+  REQUIRE(a);
+  CHECK(a->address == "127.0.0.1");
+  CHECK(a->port == 40000);
+  CHECK(a->rtcpPort == 0);
+  CHECK(a->sends);
+  // Media-level c= wins over session-level (RFC 4566 §5.7); a=rtcp (RFC 3605).
+  a = sdpAudio("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+               "m=video 5000 RTP/AVP 96\r\n"
+               "m=audio 6000 RTP/AVP 8\r\nc=IN IP4 10.0.0.2\r\na=rtcp:6010\r\na=recvonly\r\n");
+  REQUIRE(a);
+  CHECK(a->address == "10.0.0.2");
+  CHECK(a->port == 6000);
+  CHECK(a->rtcpPort == 6010);
+  CHECK_FALSE(a->sends);
+  // Held the RFC 2543 way: no sending either.
+  a = sdpAudio("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\n");
+  REQUIRE(a);
+  CHECK_FALSE(a->sends);
+  CHECK_FALSE(sdpAudio("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n"));  // refused
+  CHECK_FALSE(sdpAudio("not sdp"));
+}
+
+TEST_CASE("sdp anchoring: a description handed to a leg names seatbridge's address and port") {
+  const std::string offer =
+      "v=0\r\no=pbx 77 3 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+      "m=audio 6000 RTP/AVP 0 8 101\r\na=rtcp:6001\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n"
+      "m=video 7000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
+  const auto out = sdpAnchored(offer, "192.0.2.10", 20002);
+  REQUIRE(out);
+  CHECK(has(*out, "o=pbx 77 3 IN IP4 192.0.2.10"));  // the author's session id and version
+  CHECK(has(*out, "c=IN IP4 192.0.2.10"));
+  CHECK(has(*out, "m=audio 20002 RTP/AVP 0 8 101"));
+  CHECK(has(*out, "a=rtpmap:101 telephone-event/8000"));  // codecs as offered
+  CHECK_FALSE(has(*out, "a=rtcp:6001"));
+  CHECK(has(*out, "m=video 0 RTP/AVP 96"));  // refused: audio is all seatbridge relays
+  CHECK(out->find("10.0.0.9") == std::string::npos);
+  const auto back = sdpAudio(*out);
+  REQUIRE(back);
+  CHECK((back->address == "192.0.2.10" && back->port == 20002));
+  // A hold with c=0.0.0.0 stays one.
+  const auto held = sdpAnchored("v=0\r\no=x 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+                                "m=audio 6000 RTP/AVP 0\r\n",
+                                "192.0.2.10", 20002);
+  REQUIRE(held);
+  CHECK(has(*held, "c=IN IP4 0.0.0.0"));
+  CHECK_FALSE(sdpAnchored("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\n",
+                          "192.0.2.10", 20002));
+}

@@ -1,4 +1,4 @@
-#include "control/control_thread.hpp"
+#include "common/loop_thread.hpp"
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -10,24 +10,24 @@
 #include "common/clock.hpp"
 #include "common/log.hpp"
 
-namespace sb::control {
+namespace sb {
 
-ControlThread::ControlThread() {
+LoopThread::LoopThread(const char* name) : name_(name) {
   // event_active() from another thread needs libevent's locking turned on.
   static const int threads = evthread_use_pthreads();
   if (threads != 0) throw std::runtime_error("libevent: no pthreads support");
   base_ = event_base_new();
   if (!base_) throw std::runtime_error("libevent: cannot create an event base");
-  wake_ = event_new(base_, -1, 0, &ControlThread::onWake, this);
+  wake_ = event_new(base_, -1, 0, &LoopThread::onWake, this);
 }
 
-ControlThread::~ControlThread() {
+LoopThread::~LoopThread() {
   stop();
   event_free(wake_);
   event_base_free(base_);
 }
 
-void ControlThread::start(std::function<void()> init) {
+void LoopThread::start(std::function<void()> init) {
   std::promise<void> started;
   auto ready = started.get_future();
   thread_ = std::thread([this, &started, init = std::move(init)] {
@@ -49,7 +49,7 @@ void ControlThread::start(std::function<void()> init) {
   }
 }
 
-bool ControlThread::post(std::function<void()> fn) {
+bool LoopThread::post(std::function<void()> fn) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
@@ -63,11 +63,12 @@ bool ControlThread::post(std::function<void()> fn) {
   return true;
 }
 
-void ControlThread::onWake(int, short, void* self) noexcept {
-  guardedCallback("control", "posted work", [&] { static_cast<ControlThread*>(self)->drain(); });
+void LoopThread::onWake(int, short, void* self) noexcept {
+  auto* t = static_cast<LoopThread*>(self);
+  guardedCallback(t->name_, "posted work", [&] { t->drain(); });
 }
 
-void ControlThread::drain() {
+void LoopThread::drain() {
   std::deque<std::function<void()>> batch;
   {
     std::lock_guard lock(mutex_);
@@ -77,14 +78,14 @@ void ControlThread::drain() {
     try {
       fn();
     } catch (const std::exception& e) {
-      SB_ERROR("control", "posted work failed: %s", e.what());
+      SB_ERROR(name_, "posted work failed: %s", e.what());
     }
   }
 }
 
-void ControlThread::heartbeat() { heartbeat_.store(monotonicNow().ms, std::memory_order_relaxed); }
+void LoopThread::heartbeat() { heartbeat_.store(monotonicNow().ms, std::memory_order_relaxed); }
 
-void ControlThread::stop(std::function<void()> finish) {
+void LoopThread::stop(std::function<void()> finish) {
   if (!thread_.joinable()) return;
   post([this, finish = std::move(finish)] {
     if (finish) finish();
@@ -98,4 +99,4 @@ void ControlThread::stop(std::function<void()> finish) {
   drain();  // closures posted before accepting_ was cleared still own resources
 }
 
-}  // namespace sb::control
+}  // namespace sb

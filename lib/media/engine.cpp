@@ -1,0 +1,276 @@
+#include "media/engine.hpp"
+
+#include <event2/event.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+
+#include "common/c_callback.hpp"
+#include "common/log.hpp"
+#include "media/rtp.hpp"
+
+namespace sb::media {
+namespace {
+
+int64_t nowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool sameAddress(const sockaddr_in& a, const sockaddr_in& b) {
+  return a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port;
+}
+
+// Packets read per wake-up of one socket: enough to drain a burst, few enough
+// that one busy leg cannot starve the others.
+constexpr int kBatch = 32;
+// Larger than any RTP packet on a LAN path (an Ethernet MTU); a longer
+// datagram is truncated and dropped.
+constexpr size_t kPacketBytes = 2048;
+
+}  // namespace
+
+struct MediaEngine::Atomics {
+  std::atomic<uint64_t> relayed{0}, dropped{0}, strangers{0}, timeouts{0};
+};
+
+// One leg's endpoint, on the media thread.
+struct MediaEngine::Endpoint {
+  MediaEngine* owner = nullptr;
+  LegId leg = 0;
+  SocketPair sockets;
+  event* rtpEvent = nullptr;
+  event* rtcpEvent = nullptr;
+  // What the leg's SDP says (remote()).
+  bool known = false;
+  sockaddr_in signalled{};
+  uint16_t rtcpPort = 0;
+  bool sending = false;
+  int64_t learntUs = 0;  // when the endpoint opened or the SDP last moved it: the latch window starts
+  // Where its packets really come from (symmetric RTP, RFC 4961), once latched.
+  bool latched = false, rtcpLatched = false;
+  sockaddr_in source{}, rtcpSource{};
+  LegId peer = 0;
+  StreamRewriter out;  // the stream this endpoint sends towards the leg's far end
+  int64_t lastRxUs = 0;
+  bool timedOut = false;
+
+  ~Endpoint() {
+    if (rtpEvent) event_free(rtpEvent);
+    if (rtcpEvent) event_free(rtcpEvent);
+  }
+  bool reachable() const { return latched || known; }
+  sockaddr_in rtpTarget() const { return latched ? source : signalled; }
+  sockaddr_in rtcpTarget() const {
+    if (rtcpLatched) return rtcpSource;
+    sockaddr_in a = rtpTarget();
+    a.sin_port = htons(rtcpPort ? rtcpPort : static_cast<uint16_t>(ntohs(a.sin_port) + 1));
+    return a;
+  }
+  // Whether a packet from `from` is the leg's own, latching to it when the
+  // rules allow (EngineConfig::latchWindowMs).
+  bool accept(const sockaddr_in& from, bool rtcp, int64_t now, int windowMs) {
+    bool& isLatched = rtcp ? rtcpLatched : latched;
+    sockaddr_in& latchedTo = rtcp ? rtcpSource : source;
+    if (isLatched) return sameAddress(from, latchedTo);
+    sockaddr_in expected = signalled;
+    if (rtcp) expected.sin_port = htons(rtcpPort ? rtcpPort : static_cast<uint16_t>(ntohs(signalled.sin_port) + 1));
+    const bool fromSignalled = known && sameAddress(from, expected);
+    if (!fromSignalled && now - learntUs > int64_t{windowMs} * 1000) return false;
+    isLatched = true;
+    latchedTo = from;
+    return true;
+  }
+};
+
+MediaEngine::MediaEngine(EngineConfig config, Report report)
+    : config_(std::move(config)),
+      report_(std::move(report)),
+      ports_(config_.bindAddress, config_.portLow, config_.portHigh),
+      thread_("media"),
+      counters_(std::make_unique<Atomics>()) {}
+
+MediaEngine::~MediaEngine() { stop(); }
+
+void MediaEngine::start() {
+  thread_.start([this] {
+    tick_ = event_new(thread_.base(), -1, EV_PERSIST, &MediaEngine::onTick, this);
+    const timeval second{1, 0};
+    event_add(tick_, &second);
+  });
+}
+
+void MediaEngine::stop() {
+  thread_.stop([this] {
+    for (auto& [leg, e] : endpoints_) ports_.close(e->sockets);
+    endpoints_.clear();
+    if (tick_) event_free(tick_);
+    tick_ = nullptr;
+  });
+}
+
+std::optional<uint16_t> MediaEngine::endpoint(LegId leg) {
+  if (auto it = legPorts_.find(leg); it != legPorts_.end()) return it->second;
+  std::optional<SocketPair> pair = ports_.open();
+  if (!pair) return std::nullopt;
+  const uint16_t port = pair->port;
+  const bool posted = thread_.post([this, leg, p = *pair]() mutable {
+    auto e = std::make_unique<Endpoint>();
+    e->owner = this;
+    e->leg = leg;
+    e->sockets = p;
+    e->learntUs = nowUs();
+    e->rtpEvent = event_new(thread_.base(), p.rtp, EV_READ | EV_PERSIST, &MediaEngine::onPacket, e.get());
+    e->rtcpEvent = event_new(thread_.base(), p.rtcp, EV_READ | EV_PERSIST, &MediaEngine::onPacket, e.get());
+    event_add(e->rtpEvent, nullptr);
+    event_add(e->rtcpEvent, nullptr);
+    if (auto old = endpoints_.find(leg); old != endpoints_.end()) ports_.close(old->second->sockets);
+    endpoints_[leg] = std::move(e);
+  });
+  if (!posted) {
+    ports_.close(*pair);
+    return std::nullopt;
+  }
+  legPorts_[leg] = port;
+  return port;
+}
+
+void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, bool sending) {
+  thread_.post([this, leg, rtp, rtcpPort, sending] {
+    auto it = endpoints_.find(leg);
+    if (it == endpoints_.end()) return;
+    Endpoint& e = *it->second;
+    if (!e.known || !sameAddress(e.signalled, rtp) || e.rtcpPort != rtcpPort) {
+      // Moved (a re-INVITE with a new address, a transfer): latch afresh.
+      e.latched = e.rtcpLatched = false;
+      e.learntUs = nowUs();
+    }
+    e.known = true;
+    e.signalled = rtp;
+    e.rtcpPort = rtcpPort;
+    if (sending && !e.sending) e.learntUs = nowUs();  // the RTP timeout counts from here
+    e.sending = sending;
+    e.timedOut = false;
+  });
+}
+
+void MediaEngine::pair(LegId a, LegId b) {
+  thread_.post([this, a, b] {
+    auto ea = endpoints_.find(a), eb = endpoints_.find(b);
+    if (ea == endpoints_.end() || eb == endpoints_.end()) return;
+    // Each leaves whoever it talked to before (a transfer moves one side).
+    for (Endpoint* e : {ea->second.get(), eb->second.get()}) {
+      if (e->peer == 0 || e->peer == a || e->peer == b) continue;
+      if (auto old = endpoints_.find(e->peer); old != endpoints_.end() && old->second->peer == e->leg)
+        old->second->peer = 0;
+    }
+    ea->second->peer = b;
+    eb->second->peer = a;
+    ea->second->out.switchSource();
+    eb->second->out.switchSource();
+  });
+}
+
+void MediaEngine::close(LegId leg) {
+  if (legPorts_.erase(leg) == 0) return;
+  thread_.post([this, leg] {
+    auto it = endpoints_.find(leg);
+    if (it == endpoints_.end()) return;
+    ports_.close(it->second->sockets);
+    endpoints_.erase(it);
+  });
+}
+
+size_t MediaEngine::openEndpoints() const { return legPorts_.size(); }
+
+EngineCounters MediaEngine::counters() const {
+  return {counters_->relayed.load(std::memory_order_relaxed), counters_->dropped.load(std::memory_order_relaxed),
+          counters_->strangers.load(std::memory_order_relaxed), counters_->timeouts.load(std::memory_order_relaxed)};
+}
+
+void MediaEngine::sync(std::function<void()> fn) {
+  std::promise<void> done;
+  auto finished = done.get_future();
+  if (!thread_.post([&] {
+        fn();
+        done.set_value();
+      }))
+    return;
+  finished.get();
+}
+
+void MediaEngine::onPacket(int fd, short, void* arg) noexcept {
+  auto* e = static_cast<Endpoint*>(arg);
+  guardedCallback("media", "packet", [&] { e->owner->receive(*e, fd == e->sockets.rtcp); });
+}
+
+void MediaEngine::onTick(int, short, void* arg) noexcept {
+  guardedCallback("media", "tick", [&] { static_cast<MediaEngine*>(arg)->tick(); });
+}
+
+void MediaEngine::receive(Endpoint& e, bool rtcp) {
+  uint8_t buf[kPacketBytes];
+  for (int i = 0; i < kBatch; ++i) {
+    sockaddr_in from{};
+    socklen_t fromLen = sizeof from;
+    const ssize_t n = ::recvfrom(rtcp ? e.sockets.rtcp : e.sockets.rtp, buf, sizeof buf, MSG_TRUNC,
+                                 reinterpret_cast<sockaddr*>(&from), &fromLen);
+    if (n < 0) return;  // EAGAIN: drained (or an ICMP error reported on the socket)
+    const int64_t now = nowUs();
+    const auto drop = [&] { counters_->dropped.fetch_add(1, std::memory_order_relaxed); };
+    if (static_cast<size_t>(n) > sizeof buf || from.sin_family != AF_INET) {
+      drop();
+      continue;
+    }
+    if (!e.accept(from, rtcp, now, config_.latchWindowMs)) {
+      counters_->strangers.fetch_add(1, std::memory_order_relaxed);
+      drop();
+      continue;
+    }
+    std::optional<RtpHeader> h;
+    if (!rtcp) {
+      h = parseRtp(buf, static_cast<size_t>(n));
+      if (!h) {
+        drop();
+        continue;
+      }
+      e.lastRxUs = now;
+      e.timedOut = false;
+    }
+    auto peer = endpoints_.find(e.peer);
+    if (peer == endpoints_.end() || !peer->second->reachable()) {
+      drop();
+      continue;
+    }
+    Endpoint& p = *peer->second;
+    sockaddr_in to = rtcp ? p.rtcpTarget() : p.rtpTarget();
+    if (!rtcp) p.out.rewrite(buf, *h, now);
+    if (::sendto(rtcp ? p.sockets.rtcp : p.sockets.rtp, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&to),
+                 sizeof to) < 0) {
+      drop();
+      continue;
+    }
+    counters_->relayed.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void MediaEngine::tick() {
+  const int64_t now = nowUs();
+  const int64_t limit = int64_t{config_.rtpTimeoutSeconds} * 1'000'000;
+  if (limit <= 0) return;
+  for (auto& [leg, e] : endpoints_) {
+    // Only a stream that should be flowing: a held or inactive one is silent
+    // by design, and an unpaired one has nobody to talk to yet.
+    if (!e->known || !e->sending || e->peer == 0 || e->timedOut) continue;
+    const int64_t since = std::max(e->lastRxUs, e->learntUs);
+    if (now - since < limit) continue;
+    e->timedOut = true;
+    counters_->timeouts.fetch_add(1, std::memory_order_relaxed);
+    SB_INFO("media", "leg %llu: no RTP for %d s", static_cast<unsigned long long>(leg), config_.rtpTimeoutSeconds);
+    if (report_) report_(StreamTimedOut{leg});
+  }
+}
+
+}  // namespace sb::media

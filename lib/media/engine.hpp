@@ -1,0 +1,112 @@
+#pragma once
+// The media engine (docs/ARCHITECTURE.md, "Anchored media"): seatbridge's own
+// RTP endpoints, one per call leg, on a thread of their own so that audio never
+// waits for signalling and signalling never waits for audio.
+//
+// The SIP thread drives it: endpoint() opens a leg's sockets (synchronously,
+// so the port can go into the SDP being written), remote() passes on what the
+// leg's SDP says, pair() makes two legs talk, close() ends a leg. Everything
+// but endpoint() is posted to the media thread, in order; nothing here blocks
+// the SIP thread on the media thread.
+//
+// The media thread relays packets without decoding them (the relay path):
+// what a leg's phone sends to its endpoint goes out of the paired leg's
+// endpoint to that leg's far end, under the StreamRewriter that keeps each
+// outgoing stream one continuous RTP stream (RFC 3550 §5.1, §8). RTCP is
+// relayed the same way, port + 1 (RFC 3550 §11). It reports facts back
+// through `Report`, called on the media thread.
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "common/loop_thread.hpp"
+#include "media/port_pool.hpp"
+
+struct event;
+
+namespace sb::media {
+
+using LegId = uint64_t;
+
+struct EngineConfig {
+  std::string bindAddress = "127.0.0.1";  // where the sockets are bound
+  uint16_t portLow = 20000, portHigh = 29999;
+  // A leg that should be sending (its SDP says sendrecv or sendonly, and it is
+  // paired) and has sent nothing for this long is reported (StreamTimedOut).
+  int rtpTimeoutSeconds = 30;
+  // Symmetric RTP (RFC 4961) for phones behind NAT: a leg's packets go back to
+  // where its packets come from, not to its SDP's address, once latched. The
+  // first packet from the signalled address latches at once; one from
+  // anywhere else only within this window after the leg's SDP was learnt,
+  // and then it sticks: a stranger spraying packets later (RTP bleed) is
+  // dropped and counted.
+  int latchWindowMs = 3000;
+};
+
+// Facts for the SIP side.
+struct StreamTimedOut {
+  LegId leg = 0;
+};
+
+// Counters, read from any thread (relaxed atomics).
+struct EngineCounters {
+  uint64_t packetsRelayed = 0;
+  uint64_t packetsDropped = 0;   // not RTP, from a stranger, or with nowhere to go
+  uint64_t strangerPackets = 0;  // of those: from an address the leg is not latched to
+  uint64_t streamTimeouts = 0;
+};
+
+class MediaEngine {
+ public:
+  using Report = std::function<void(const StreamTimedOut&)>;
+  MediaEngine(EngineConfig config, Report report);
+  ~MediaEngine();
+  MediaEngine(const MediaEngine&) = delete;
+  MediaEngine& operator=(const MediaEngine&) = delete;
+
+  void start();
+  void stop();
+
+  // SIP thread. The leg's local RTP port, its sockets opened on first use;
+  // nullopt when media.rtpPorts is exhausted.
+  std::optional<uint16_t> endpoint(LegId leg);
+  // SIP thread. What the leg's latest SDP says: where it receives RTP (RTCP
+  // at port + 1 unless `rtcpPort`), and whether it sends (sendrecv, sendonly).
+  void remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, bool sending);
+  // SIP thread. From now on a's packets go to b's far end and b's to a's.
+  void pair(LegId a, LegId b);
+  // SIP thread. The leg's endpoint is closed and its port given back.
+  void close(LegId leg);
+
+  size_t openEndpoints() const;  // SIP thread: legs with an endpoint
+  EngineCounters counters() const;
+  // Media thread, for tests: runs `fn` there and waits for it.
+  void sync(std::function<void()> fn);
+
+  struct Endpoint;  // media thread only (engine.cpp)
+
+ private:
+  static void onPacket(int fd, short, void* arg) noexcept;
+  static void onTick(int, short, void* arg) noexcept;
+  void receive(Endpoint& e, bool rtcp);
+  void tick();
+
+  EngineConfig config_;
+  Report report_;
+  PortPool ports_;
+  LoopThread thread_;
+  // SIP thread: the legs it opened endpoints for, and their ports.
+  std::unordered_map<LegId, uint16_t> legPorts_;
+  // Media thread.
+  std::unordered_map<LegId, std::unique_ptr<Endpoint>> endpoints_;
+  event* tick_ = nullptr;
+  struct Atomics;
+  std::unique_ptr<Atomics> counters_;
+};
+
+}  // namespace sb::media

@@ -1,0 +1,71 @@
+#pragma once
+// RTP packets as the relay sees them (RFC 3550 §5.1): the fixed header read
+// in place, and the one edit the relay makes to it, which keeps an outgoing
+// stream continuous when what feeds it changes (StreamRewriter). No payload
+// is decoded here.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+namespace sb::media {
+
+// The fixed header of one packet (RFC 3550 §5.1). `headerBytes` counts the
+// CSRC list and the header extension (§5.3.1), so the payload starts there.
+struct RtpHeader {
+  bool marker = false;
+  uint8_t payloadType = 0;
+  uint16_t sequence = 0;
+  uint32_t timestamp = 0;
+  uint32_t ssrc = 0;
+  size_t headerBytes = 12;
+  size_t payloadBytes = 0;  // without the padding (§5.1, P bit)
+};
+
+// The header of `data`, or nullopt when it is not an RTP packet a relay should
+// pass on: shorter than its header, not version 2, padding longer than the
+// packet, or a payload type in 72-76 (RTCP's packet types on an RTP port,
+// RFC 5761 §4).
+std::optional<RtpHeader> parseRtp(const uint8_t* data, size_t size);
+
+// Sequence numbers compared modulo 2^16 (RFC 3550 Appendix A.1): whether `a`
+// comes after `b`.
+inline bool seqAfter(uint16_t a, uint16_t b) { return a != b && static_cast<uint16_t>(a - b) < 0x8000; }
+
+// One outgoing RTP stream towards a leg, fed by whichever source the relay
+// puts on it: the other leg, hold music, a mix. RFC 3550 §8 and §5.1 want a
+// receiver to see one SSRC whose sequence numbers and timestamps run on: a
+// new source (a new SSRC arriving, or `switchSource`) continues them from
+// where the last one stopped, its timestamps advanced by the wall time that
+// passed at the stream's clock rate (RFC 7160: 8000 Hz for G.711 and
+// telephone-event), and its first packet marked (RFC 3551 §4.1: the start of
+// a talkspurt, so the receiver resets its jitter buffer).
+class StreamRewriter {
+ public:
+  explicit StreamRewriter(uint32_t clockRate = 8000) : clockRate_(clockRate) {}
+
+  // Rewrites the header of `data` (parsed as `h`) in place for the outgoing
+  // stream, `nowUs` the time it is sent.
+  void rewrite(uint8_t* data, const RtpHeader& h, int64_t nowUs);
+  // The next packet starts a new source even if its SSRC is the same (the
+  // relay moved the stream to another feed whose SSRC may collide).
+  void switchSource() { switched_ = true; }
+
+  bool started() const { return started_; }
+  uint32_t ssrc() const { return outSsrc_; }
+  uint16_t lastSequence() const { return lastSeq_; }
+  uint32_t lastTimestamp() const { return lastTs_; }
+
+ private:
+  uint32_t clockRate_;
+  bool started_ = false;
+  bool switched_ = false;
+  uint32_t outSsrc_ = 0;
+  uint32_t inSsrc_ = 0;
+  uint16_t seqDelta_ = 0;  // out = in + delta, modulo 2^16
+  uint32_t tsDelta_ = 0;   // out = in + delta, modulo 2^32
+  uint16_t lastSeq_ = 0;   // the highest sequence number sent
+  uint32_t lastTs_ = 0;    // the timestamp sent with it
+  int64_t lastUs_ = 0;     // when
+};
+
+}  // namespace sb::media

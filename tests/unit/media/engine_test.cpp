@@ -1,0 +1,250 @@
+// The media engine relaying real UDP packets on loopback: two "phones" (plain
+// sockets) each talking to their leg's endpoint, as a bridged call's phone and
+// PBX would. Every wait is a poll() on a socket or a future with a deadline,
+// never a sleep.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "media/engine.hpp"
+#include "media/port_pool.hpp"
+#include "media/rtp.hpp"
+
+using namespace sb::media;
+
+namespace {
+
+// A UDP socket on 127.0.0.1 standing for a phone's RTP port.
+struct Phone {
+  int fd = -1;
+  uint16_t port = 0;
+  Phone() {
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa = address(0);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    socklen_t len = sizeof sa;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    port = ntohs(sa.sin_port);
+  }
+  ~Phone() { ::close(fd); }
+  Phone(const Phone&) = delete;
+  Phone& operator=(const Phone&) = delete;
+  static sockaddr_in address(uint16_t port) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sa;
+  }
+  sockaddr_in self() const { return address(port); }
+  void send(uint16_t to, const std::vector<uint8_t>& data) const {
+    sockaddr_in sa = address(to);
+    REQUIRE(::sendto(fd, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa) ==
+            static_cast<ssize_t>(data.size()));
+  }
+  // The next datagram within `ms`, with where it came from.
+  std::optional<std::vector<uint8_t>> receive(int ms = 2000, sockaddr_in* from = nullptr) const {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, ms) != 1) return std::nullopt;
+    std::vector<uint8_t> buf(2048);
+    sockaddr_in src{};
+    socklen_t len = sizeof src;
+    const ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&src), &len);
+    if (n < 0) return std::nullopt;
+    buf.resize(static_cast<size_t>(n));
+    if (from) *from = src;
+    return buf;
+  }
+};
+
+std::vector<uint8_t> rtp(uint16_t seq, uint32_t ts, uint32_t ssrc) {
+  std::vector<uint8_t> p(12 + 160, 0xd5);
+  p[0] = 0x80;
+  p[1] = 0;
+  p[2] = static_cast<uint8_t>(seq >> 8);
+  p[3] = static_cast<uint8_t>(seq);
+  for (int i = 0; i < 4; ++i) p[4 + i] = static_cast<uint8_t>(ts >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i) p[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
+  return p;
+}
+
+// Ports no other test of this binary uses, inside the unprivileged range.
+EngineConfig config(uint16_t low, int timeoutSeconds = 30) {
+  EngineConfig c;
+  c.bindAddress = "127.0.0.1";
+  c.portLow = low;
+  c.portHigh = static_cast<uint16_t>(low + 40);
+  c.rtpTimeoutSeconds = timeoutSeconds;
+  return c;
+}
+
+// Two legs, each with its endpoint told its phone's address, paired.
+struct Call {
+  Phone customer, agent;
+  MediaEngine engine;
+  uint16_t customerPort = 0, agentPort = 0;
+  explicit Call(EngineConfig c, MediaEngine::Report report = {}) : engine(c, std::move(report)) {
+    engine.start();
+    customerPort = *engine.endpoint(1);
+    agentPort = *engine.endpoint(2);
+    engine.remote(1, customer.self(), 0, true);
+    engine.remote(2, agent.self(), 0, true);
+    engine.pair(1, 2);
+    engine.sync([] {});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("media port pool: even ports with RTCP above, round-robin, exhaustion") {
+  PortPool pool("127.0.0.1", 31001, 31006);  // odd bounds move inwards: 31002, 31004, 31006
+  CHECK(pool.capacity() == 3);
+  auto a = pool.open();
+  auto b = pool.open();
+  auto c = pool.open();
+  REQUIRE((a && b && c));
+  CHECK(a->port == 31002);
+  CHECK(b->port == 31004);
+  CHECK(c->port == 31006);
+  CHECK_FALSE(pool.open());
+  pool.close(*a);
+  CHECK(pool.inUse() == 2);
+  auto d = pool.open();
+  REQUIRE(d);
+  CHECK(d->port == 31002);  // the only one free
+  for (auto* p : {&*b, &*c, &*d}) pool.close(*p);
+  CHECK(pool.inUse() == 0);
+  CHECK_THROWS(PortPool("127.0.0.1", 31001, 31001));
+}
+
+TEST_CASE("media engine: a bridged call's packets are relayed both ways, unchanged") {
+  Call call(config(31100));
+  CHECK(call.customerPort != call.agentPort);
+  call.customer.send(call.customerPort, rtp(100, 16000, 0x1111));
+  sockaddr_in from{};
+  auto got = call.agent.receive(2000, &from);
+  REQUIRE(got);
+  CHECK(*got == rtp(100, 16000, 0x1111));
+  CHECK(ntohs(from.sin_port) == call.agentPort);  // from the agent's own endpoint (symmetric RTP)
+  call.agent.send(call.agentPort, rtp(7, 320, 0x2222));
+  got = call.customer.receive();
+  REQUIRE(got);
+  CHECK(*got == rtp(7, 320, 0x2222));
+  // RTCP rides on port + 1 both ways.
+  Phone customerRtcp;
+  // The customer's RTCP is elsewhere than RTP + 1 (a=rtcp, RFC 3605).
+  call.engine.remote(1, call.customer.self(), customerRtcp.port, true);
+  std::vector<uint8_t> report{0x81, 200, 0, 1, 0, 0, 0x22, 0x22};
+  call.agent.send(static_cast<uint16_t>(call.agentPort + 1), report);
+  got = customerRtcp.receive();
+  REQUIRE(got);
+  CHECK(*got == report);
+  CHECK(call.engine.counters().packetsRelayed == 3);
+}
+
+TEST_CASE("media engine: a transfer re-pairs the customer; its stream stays one RTP stream") {
+  Call call(config(31200));
+  call.customer.send(call.customerPort, rtp(1, 160, 0xc0c0));
+  REQUIRE(call.agent.receive());
+  call.agent.send(call.agentPort, rtp(50, 8000, 0xa1a1));
+  REQUIRE(call.customer.receive());
+  // A second agent takes the customer.
+  Phone second;
+  const uint16_t secondPort = *call.engine.endpoint(3);
+  call.engine.remote(3, second.self(), 0, true);
+  call.engine.pair(1, 3);
+  call.engine.sync([] {});
+  call.customer.send(call.customerPort, rtp(2, 320, 0xc0c0));
+  REQUIRE(second.receive());
+  CHECK_FALSE(call.agent.receive(200));  // the first agent hears nothing more
+  second.send(secondPort, rtp(9000, 999999, 0xb2b2));
+  auto got = call.customer.receive();
+  REQUIRE(got);
+  const auto h = parseRtp(got->data(), got->size());
+  REQUIRE(h);
+  CHECK(h->ssrc == 0xa1a1);  // the customer's stream keeps its SSRC
+  CHECK(h->sequence == 51);  // and runs on
+  CHECK(h->marker);
+  // The first agent's phone, still sending, reaches nobody.
+  const auto before = call.engine.counters().packetsDropped;
+  call.agent.send(call.agentPort, rtp(51, 8160, 0xa1a1));
+  REQUIRE(call.customer.receive(300) == std::nullopt);
+  call.engine.sync([] {});
+  CHECK(call.engine.counters().packetsDropped == before + 1);
+}
+
+TEST_CASE("media engine: symmetric RTP latches a phone behind NAT, then strangers are dropped") {
+  Call call(config(31300));
+  // The agent's phone sends from another port than its SDP said (a NAT).
+  Phone natted;
+  natted.send(call.agentPort, rtp(1, 160, 0xaaaa));
+  REQUIRE(call.customer.receive());
+  call.customer.send(call.customerPort, rtp(1, 160, 0xcccc));
+  REQUIRE(natted.receive());                  // latched: the answer goes where it came from
+  CHECK_FALSE(call.agent.receive(200));        // not to the SDP's address
+  // Once latched, another source (RTP bleed) is dropped.
+  Phone stranger;
+  stranger.send(call.agentPort, rtp(2, 320, 0xeeee));
+  CHECK_FALSE(call.customer.receive(300));
+  call.engine.sync([] {});
+  CHECK(call.engine.counters().strangerPackets == 1);
+}
+
+TEST_CASE("media engine: after the latch window only the signalled address latches") {
+  EngineConfig c = config(31400);
+  c.latchWindowMs = 0;
+  Call call(c);
+  Phone stranger;
+  stranger.send(call.agentPort, rtp(1, 160, 0xeeee));
+  CHECK_FALSE(call.customer.receive(300));
+  call.agent.send(call.agentPort, rtp(1, 160, 0xaaaa));
+  CHECK(call.customer.receive());
+  call.engine.sync([] {});
+  CHECK(call.engine.counters().strangerPackets == 1);
+}
+
+TEST_CASE("media engine: a stream that should flow and goes silent is reported once; a held one is not") {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<LegId> timedOut;
+  Call call(config(31500, 1), [&](const StreamTimedOut& t) {
+    std::lock_guard lock(m);
+    timedOut.push_back(t.leg);
+    cv.notify_all();
+  });
+  // The agent's side holds the call (sends nothing by its SDP): never timed out.
+  call.engine.remote(2, call.agent.self(), 0, false);
+  // The customer's side sends once, then goes silent.
+  call.customer.send(call.customerPort, rtp(1, 160, 0xc0c0));
+  REQUIRE(call.agent.receive());
+  std::unique_lock lock(m);
+  REQUIRE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return !timedOut.empty(); }));
+  CHECK(timedOut == std::vector<LegId>{1});
+  lock.unlock();
+  call.engine.sync([] {});
+  CHECK(call.engine.counters().streamTimeouts == 1);
+}
+
+TEST_CASE("media engine: a closed leg's port is given back; packets to it go nowhere") {
+  Call call(config(31600));
+  call.engine.close(2);
+  CHECK(call.engine.openEndpoints() == 1);
+  call.engine.sync([] {});
+  call.customer.send(call.customerPort, rtp(1, 160, 0xc0c0));
+  CHECK_FALSE(call.agent.receive(300));
+  // The port is free again: a new endpoint may take it.
+  CHECK(call.engine.endpoint(4).has_value());
+  call.engine.stop();
+  CHECK(call.engine.openEndpoints() == 2);  // the SIP side's view; the sockets are closed with the loop
+}
