@@ -38,6 +38,12 @@ std::vector<std::string> restartOnlyDifferences(const Config& a, const Config& b
   if (a.control.allowedUids != b.control.allowedUids) out.emplace_back("control.allowedUids");
   if (a.metrics.listen.str() != b.metrics.listen.str()) out.emplace_back("metrics.listen");
   if (a.storage.path != b.storage.path) out.emplace_back("storage.path");
+  // The media engine is built once, with its sockets and port range.
+  if (a.media.mode != b.media.mode) out.emplace_back("media.mode");
+  if (a.media.address != b.media.address || a.media.bindAddress != b.media.bindAddress)
+    out.emplace_back("media.address");
+  if (a.media.portLow != b.media.portLow || a.media.portHigh != b.media.portHigh) out.emplace_back("media.rtpPorts");
+  if (a.media.rtpTimeoutSeconds != b.media.rtpTimeoutSeconds) out.emplace_back("media.rtpTimeoutSeconds");
   return out;
 }
 

@@ -81,6 +81,19 @@ struct Outbound {
   std::vector<std::string> emergencyNumbers{"112", "911"};  // always allowed, exempt from every limit
 };
 
+// Anchored media (docs/CONFIG.md, "Media"). bypass: the SDP passes through and
+// the audio flows phone to PBX; anchored: every leg's audio goes through
+// seatbridge's own RTP endpoints (lib/media), which the audio features need.
+struct Media {
+  enum class Mode { bypass, anchored };
+  Mode mode = Mode::bypass;
+  std::string address;      // advertised in SDP (a NAT's public address); "" = bindAddress
+  std::string bindAddress;  // where the RTP sockets are bound; "" = the first sip.listen host
+  uint16_t portLow = 20000;  // media.rtpPorts "LOW-HIGH"
+  uint16_t portHigh = 29999;
+  int rtpTimeoutSeconds = 30;  // a leg that should send and sends nothing for this long ends the call; 0 = never
+};
+
 struct Extension {
   std::string id;
   std::string name;
@@ -159,6 +172,7 @@ struct Config {
   Shutdown shutdown;
   Calls calls;
   Outbound outbound;
+  Media media;
   std::vector<Extension> extensions;
   std::vector<Agent> agents;
   std::vector<SkillGroup> skillGroups;

@@ -406,10 +406,46 @@ void readSection(Fields& root, const char* key, std::vector<T>& out,
   });
 }
 
+// media: {mode, address, bindAddress, rtpPorts: "LOW-HIGH", rtpTimeoutSeconds}
+void readMedia(const YAML::Node& node, Diagnostics& d, Media& m) {
+  Fields f(d, "media");
+  if (!f.open(node, {"mode", "address", "bindAddress", "rtpPorts", "rtpTimeoutSeconds"})) return;
+  std::string mode = "bypass";
+  f.readString("mode", mode);
+  if (mode == "anchored")
+    m.mode = Media::Mode::anchored;
+  else if (mode == "bypass")
+    m.mode = Media::Mode::bypass;
+  else
+    d.error("media.mode", "'" + mode + "' is not one of anchored, bypass");
+  for (auto [key, out] : {std::pair{"address", &m.address}, std::pair{"bindAddress", &m.bindAddress}}) {
+    f.readString(key, *out);
+    auto ip = out->empty() ? std::nullopt : parseIp(*out);
+    // The engine speaks IPv4 (sockaddr_in); an IPv4-mapped form is what parseIp gives for one.
+    const bool v4 = ip && std::equal(ip->begin(), ip->begin() + 10, std::array<uint8_t, 10>{}.begin()) &&
+                    (*ip)[10] == 0xff && (*ip)[11] == 0xff;
+    if (!out->empty() && !v4) d.error(std::string("media.") + key, "'" + *out + "' is not an IPv4 address");
+  }
+  std::string ports;
+  f.readString("rtpPorts", ports);
+  if (!ports.empty()) {
+    unsigned lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream in(ports);
+    if (!(in >> lo >> dash >> hi) || dash != '-' || !in.eof() || lo < 1024 || hi > 65534 || hi < lo + 1)
+      d.error("media.rtpPorts", "'" + ports + "' is not LOW-HIGH with 1024 <= LOW < HIGH <= 65534");
+    else {
+      m.portLow = static_cast<uint16_t>(lo);
+      m.portHigh = static_cast<uint16_t>(hi);
+    }
+  }
+  f.readInt("rtpTimeoutSeconds", m.rtpTimeoutSeconds, 0, 3600);
+}
+
 void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   Fields root(d, "");
   if (!root.open(doc, {"sip", "registrar", "security", "control", "metrics", "storage", "log", "shutdown",
-                       "calls", "outbound", "extensions", "agents", "skillGroups", "numbers", "trunks"}))
+                       "calls", "outbound", "media", "extensions", "agents", "skillGroups", "numbers", "trunks"}))
     return;
   if (root.has("sip")) readSip(root.get("sip"), d, c.sip); else root.required("sip");
   if (root.has("registrar")) readRegistrar(root.get("registrar"), d, c.registrar);
@@ -460,6 +496,19 @@ void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
       f.readStringList("emergencyNumbers", c.outbound.emergencyNumbers);
     }
   }
+  if (root.has("media")) readMedia(root.get("media"), d, c.media);
+  // The RTP sockets bind where SIP listens unless told otherwise; the SDP
+  // names that address unless a NAT's public one is given.
+  if (c.media.bindAddress.empty())
+    for (const ListenAddr& l : c.sip.listen)
+      if (!l.where.ipv6 && parseIp(l.where.host)) {
+        c.media.bindAddress = l.where.host;
+        break;
+      }
+  if (c.media.bindAddress.empty()) c.media.bindAddress = "0.0.0.0";
+  if (c.media.address.empty() && c.media.bindAddress != "0.0.0.0") c.media.address = c.media.bindAddress;
+  if (c.media.mode == Media::Mode::anchored && c.media.address.empty())
+    d.error("media.address", "needed when the RTP sockets bind to 0.0.0.0: the address phones and trunks send RTP to");
   readSection(root, "extensions", c.extensions, readExtension);
   readSection(root, "agents", c.agents, readAgent);
   readSection(root, "skillGroups", c.skillGroups, readSkillGroup);

@@ -85,9 +85,10 @@ struct MediaEngine::Endpoint {
   }
 };
 
-MediaEngine::MediaEngine(EngineConfig config, Report report)
+MediaEngine::MediaEngine(EngineConfig config, Report report, Stats stats)
     : config_(std::move(config)),
       report_(std::move(report)),
+      stats_(std::move(stats)),
       ports_(config_.bindAddress, config_.portLow, config_.portHigh),
       thread_("media"),
       counters_(std::make_unique<Atomics>()) {}
@@ -257,6 +258,13 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
 }
 
 void MediaEngine::tick() {
+  if (stats_) {
+    const EngineCounters now = counters();
+    stats_({now.packetsRelayed - reported_.packetsRelayed, now.packetsDropped - reported_.packetsDropped,
+            now.strangerPackets - reported_.strangerPackets, now.streamTimeouts - reported_.streamTimeouts},
+           endpoints_.size());
+    reported_ = now;
+  }
   const int64_t now = nowUs();
   const int64_t limit = int64_t{config_.rtpTimeoutSeconds} * 1'000'000;
   if (limit <= 0) return;

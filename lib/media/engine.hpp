@@ -64,7 +64,10 @@ struct EngineCounters {
 class MediaEngine {
  public:
   using Report = std::function<void(const StreamTimedOut&)>;
-  MediaEngine(EngineConfig config, Report report);
+  // Once a second on the media thread: the counters' growth since the last
+  // call and the endpoints open (for the metrics).
+  using Stats = std::function<void(const EngineCounters& delta, size_t endpoints)>;
+  MediaEngine(EngineConfig config, Report report, Stats stats = {});
   ~MediaEngine();
   MediaEngine(const MediaEngine&) = delete;
   MediaEngine& operator=(const MediaEngine&) = delete;
@@ -98,6 +101,8 @@ class MediaEngine {
 
   EngineConfig config_;
   Report report_;
+  Stats stats_;
+  EngineCounters reported_;  // media thread: what stats_ was last told
   PortPool ports_;
   LoopThread thread_;
   // SIP thread: the legs it opened endpoints for, and their ports.

@@ -49,6 +49,13 @@ Metrics::Metrics(const std::string& version)
       storeWriteFailures(family<prometheus::Counter>(*registry_, "seatbridge_store_write_failures_total",
                                                      "Batches of session records (or a prune) the store failed to write")
                              .Add({})),
+      mediaStreams(family<prometheus::Gauge>(*registry_, "seatbridge_media_streams",
+                                             "Call legs whose audio seatbridge anchors (an RTP endpoint open)")
+                       .Add({})),
+      mediaTimeouts(family<prometheus::Counter>(*registry_, "seatbridge_media_timeouts_total",
+                                                "Legs that sent no RTP for media.rtpTimeoutSeconds while they should "
+                                                "have: their calls were ended")
+                        .Add({})),
       sipLoopLag(family<prometheus::Gauge>(*registry_, "seatbridge_sip_loop_lag_seconds",
                                            "How late the SIP thread ran the last heartbeat posted to it (once a second)")
                      .Add({})),
@@ -90,6 +97,8 @@ Metrics::Metrics(const std::string& version)
       &family<prometheus::Counter>(r, "seatbridge_sip_malformed_total", "SIP messages rejected as malformed, by reason");
   callsRefused_ = &family<prometheus::Counter>(r, "seatbridge_calls_refused_total",
                                                "INVITEs refused before a session began, by reason");
+  mediaPackets_ = &family<prometheus::Counter>(r, "seatbridge_media_packets_total",
+                                               "RTP and RTCP packets the media engine took in, by outcome");
   outboundRefused_ = &family<prometheus::Counter>(
       r, "seatbridge_outbound_refused_total",
       "Calls agents placed that the dial plan or a limit refused (calloutRefused), by reason");
@@ -162,6 +171,10 @@ prometheus::Counter& Metrics::sessionsTotal(const std::string& type, const std::
 prometheus::Counter& Metrics::configReload(const std::string& result) { return configReloads_->Add({{"result", result}}); }
 prometheus::Counter& Metrics::sipMalformed(const std::string& reason) { return sipMalformed_->Add({{"reason", reason}}); }
 prometheus::Counter& Metrics::callsRefused(const std::string& reason) { return callsRefused_->Add({{"reason", reason}}); }
+prometheus::Counter& Metrics::mediaPackets(const std::string& outcome) {
+  return mediaPackets_->Add({{"outcome", outcome}});
+}
+
 prometheus::Counter& Metrics::outboundRefused(const std::string& reason) {
   return outboundRefused_->Add({{"reason", reason}});
 }

@@ -49,6 +49,10 @@ class Metrics {
   // tooManyHops, draining, noSeatOnline, ...): a bounded set chosen by the SIP layer.
   prometheus::Counter& callsRefused(const std::string& reason);
   prometheus::Counter& outboundRefused(const std::string& reason);
+  // Anchored media: RTP and RTCP packets the engine took in, by outcome:
+  // relayed | dropped (not RTP, or nowhere to go) | stranger (from an address
+  // the leg is not latched to: RTP bleed).
+  prometheus::Counter& mediaPackets(const std::string& outcome);
   prometheus::Gauge& queueWaiting(const std::string& skillGroup);
   prometheus::Gauge& queueOldestWait(const std::string& skillGroup);
   // outcome: answered | abandoned | timeout
@@ -72,6 +76,8 @@ class Metrics {
   prometheus::Gauge& controlClients;
   prometheus::Counter& controlEventsDropped;
   prometheus::Counter& storeWriteFailures;
+  prometheus::Gauge& mediaStreams;     // legs with an anchored RTP endpoint open
+  prometheus::Counter& mediaTimeouts;  // legs ended for sending no RTP for media.rtpTimeoutSeconds
   prometheus::Gauge& sipLoopLag;  // seconds late the SIP thread ran the last heartbeat  // batches of records (or a prune) the store refused
   prometheus::Histogram& sessionSetupSeconds;
   prometheus::Histogram& sessionAnswerSeconds;
@@ -95,6 +101,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* sipMalformed_;
   prometheus::Family<prometheus::Counter>* callsRefused_;
   prometheus::Family<prometheus::Counter>* outboundRefused_;
+  prometheus::Family<prometheus::Counter>* mediaPackets_;
   prometheus::Family<prometheus::Gauge>* queueWaiting_;
   prometheus::Family<prometheus::Gauge>* queueOldestWait_;
   prometheus::Family<prometheus::Histogram>* sessionWait_;

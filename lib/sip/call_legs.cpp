@@ -17,6 +17,7 @@
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "metrics/metrics.hpp"
+#include "media/engine.hpp"
 #include "sip/call_legs_parts.hpp"
 
 namespace sb::sip {
@@ -77,6 +78,7 @@ CallLegs::Leg* CallLegs::find(core::LegId id) {
 void CallLegs::retire(core::LegId id) {
   auto it = legs_.find(id);
   if (it == legs_.end()) return;
+  if (media_) media_->close(id);
   for (auto r = relays_.begin(); r != relays_.end();) {
     if (r->second->from == id || r->second->to == id) {
       relayGraveyard_.push_back(std::move(r->second));
@@ -182,7 +184,8 @@ void CallLegs::provisional(const core::SendProvisional& a) {
   Leg* l = find(a.leg);
   if (!l || !l->inbound || l->state != Leg::State::early || !l->irq) return;
   const Leg* with = a.with ? find(a.with) : nullptr;
-  const std::string sdp = with ? with->earlySdp : std::string();
+  const std::string sdp = with ? present(*l, with->earlySdp) : std::string();
+  if (media_ && with && !sdp.empty()) media_->pair(l->id, with->id);  // the far end's ringback or announcement
   nta_incoming_treply(l->irq, a.code, nullptr, SIPTAG_CONTACT(nta_agent_contact(agent_)),
                       SIPTAG_SERVER_STR(server_.c_str()), TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),
                       TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
@@ -192,7 +195,7 @@ void CallLegs::answer(const core::AnswerLeg& a) {
   Leg* in = find(a.leg);
   Leg* out = find(a.with);
   if (!in || !in->inbound || in->state != Leg::State::early || !in->irq) return;
-  const std::string sdp = out ? out->sdp : std::string();
+  const std::string sdp = out ? present(*in, out->sdp) : std::string();
   const std::string type = out ? out->contentType : std::string("application/sdp");
   const std::string lines = withReplaces(uasTimerLines(*in), in->trunk.empty());  // RFC 4028 §9, RFC 3891 §6.1
   nta_incoming_treply(in->irq, SIP_200_OK, SIPTAG_CONTACT(nta_agent_contact(agent_)), SIPTAG_ALLOW_STR(kAllow),
@@ -266,6 +269,7 @@ void CallLegs::bridge(const core::BridgeLegs& a) {
   Leg* y = find(a.b);
   if (x) x->peer = a.b;
   if (y) y->peer = a.a;
+  if (media_ && x && y) media_->pair(a.a, a.b);
 }
 
 void CallLegs::sendBye(Leg& leg) {

@@ -36,6 +36,9 @@
 namespace sb::metrics {
 class Metrics;
 }
+namespace sb::media {
+class MediaEngine;
+}
 
 namespace sb::sip {
 
@@ -58,6 +61,12 @@ class CallLegs {
   CallLegs& operator=(const CallLegs&) = delete;
 
   void setHooks(Hooks hooks) { hooks_ = std::move(hooks); }
+  // Anchored media (call_legs_media.cpp): the engine whose endpoints every
+  // leg's SDP names, advertised as `address`; none (bypass): SDP passes through.
+  void setMedia(media::MediaEngine* engine, std::string address);
+  // The engine heard nothing from a leg that should be sending for
+  // media.rtpTimeoutSeconds: the call ends.
+  void mediaTimedOut(core::LegId leg);
   void applyConfig(const config::Config& config);
 
   // A new INVITE (no To tag) from `trunk`, straight from the stateless callback:
@@ -97,6 +106,11 @@ class CallLegs {
                const std::string& contentType = {}, const std::string& body = {});
   // The deferred ACK of an offerless call's agent leg, with the customer's answer.
   void sendPendingAck(Leg& leg, const std::string& contentType, const std::string& body);
+  // Anchored media (call_legs_media.cpp): `body` as leg `to` gets it, and
+  // what leg `from`'s SDP says. Legs hear each other once bridged (or, for
+  // early media, once one's 18x SDP is passed to the other).
+  std::string present(Leg& to, const std::string& body);
+  void learn(Leg& from, const std::string& body);
   void acked(Leg& leg, const sip_t* ack);
   void adoptDialog(nta_leg_t* dialog, const sip_t* sip);
   void prack(Fork& fork, nta_outgoing_t* orq, const sip_t* sip);  // a reliable 18x (RFC 3262 §4)
@@ -191,6 +205,8 @@ class CallLegs {
   std::vector<config::Trunk> trunks_;
   dialog::TimerPolicy timerPolicy_;
   Hooks hooks_;
+  media::MediaEngine* media_ = nullptr;  // anchored media; null in bypass
+  std::string mediaAddress_;
   std::map<core::LegId, std::unique_ptr<Leg>> legs_;
   // Forks we CANCELled or lost to another fork's 2xx: kept until their final
   // response (a crossing 2xx is ACKed and BYEd) or 64*T1 (RFC 3261 §9.1).

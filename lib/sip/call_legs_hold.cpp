@@ -54,7 +54,8 @@ void CallLegs::reofferLeg(const core::ReofferLeg& a) {
   const Leg* with = find(a.with);
   if (!leg || !with) return;
   const std::string& theirs = with->session.peerSdp.empty() ? with->sdp : with->session.peerSdp;
-  const std::optional<std::string> body = sdpUnderOrigin(theirs, leg->session.localSdp, !with->hold.peerHeld);
+  std::optional<std::string> body = sdpUnderOrigin(theirs, leg->session.localSdp, !with->hold.peerHeld);
+  if (body) body = present(*leg, *body);
   if (!body) {
     SB_WARN("calls", "leg %llu: the other party's SDP cannot be offered", static_cast<unsigned long long>(leg->id));
     return;

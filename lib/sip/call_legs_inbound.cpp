@@ -48,7 +48,9 @@ void CallLegs::acceptInvite(msg_t* msg, sip_t* sip, const std::string& trunk, co
   core::InboundCall call{trunk, info.number, info.callerNumber, info.callerName, info.ivrPath, extension};
   core::InboundDecision d = hooks_.decide(call);
   leg->id = d.leg;
+  Leg& l = *leg;
   legs_[d.leg] = std::move(leg);
+  learn(l, l.sdp);  // where the caller's audio is, before any leg is offered it
   hooks_.perform(std::move(d.outputs));
 }
 
@@ -95,6 +97,7 @@ void CallLegs::acked(Leg& leg, const sip_t* ack) {
   leg.state = Leg::State::confirmed;
   if (Leg* agent = leg.peer ? find(leg.peer) : nullptr) {
     const Payload p = payloadOf(ack);
+    learn(leg, p.body);
     sendPendingAck(*agent, p.type, p.body);
   }
   if (leg.byeAfterAck) {

@@ -44,7 +44,7 @@ void CallLegs::ring(const core::RingLeg& a) {
     l.maxForwards = src->maxForwards;
     l.contentType = src->contentType;
     l.offerless = src->sdp.empty();
-    l.sdp = src->sdp;
+    l.sdp = present(l, src->sdp);
   }
   if (l.maxForwards == 0) {
     // RFC 3261 §16.3 item 3 as a B2BUA applies it: a call looping through the
@@ -182,7 +182,10 @@ int CallLegs::onForkResponse(Fork& fork, nta_outgoing_t* orq, const sip_t* sip) 
     }
     // Early media (an 18x with SDP) from a trunk: kept for the other leg's 18x.
     const bool early = status > 100 && sip && !leg->trunk.empty() && !leg->earlyReported && hasBody(sip) && isSdp(sip);
-    if (early) leg->earlySdp = payloadOf(sip).body;
+    if (early) {
+      leg->earlySdp = payloadOf(sip).body;
+      learn(*leg, leg->earlySdp);
+    }
     if (status > 100 && (!leg->ringingReported || (talk && !leg->remoteAnswerReported) || early)) {
       leg->ringingReported = true;
       leg->remoteAnswerReported = leg->remoteAnswerReported || talk;
@@ -211,7 +214,8 @@ void CallLegs::sendAck(nta_leg_t* dialog, const std::string& routeUrl, uint32_t 
   if (ack) nta_outgoing_destroy(ack);  // nta keeps it to re-ACK retransmitted 2xx
 }
 
-void CallLegs::sendPendingAck(Leg& leg, const std::string& contentType, const std::string& body) {
+void CallLegs::sendPendingAck(Leg& leg, const std::string& contentType, const std::string& body0) {
+  const std::string body = present(leg, body0);
   if (leg.ackFork) {
     if (leg.dialog) sendAck(leg.dialog, leg.routeUrl, leg.ackCseq, leg.ackFork->auth.lines(), contentType, body);
     forkGraveyard_.push_back(std::move(leg.ackFork));

@@ -31,6 +31,7 @@ int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
         acked(leg, sip);
       } else if (Leg* other = leg.peer ? find(leg.peer) : nullptr; other && other->ackRelay) {
         const Payload p = payloadOf(sip);
+        learn(leg, p.body);
         sendPendingAck(*other, p.type, p.body);
       }
       nta_incoming_destroy(irq);
@@ -116,7 +117,7 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
 nta_outgoing_t* CallLegs::sendRelayed(Relay& r, Leg& to, const sip_t* sip, const std::string& authLines) {
   const sip_method_t m = sip->sip_request->rq_method;
   Payload p = payloadOf(sip);
-  if (isSdp(sip)) p.body = sdpVersionShifted(p.body, to.hold.versionShift);  // see LegHold
+  if (isSdp(sip)) p.body = present(to, sdpVersionShifted(p.body, to.hold.versionShift));  // see LegHold
   const std::string timer = relayTimerLines(to, m);  // RFC 4028 §7.4: it refreshes `to` too
   return nta_outgoing_tcreate(
       to.dialog, &LegCallbacks::relayResponse, reinterpret_cast<nta_outgoing_magic_t*>(&r),
@@ -185,7 +186,7 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
   }
   if (r.irq && sip && !unanswerable) {
     Payload p = payloadOf(sip);
-    if (from && isSdp(sip)) p.body = sdpVersionShifted(p.body, from->hold.versionShift);  // see LegHold
+    if (from && isSdp(sip)) p.body = present(*from, sdpVersionShifted(p.body, from->hold.versionShift));
     const char* phrase = sip->sip_status ? sip->sip_status->st_phrase : nullptr;
     nta_incoming_treply(
         r.irq, status, phrase,

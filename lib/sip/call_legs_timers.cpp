@@ -148,6 +148,7 @@ void CallLegs::forkTimerUp(Leg& leg, Fork& fork, const sip_t* sip) {
   leg.session.timer = dialog::onUac2xx(timerHeadersOf(sip), fork.timerOffer);
   leg.session.localSdp = fork.offer;
   leg.session.peerSdp = bodyOf(sip);
+  learn(leg, leg.session.peerSdp);
   leg.session.peerAllowsUpdate = sip_is_allowed(sip->sip_allow, sip_method_update, "UPDATE");
   restartSessionTimer(leg);
 }
@@ -335,14 +336,18 @@ std::string CallLegs::relayTimerLines(const Leg& to, sip_method_t m) const {
 void CallLegs::relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* response) {
   if (to && response) {
     const std::string body = isSdp(response) ? bodyOf(response) : std::string();
-    if (!body.empty()) to->session.peerSdp = body;
+    if (!body.empty()) {
+      to->session.peerSdp = body;
+      learn(*to, body);
+    }
     if (r.method == sip_method_invite || r.method == sip_method_update) {
       if (to->session.timer.active())
         to->session.timer = dialog::onUac2xx(timerHeadersOf(response),
                                              {to->session.timer.interval, timerPolicy_.minSE});
       restartSessionTimer(*to);
     }
-    if (from && !body.empty()) from->session.localSdp = sdpVersionShifted(body, from->hold.versionShift);
+    if (from && !body.empty())
+      from->session.localSdp = present(*from, sdpVersionShifted(body, from->hold.versionShift));
   }
   if (from && r.timerAnswer) applyTimerAnswer(*from, *r.timerAnswer);
 }
@@ -351,7 +356,10 @@ void CallLegs::relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* respons
 // session refreshed as by any re-INVITE (RFC 4028 §7.4; §7.2 for what the 2xx says).
 void CallLegs::ownReinviteAnswered(Leg& leg, const sip_t* response) {
   if (!response) return;
-  if (isSdp(response)) leg.session.peerSdp = bodyOf(response);
+  if (isSdp(response)) {
+    leg.session.peerSdp = bodyOf(response);
+    learn(leg, leg.session.peerSdp);
+  }
   if (leg.session.timer.active())
     leg.session.timer = dialog::onUac2xx(timerHeadersOf(response), {leg.session.timer.interval, timerPolicy_.minSE});
   restartSessionTimer(leg);
@@ -361,7 +369,8 @@ void CallLegs::relayedOffer(Leg& from, Leg& to, const sip_t* request) {
   if (!isSdp(request)) return;
   const std::string body = bodyOf(request);
   from.session.peerSdp = body;
-  to.session.localSdp = sdpVersionShifted(body, to.hold.versionShift);  // as sendRelayed sent it
+  learn(from, body);
+  to.session.localSdp = present(to, sdpVersionShifted(body, to.hold.versionShift));  // as sendRelayed sent it
   notePeerHold(from, body);
 }
 

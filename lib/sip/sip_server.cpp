@@ -16,6 +16,7 @@
 #include "config/dial_pattern.hpp"
 #include "metrics/metrics.hpp"
 #include "seatbridge/version.hpp"
+#include "media/engine.hpp"
 #include "sip/call_legs.hpp"
 #include "sip/call_parse.hpp"
 #include "sip/register_parse.hpp"
@@ -50,7 +51,7 @@ const char* methodLabel(const sip_t* sip) {
 }  // namespace
 
 SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> config, metrics::Metrics& metrics,
-                     store::Store* store)
+                     store::Store* store, OnSipThread onSipThread)
     : config_(std::move(config)), metrics_(metrics), startedAtMs_(wallClockMs()) {
   // NONE: create the agent without transports, then bind each listen address
   // ourselves so a failure names the address.
@@ -74,6 +75,31 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
       root, agent_.get(), *config_, metrics_,
       [this](const std::string& extension) { return registrar_->contacts(extension); }, kServer);
   trunks_ = std::make_unique<TrunkMonitor>(root, agent_.get(), *config_, kServer);
+  if (config_->media.mode == config::Media::Mode::anchored) {
+    const config::Media& m = config_->media;
+    media::EngineConfig e;
+    e.bindAddress = m.bindAddress;
+    e.portLow = m.portLow;
+    e.portHigh = m.portHigh;
+    e.rtpTimeoutSeconds = m.rtpTimeoutSeconds;
+    media_ = std::make_unique<media::MediaEngine>(
+        e,
+        [onSipThread](const media::StreamTimedOut& t) {
+          // From the media thread: the leg's end is the SIP thread's to carry out.
+          if (onSipThread) onSipThread([leg = t.leg](SipServer& s) { s.callLegs().mediaTimedOut(leg); });
+        },
+        [&metrics = metrics_](const media::EngineCounters& delta, size_t endpoints) {
+          // prometheus-cpp's counters and gauges are atomics: set from the media thread.
+          metrics.mediaPackets("relayed").Increment(static_cast<double>(delta.packetsRelayed));
+          metrics.mediaPackets("dropped").Increment(static_cast<double>(delta.packetsDropped - delta.strangerPackets));
+          metrics.mediaPackets("stranger").Increment(static_cast<double>(delta.strangerPackets));
+          metrics.mediaStreams.Set(static_cast<double>(endpoints));
+        });
+    media_->start();
+    callLegs_->setMedia(media_.get(), m.address);
+    SB_INFO("media", "anchored: RTP on %s ports %u-%u, advertised as %s", m.bindAddress.c_str(), m.portLow,
+            m.portHigh, m.address.c_str());
+  }
 }
 
 size_t SipServer::activeCalls() const { return callLegs_->liveLegs(); }

@@ -19,6 +19,9 @@ class Metrics;
 namespace sb::store {
 class Store;
 }
+namespace sb::media {
+class MediaEngine;
+}
 
 namespace sb::sip {
 
@@ -42,8 +45,11 @@ class SipServer {
  public:
   // `store` (may be null: nothing persists) keeps the registrar's bindings across
   // restarts; only the SIP thread touches it from then on.
+  // `onSipThread` runs work on the SIP thread from another (the media
+  // engine's reports); the work is skipped once the server is gone.
+  using OnSipThread = std::function<bool(std::function<void(SipServer&)>)>;
   SipServer(su_root_t* root, std::shared_ptr<const config::Config> config, metrics::Metrics& metrics,
-            store::Store* store = nullptr);
+            store::Store* store = nullptr, OnSipThread onSipThread = {});
   ~SipServer();
   SipServer(const SipServer&) = delete;
   SipServer& operator=(const SipServer&) = delete;
@@ -80,7 +86,9 @@ class SipServer {
   metrics::Metrics& metrics_;
   AgentPtr agent_;
   std::unique_ptr<SofiaRegistrar> registrar_;  // after agent_: destroyed first
-  std::unique_ptr<CallLegs> callLegs_;         // after agent_: destroyed first
+  // media.mode anchored: the engine (its own thread), outliving the legs that name its endpoints.
+  std::unique_ptr<media::MediaEngine> media_;
+  std::unique_ptr<CallLegs> callLegs_;         // after agent_ and media_: destroyed first
   std::unique_ptr<TrunkMonitor> trunks_;       // after agent_: destroyed first
   // Admission control per trunk (maxCallsPerSecond): a token bucket one second deep.
   struct Bucket {

@@ -54,7 +54,12 @@ void SipThread::run(std::promise<void>* started) {
     return;
   }
   try {
-    server_ = std::make_unique<SipServer>(root.get(), config_, metrics_, store_);
+    server_ = std::make_unique<SipServer>(root.get(), config_, metrics_, store_,
+                                          [this](std::function<void(SipServer&)> fn) {
+                                            return post([this, fn = std::move(fn)] {
+                                              if (server_) fn(*server_);
+                                            });
+                                          });
   } catch (...) {
     started->set_exception(std::current_exception());
     return;

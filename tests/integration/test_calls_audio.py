@@ -4,8 +4,11 @@ The customer is a baresip on the trunk's address (127.0.0.2, the trunk pbx's
 port, no registration) that dials the sales number and plays 697 Hz; the
 agent's desk phone is a baresip on 127.0.0.1 registered as extension 1001
 (alice) with answermode=auto, playing 1209 Hz. seatbridge queues the trunk's
-INVITE, offers it to 1001's contact and bridges the two; it passes the SDP
-through, so RTP goes from phone to phone. Both dump what they hear (sndfile);
+INVITE, offers it to 1001's contact and bridges the two. In bypass (AudioCall)
+it passes the SDP through, so RTP goes from phone to phone; anchored
+(AnchoredAudioCall, issue 10) every packet goes through seatbridge's media
+engine; SilentPhone kills the agent's phone mid-call and expects the RTP
+timeout to end the call. Both dump what they hear (sndfile);
 after TALK_SECONDS of audio on both sides one of them hangs up, and the test
 checks the control events (callIn, userAccessed, sessionEnded for alice) and,
 with a Goertzel filter, that the customer heard mainly 1209 Hz and the agent
@@ -16,6 +19,7 @@ holding SHA-256 and would only register on its retry 30-60 s later
 (test_registrar_baresip.py covers that path)."""
 import os
 import subprocess
+import time
 import unittest
 
 from audio.baresip import Baresip
@@ -32,10 +36,16 @@ MAX_OWN_SHARE = 0.05  # one's own tone: at most this share (no echo, no loop)
 
 
 class AudioCall(unittest.TestCase):
+    MEDIA = None  # the daemon's media section: None keeps the default (bypass)
+
     def setUp(self):
         self.phones = []
-        self.d = call_daemon(ring_timeout=10, queue_timeout=20,
-                             mutate=lambda cfg: cfg["security"].update(digestAlgorithms=["MD5"]))
+
+        def configure(cfg):
+            cfg["security"].update(digestAlgorithms=["MD5"])
+            if self.MEDIA:
+                cfg["media"] = dict(self.MEDIA)
+        self.d = call_daemon(ring_timeout=10, queue_timeout=20, mutate=configure)
         self.addCleanup(self.d.close)
         self.d.start()
         self.events = Events(self.d, timeout=15)
@@ -186,6 +196,55 @@ class AudioCall(unittest.TestCase):
     def test_customer_and_agent_hear_each_other_the_agent_hangs_up(self):
         ended = self.talk("agent")
         self.assertEqual(ended["data"]["closeBy"], "seat", ended)
+
+
+class AnchoredAudioCall(AudioCall):
+    """The same calls with media.mode anchored: each phone's SDP names
+    seatbridge's RTP endpoint for its leg, so every packet goes through the
+    media engine, which relays it to the other leg's phone. Each still hears
+    the other's tone (and not its own), and the engine counts what it relayed."""
+    MEDIA = {"mode": "anchored", "rtpPorts": "20000-29999"}
+
+    def talk(self, hang_up):
+        ended = super().talk(hang_up)
+        # 50 packets a second each way for TALK_SECONDS at least, through the engine
+        # (its counters reach the metrics once a second).
+        relayed = lambda: self.d.metric("seatbridge_media_packets_total", {"outcome": "relayed"}) or 0
+        self.wait(lambda: relayed() >= 2 * 50 * (TALK_SECONDS - 1), "the engine's relayed packets in the metrics")
+        self.wait(lambda: self.d.metric("seatbridge_media_streams", {}) == 0, "every endpoint closed after the call")
+        return ended
+
+
+class SilentPhone(AudioCall):
+    """media.rtpTimeoutSeconds: the agent's phone dies mid-call (SIGKILL: no
+    BYE, no more RTP); seatbridge, which anchors the audio, hears nothing from
+    its leg for the timeout and ends the call: the customer gets a BYE, the
+    agent is free again instead of held by a dead phone."""
+    TIMEOUT = 2
+    MEDIA = {"mode": "anchored", "rtpPorts": "20000-29999", "rtpTimeoutSeconds": TIMEOUT}
+    # The calls that talk to the end are AnchoredAudioCall's.
+    test_customer_and_agent_hear_each_other_the_customer_hangs_up = None
+    test_customer_and_agent_hear_each_other_the_agent_hangs_up = None
+
+    def test_a_phone_that_goes_silent_is_hung_up_after_the_rtp_timeout(self):
+        agent = self.agent_phone()
+        customer = self.customer_phone()
+        mark = self.events.mark()
+        customer.command("dial", f"sip:{NUMBER}@127.0.0.1:{self.d.sip_port}")
+        sid = self.events.expect("userAccessed", ALICE, since=mark)["data"]["sessionId"]
+        for p in (agent, customer):
+            self.phone_event(p, "CALL_RTPESTAB")
+        agent.proc.kill()
+        agent.proc.wait()
+        killed = time.monotonic()
+        self.phone_event(customer, "CALL_CLOSED", timeout=self.TIMEOUT + 10)
+        ended = self.events.expect("sessionEnded", ALICE, sessionId=sid, timeout=self.TIMEOUT + 10)
+        waited = time.monotonic() - killed
+        self.assertGreaterEqual(waited, self.TIMEOUT - 0.5, "not before the timeout")
+        self.assertEqual(ended["data"]["closeBy"], "seat", ended)
+        self.events.expect("statusChanged", ALICE, since=self.events.after(ended), status="free")
+        self.assertEqual(self.d.metric("seatbridge_media_timeouts_total"), 1)
+        self.assertEqual(customer.quit(), 0, customer.logs())
 
 
 if __name__ == "__main__":

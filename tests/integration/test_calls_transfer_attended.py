@@ -51,6 +51,8 @@ class AttendedTransfer(CallTest):
         self.alice.command("answer")
         self.events.expect("userAccessed", ALICE, sessionId=sid)
         pbx.wait_sent("ACK")
+        # Twinkle holds a line only once it counts it established (our ACK in).
+        self.alice.wait_output(r"Line 1: call established")
         self.alice.command("transfer -c 1002")
         # Its hold key first (the customer's leg re-INVITEd sendonly), then the call to bob.
         self.events.expect("hold", ALICE, sessionId=sid, by="seat")

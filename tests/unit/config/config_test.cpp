@@ -88,3 +88,43 @@ TEST_CASE("allowedUids is restart-only, while domain, log level and registrar li
   b.config->registrar.maxContacts = 1;
   CHECK(restartOnlyDifferences(*a.config, *b.config).empty());
 }
+
+TEST_CASE("media: bypass by default, bound where SIP listens; anchored with its ports and timeout") {
+  const std::string base =
+      "sip: {listen: ['udp:127.0.0.1:5060'], domain: example.test}\n"
+      "control: {socket: run/s.sock}\n"
+      "storage: {path: var/s.db}\n";
+  auto r = loadString(base, "m.yaml", "/srv");
+  REQUIRE(r.ok());
+  CHECK(r.config->media.mode == Media::Mode::bypass);
+  CHECK(r.config->media.bindAddress == "127.0.0.1");
+  CHECK(r.config->media.address == "127.0.0.1");
+  CHECK(r.config->media.portLow == 20000);
+  CHECK(r.config->media.rtpTimeoutSeconds == 30);
+  r = loadString(base + "media: {mode: anchored, address: 203.0.113.7, rtpPorts: 30000-30999, rtpTimeoutSeconds: 5}\n",
+                 "m.yaml", "/srv");
+  for (const auto& e : r.errors) INFO(e.str());
+  REQUIRE(r.ok());
+  CHECK(r.config->media.mode == Media::Mode::anchored);
+  CHECK(r.config->media.address == "203.0.113.7");  // advertised (a NAT's public address)
+  CHECK(r.config->media.bindAddress == "127.0.0.1");
+  CHECK((r.config->media.portLow == 30000 && r.config->media.portHigh == 30999));
+  CHECK(r.config->media.rtpTimeoutSeconds == 5);
+}
+
+TEST_CASE("media: each mistake located") {
+  const std::string base =
+      "sip: {listen: ['udp:0.0.0.0:5060'], domain: example.test}\n"
+      "control: {socket: run/s.sock}\n"
+      "storage: {path: var/s.db}\n";
+  auto r = loadString(base + "media: {mode: relay, address: rtp.example.test, rtpPorts: 30000-20000}\n", "m.yaml", "/srv");
+  REQUIRE_FALSE(r.ok());
+  std::vector<std::string> paths;
+  for (const auto& e : r.errors) paths.push_back(e.path);
+  CHECK(paths == std::vector<std::string>{"media.mode", "media.address", "media.rtpPorts"});
+  CHECK(r.errors[0].line == 4);
+  // Bound to every address, anchored media needs to be told which one to advertise.
+  r = loadString(base + "media: {mode: anchored}\n", "m.yaml", "/srv");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.errors[0].path == "media.address");
+}

@@ -1,0 +1,69 @@
+// Anchored media (media.mode anchored; docs/ARCHITECTURE.md, "Anchored
+// media"): every SDP a leg gets from us names seatbridge's own RTP endpoint
+// for that leg (lib/media), and every SDP a leg sends tells the engine where
+// that leg receives and whether it sends. Audio flows between two legs once
+// core bridges them (BridgeLegs pairs their endpoints, and a transfer's new
+// bridge moves the customer's audio with it) or, before the answer, once one's
+// early media is passed to the other. Without an engine (bypass) both are the
+// identity.
+#include <arpa/inet.h>
+
+#include "common/log.hpp"
+#include "media/engine.hpp"
+#include "metrics/metrics.hpp"
+#include "sip/call_legs_parts.hpp"
+#include "sip/sdp_edit.hpp"
+
+namespace sb::sip {
+namespace {
+
+// RFC 4566 §5: a description starts with its version line.
+bool looksLikeSdp(const std::string& body) { return body.compare(0, 4, "v=0\r") == 0 || body.compare(0, 4, "v=0\n") == 0; }
+
+}  // namespace
+
+void CallLegs::setMedia(media::MediaEngine* engine, std::string address) {
+  media_ = engine;
+  mediaAddress_ = std::move(address);
+}
+
+std::string CallLegs::present(Leg& to, const std::string& body) {
+  if (!media_ || !looksLikeSdp(body)) return body;
+  const std::optional<uint16_t> port = media_->endpoint(to.id);
+  if (!port) {
+    // media.rtpPorts is exhausted: this leg's audio goes past us, as in bypass.
+    SB_WARN("media", "leg %llu: no RTP port left in media.rtpPorts; its audio is not anchored",
+            static_cast<unsigned long long>(to.id));
+    return body;
+  }
+  return sdpAnchored(body, mediaAddress_, *port).value_or(body);
+}
+
+void CallLegs::learn(Leg& from, const std::string& body) {
+  if (!media_ || !looksLikeSdp(body)) return;
+  const std::optional<SdpAudio> audio = sdpAudio(body);
+  if (!audio) return;
+  sockaddr_in where{};
+  where.sin_family = AF_INET;
+  where.sin_port = htons(audio->port);
+  if (inet_pton(AF_INET, audio->address.c_str(), &where.sin_addr) != 1) {
+    SB_WARN("media", "leg %llu: its SDP's address '%s' is not IPv4; latching on its first packet",
+            static_cast<unsigned long long>(from.id), audio->address.c_str());
+    where.sin_addr.s_addr = INADDR_ANY;
+  }
+  if (!media_->endpoint(from.id)) return;
+  media_->remote(from.id, where, audio->rtcpPort, audio->sends);
+}
+
+void CallLegs::mediaTimedOut(core::LegId id) {
+  Leg* leg = find(id);
+  if (!leg || leg->state != Leg::State::confirmed) return;
+  // RFC 3261 §12.2.1.2 in spirit: the far end is gone. Its dialog ends with
+  // a BYE (it may still hear it), and core hangs up the other side.
+  SB_INFO("calls", "leg %llu: no RTP for media.rtpTimeoutSeconds; ending the call",
+          static_cast<unsigned long long>(id));
+  metrics_.mediaTimeouts.Increment();
+  endLeg(*leg, 408, true);
+}
+
+}  // namespace sb::sip
