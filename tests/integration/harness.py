@@ -39,7 +39,7 @@ def free_port(host="127.0.0.1"):
 
 
 def base_config(tmp, sip_port, metrics_port):
-    return {
+    cfg = {
         "sip": {"listen": [f"udp:127.0.0.1:{sip_port}", f"tcp:127.0.0.1:{sip_port}"], "domain": "seatbridge.test"},
         "registrar": {"minExpires": 60, "maxExpires": 3600, "defaultExpires": 600, "maxContacts": 3,
                       "keepaliveSeconds": 30},
@@ -66,6 +66,12 @@ def base_config(tmp, sip_port, metrics_port):
                     # unexpected request as a failure.
                     "pingSeconds": 0}],
     }
+    # SEATBRIDGE_TEST_MEDIA=anchored runs every daemon with anchored media: a
+    # way to see which call flows the media engine breaks (tests that assert
+    # the SDP passed through unchanged fail by design).
+    if os.environ.get("SEATBRIDGE_TEST_MEDIA") == "anchored":
+        cfg["media"] = {"mode": "anchored"}
+    return cfg
 
 
 class Daemon:
