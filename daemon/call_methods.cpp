@@ -1,8 +1,7 @@
 // Call.* of the SDK, declared with their parameters so that clients get precise
 // errors for what is not built yet: the parameters are validated, the agent and
-// the session must exist, and then the methods on the call's audio answer
-// mediaNotAnchored (the audio is not relayed by seatbridge yet), the others
-// still to come notImplemented.
+// the session must exist, and then the methods on the call's audio still to
+// come answer mediaNotAnchored, the others notImplemented.
 #include "control/control_server.hpp"
 #include "control/errors.hpp"
 #include "host/core_host.hpp"
@@ -164,9 +163,25 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
                  return g.callDeleteCall(userId, sessionId);
                });
              }});
-  table.add(onSession(b, "Call.muteMic", "Mutes the agent towards the customer.", {}, {}, false, Needs::media));
-  table.add(onSession(b, "Call.unmuteMic", "Unmutes the agent.", {}, {}, false, Needs::media));
-  table.add(onSession(b, "Call.isMicMuted", "Whether the agent is muted: `{muted}`.", {}, {}, false, Needs::media));
+  table.add(served(b, "Call.muteMic",
+                   "Mutes the agent towards the customer: the customer hears silence instead of the agent (the "
+                   "agent's packets go on, their G.711 payload silenced, so the stream's timing is kept; "
+                   "telephone-events still pass). The agent still hears the customer. Needs media.mode anchored.",
+                   "`{sessionId, muted: true}`; `mediaNotAnchored` with media.mode bypass (the audio does not go "
+                   "through seatbridge); `invalidTransition` before the agent answered.",
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint) {
+                     return g.callMute(userId, sessionId, true);
+                   }));
+  table.add(served(b, "Call.unmuteMic", "Unmutes the agent: the customer hears them again.",
+                   "`{sessionId, muted: false}`; errors as Call.muteMic.",
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint) {
+                     return g.callMute(userId, sessionId, false);
+                   }));
+  table.add(served(b, "Call.isMicMuted", "Whether the agent is muted.",
+                   "`{sessionId, muted}`; `mediaNotAnchored` with media.mode bypass.",
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint) {
+                     return g.callIsMicMuted(userId, sessionId);
+                   }));
   table.add({.name = "Call.startInternalCall",
              .help = "Calls another agent by third-party call control: the caller's own device rings first (as "
                      "Call.startOutboundCall rings it), then, once the caller answers, the callee's desk phone "

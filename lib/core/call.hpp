@@ -53,6 +53,7 @@ struct Call {
 
   // After the answer.
   LegId agentLeg = 0;
+  bool micMuted = false;  // Call.muteMic: what agentLeg sends is silenced (a new agent's leg starts unmuted)
   std::string agentUserId;
   TimePoint answeredAt{};
 

@@ -10,6 +10,7 @@ Directory Directory::fromConfig(const config::Config& config) {
   d.numbers = config.numbers;
   d.calls = config.calls;
   d.outbound = config.outbound;
+  d.mediaAnchored = config.media.mode == config::Media::Mode::anchored;
   for (const auto& t : config.trunks) {
     d.trunks.push_back(t.name);
     d.trunkConfigs.push_back(t);

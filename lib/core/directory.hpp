@@ -20,6 +20,9 @@ struct Directory {
   // Each trunk's outbound side (dial patterns, caller numbers, presentation),
   // in configuration order; registration credentials cleared.
   std::vector<config::Trunk> trunkConfigs;
+  // media.mode anchored: the audio goes through seatbridge, so the methods on
+  // it (mute, ...) can work.
+  bool mediaAnchored = false;
 
   static Directory fromConfig(const config::Config& config);
 

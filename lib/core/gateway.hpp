@@ -165,6 +165,10 @@ class Gateway {
   // Call.hold / Call.unHold (gateway_hold.cpp): both legs of the agent's
   // answered session re-INVITEd to hold or back; hold / unHold {by: seat}.
   Outcome callHold(const std::string& userId, const std::string& sessionId, bool hold, TimePoint now);
+  // Call.muteMic / Call.unmuteMic / Call.isMicMuted (gateway_hold.cpp): the
+  // agent's leg silenced towards the customer; needs anchored media.
+  Outcome callMute(const std::string& userId, const std::string& sessionId, bool mute);
+  Outcome callIsMicMuted(const std::string& userId, const std::string& sessionId);
   // Drain deadline: ends every live call (BYE both legs, closeBy admin).
   Outputs endAllCalls(const std::string& reason, TimePoint now);
   size_t liveCalls() const { return calls_.size(); }

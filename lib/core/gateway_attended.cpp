@@ -107,6 +107,7 @@ void Gateway::attendedTransfer(Call& referred, const LegRefer& refer, TimePoint 
   agentLine(first, cust.offerDevice, false);
   releaseInto(first, cust.sessionId, wrapUpFor(first, cust.skillGroupId), now, out);
   cust.agentLeg = colleagueLeg;
+  cust.micMuted = false;
   cust.agentUserId = b.userId;
   cust.offerDevice = b.device;
   agentLine(b.userId, b.device, true);

@@ -28,6 +28,7 @@ void Gateway::answered(Call& call, LegId leg, TimePoint now, Outputs& out) {
   ids.erase(std::remove(ids.begin(), ids.end(), call.sessionId), ids.end());
   call.phase = Call::Phase::bridged;
   call.agentLeg = leg;
+  call.micMuted = false;  // a new agent (after a transfer to a queue) starts unmuted
   call.agentUserId = call.offeredTo;
   call.offerLeg = 0;
   call.answeredAt = now;

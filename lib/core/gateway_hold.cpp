@@ -25,6 +25,31 @@ Outcome Gateway::callHold(const std::string& userId, const std::string& sessionI
   return o;
 }
 
+// The mute of the agent's microphone (Call.muteMic): only where seatbridge
+// relays the audio can it silence one direction (docs/CORE.md, "Mute").
+Outcome Gateway::callMute(const std::string& userId, const std::string& sessionId, bool mute) {
+  Call* found = agentsCall(userId, sessionId);
+  if (!found) return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
+  Call& call = *found;
+  if (!directory_.mediaAnchored)
+    return Outcome::failure(errc::mediaNotAnchored,
+                            "muting needs the call's audio relayed by seatbridge (media.mode anchored)");
+  if (call.phase != Call::Phase::bridged || call.agentUserId != userId)
+    return Outcome::failure(errc::invalidTransition, "session " + sessionId + " is not answered by " + userId);
+  Outcome o = Outcome::success({{"sessionId", sessionId}, {"muted", mute}});
+  if (call.micMuted != mute) o.outputs.push(MuteLeg{call.agentLeg, mute});
+  call.micMuted = mute;
+  return o;
+}
+
+Outcome Gateway::callIsMicMuted(const std::string& userId, const std::string& sessionId) {
+  Call* found = agentsCall(userId, sessionId);
+  if (!found) return Outcome::failure(errc::sessionNotFound, "no live session " + sessionId + " of " + userId);
+  if (!directory_.mediaAnchored)
+    return Outcome::failure(errc::mediaNotAnchored, "no mute without anchored media (media.mode anchored)");
+  return Outcome::success({{"sessionId", sessionId}, {"muted", found->agentUserId == userId && found->micMuted}});
+}
+
 void Gateway::setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out) {
   Session* s = sessions_.find(call.sessionId);
   if (!s) return;

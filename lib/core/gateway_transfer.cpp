@@ -143,6 +143,7 @@ bool Gateway::onTransferFact(Call& call, const LegFact& fact, TimePoint now, Out
               releaseInto(first, call.sessionId, wrapUpFor(first, call.skillGroupId), now, out);
             }
             call.agentLeg = std::exchange(call.transferLeg, 0);
+            call.micMuted = false;
             call.agentUserId = std::exchange(call.transferTo, {});
             call.offerDevice = call.transferDevice;
             call.phase = Call::Phase::bridged;

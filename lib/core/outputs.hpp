@@ -165,8 +165,15 @@ struct NotifyRefer {
   int code = 200;
 };
 
+// Anchored media: what `leg` sends reaches the other party as silence
+// (Call.muteMic: the customer hears nothing of the agent), or again as it is.
+struct MuteLeg {
+  LegId leg = 0;
+  bool muted = true;
+};
+
 using Action = std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg,
-                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg, NotifyRefer>;
+                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg, NotifyRefer, MuteLeg>;
 
 struct Outputs {
   std::vector<Action> actions;

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cstring>
 #include <chrono>
 #include <future>
 
@@ -21,6 +22,22 @@ int64_t nowUs() {
 
 bool sameAddress(const sockaddr_in& a, const sockaddr_in& b) {
   return a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port;
+}
+
+// A muted leg's packet, made silent in place (RFC 3551 §4.5.14: G.711's
+// silence is the code for zero: 0xFF in µ-law, 0xD5 in A-law); false when it
+// cannot be and must be dropped instead. Telephone-events pass unchanged.
+bool silence(uint8_t* data, const RtpHeader& h, int dtmfPt) {
+  if (static_cast<int>(h.payloadType) == dtmfPt) return true;
+  uint8_t value = 0;
+  if (h.payloadType == 0)
+    value = 0xff;
+  else if (h.payloadType == 8)
+    value = 0xd5;
+  else
+    return false;
+  std::memset(data + h.headerBytes, value, h.payloadBytes);
+  return true;
 }
 
 // Packets read per wake-up of one socket: enough to drain a burst, few enough
@@ -52,6 +69,8 @@ struct MediaEngine::Endpoint {
   // Where its packets really come from (symmetric RTP, RFC 4961), once latched.
   bool latched = false, rtcpLatched = false;
   sockaddr_in source{}, rtcpSource{};
+  int dtmfPt = -1;      // its telephone-event payload type
+  bool muted = false;  // what it sends is silenced towards its peer
   LegId peer = 0;
   StreamRewriter out;  // the stream this endpoint sends towards the leg's far end
   int64_t lastRxUs = 0;
@@ -138,8 +157,8 @@ std::optional<uint16_t> MediaEngine::endpoint(LegId leg) {
   return port;
 }
 
-void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, bool sending) {
-  thread_.post([this, leg, rtp, rtcpPort, sending] {
+void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, bool sending, int dtmfPayloadType) {
+  thread_.post([this, leg, rtp, rtcpPort, sending, dtmfPayloadType] {
     auto it = endpoints_.find(leg);
     if (it == endpoints_.end()) return;
     Endpoint& e = *it->second;
@@ -153,7 +172,14 @@ void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, b
     e.rtcpPort = rtcpPort;
     if (sending && !e.sending) e.learntUs = nowUs();  // the RTP timeout counts from here
     e.sending = sending;
+    e.dtmfPt = dtmfPayloadType;
     e.timedOut = false;
+  });
+}
+
+void MediaEngine::mute(LegId leg, bool muted) {
+  thread_.post([this, leg, muted] {
+    if (auto it = endpoints_.find(leg); it != endpoints_.end()) it->second->muted = muted;
   });
 }
 
@@ -239,6 +265,10 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       }
       e.lastRxUs = now;
       e.timedOut = false;
+      if (e.muted && !silence(buf, *h, e.dtmfPt)) {
+        drop();
+        continue;
+      }
     }
     auto peer = endpoints_.find(e.peer);
     if (peer == endpoints_.end() || !peer->second->reachable()) {

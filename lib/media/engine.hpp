@@ -80,7 +80,14 @@ class MediaEngine {
   std::optional<uint16_t> endpoint(LegId leg);
   // SIP thread. What the leg's latest SDP says: where it receives RTP (RTCP
   // at port + 1 unless `rtcpPort`), and whether it sends (sendrecv, sendonly).
-  void remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, bool sending);
+  // `dtmfPayloadType`: its telephone-event payload type (RFC 4733), -1 for none.
+  void remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, bool sending, int dtmfPayloadType = -1);
+  // SIP thread. What the leg sends reaches its peer as silence (Call.muteMic),
+  // in the same packets, so the stream's timing is untouched: PCMU and PCMA
+  // payloads are overwritten with their silence value; telephone-events pass
+  // (the agent may still key an IVR); anything else (a codec whose silence we
+  // cannot write without decoding) is dropped while muted.
+  void mute(LegId leg, bool muted);
   // SIP thread. From now on a's packets go to b's far end and b's to a's.
   void pair(LegId a, LegId b);
   // SIP thread. The leg's endpoint is closed and its port given back.

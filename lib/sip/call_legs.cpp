@@ -172,6 +172,8 @@ void CallLegs::execute(const core::Action& action) {
             reofferLeg(a);
           else if constexpr (std::is_same_v<A, core::NotifyRefer>)
             notifyRefer(a);
+          else if constexpr (std::is_same_v<A, core::MuteLeg>)
+            muteLeg(a);
         },
         action);
   } catch (const std::exception& e) {

@@ -52,7 +52,11 @@ void CallLegs::learn(Leg& from, const std::string& body) {
     where.sin_addr.s_addr = INADDR_ANY;
   }
   if (!media_->endpoint(from.id)) return;
-  media_->remote(from.id, where, audio->rtcpPort, audio->sends);
+  media_->remote(from.id, where, audio->rtcpPort, audio->sends, audio->telephoneEvent);
+}
+
+void CallLegs::muteLeg(const core::MuteLeg& a) {
+  if (media_) media_->mute(a.leg, a.muted);
 }
 
 void CallLegs::mediaTimedOut(core::LegId id) {

@@ -126,6 +126,8 @@ std::optional<SdpAudio> sdpAudio(const std::string& sdp) {
     a.address = address;
     a.port = static_cast<uint16_t>(m->m_port);
     a.sends = (m->m_mode & sdp_sendonly) != 0 && a.address != "0.0.0.0";
+    for (const sdp_rtpmap_t* rm = m->m_rtpmaps; rm; rm = rm->rm_next)
+      if (rm->rm_encoding && su_casematch(rm->rm_encoding, "telephone-event")) a.telephoneEvent = rm->rm_pt;
     for (const sdp_attribute_t* at = m->m_attributes; at; at = at->a_next)
       if (at->a_name && su_casematch(at->a_name, "rtcp") && at->a_value) {
         const unsigned long port = std::strtoul(at->a_value, nullptr, 10);

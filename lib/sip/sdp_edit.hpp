@@ -50,6 +50,7 @@ struct SdpAudio {
   uint16_t port = 0;
   uint16_t rtcpPort = 0;
   bool sends = true;
+  int telephoneEvent = -1;  // the payload type of its telephone-event (RFC 4733 §7), -1 for none
 };
 // The first audio stream not refused; nullopt when there is none, or the
 // description is not SDP Sofia can read.

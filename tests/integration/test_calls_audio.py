@@ -17,13 +17,14 @@ mainly 697 Hz: each heard the other, not itself.
 The daemon offers MD5 alone: baresip 1.0 (libre 1.1) refuses a challenge list
 holding SHA-256 and would only register on its retry 30-60 s later
 (test_registrar_baresip.py covers that path)."""
+import math
 import os
 import subprocess
 import time
 import unittest
 
 from audio.baresip import Baresip
-from audio.tones import ToneReport, write_tone
+from audio.tones import BLOCK, SILENCE_RMS, ToneReport, read_wav, tone_share, write_tone
 from calls import ALICE, CUSTOMER, NUMBER, PHONE_HOST, TRUNK_HOST, Events, call_daemon
 from harness import wait_for
 
@@ -213,6 +214,70 @@ class AnchoredAudioCall(AudioCall):
         self.wait(lambda: relayed() >= 2 * 50 * (TALK_SECONDS - 1), "the engine's relayed packets in the metrics")
         self.wait(lambda: self.d.metric("seatbridge_media_streams", {}) == 0, "every endpoint closed after the call")
         return ended
+
+
+def window(path, start, end, frequencies):
+    """(sounding share, {f: share}) of the recording between start and end seconds."""
+    rate, samples = read_wav(path)
+    chunk = samples[int(start * rate):int(end * rate)]
+    blocks = [chunk[i:i + BLOCK] for i in range(0, len(chunk) - BLOCK + 1, BLOCK)]
+    sounding = [b for b in blocks if math.sqrt(sum(x * x for x in b) / BLOCK) >= SILENCE_RMS]
+    shares = {f: (sum(tone_share(b, rate, f) for b in sounding) / len(sounding) if sounding else 0.0)
+              for f in frequencies}
+    return (len(sounding) / len(blocks) if blocks else 0.0), shares
+
+
+class Mute(AnchoredAudioCall):
+    """Call.muteMic with anchored media: the customer hears silence instead of
+    the agent's tone, then the tone again after Call.unmuteMic; the agent hears
+    the customer throughout. Judged from the customer's own recording, in the
+    windows the test marked by how much it had heard."""
+    test_customer_and_agent_hear_each_other_the_customer_hangs_up = None
+    test_customer_and_agent_hear_each_other_the_agent_hangs_up = None
+    SPAN = 2.0  # seconds of each phase
+
+    def test_mute_gives_the_customer_silence_and_unmute_the_agent_again(self):
+        agent = self.agent_phone()
+        customer = self.customer_phone()
+        mark = self.events.mark()
+        customer.command("dial", f"sip:{NUMBER}@127.0.0.1:{self.d.sip_port}")
+        sid = self.events.expect("userAccessed", ALICE, since=mark)["data"]["sessionId"]
+        self.phone_event(customer, "CALL_RTPESTAB")
+        self.wait(lambda: customer.heard_seconds() >= self.SPAN, "the customer hearing the agent")
+
+        def call(method):
+            r = self.events.call(method, {"userId": ALICE, "sessionId": sid})
+            self.assertEqual(r.get("status"), "success", r)
+            return r["data"]
+
+        self.assertEqual(call("Call.isMicMuted")["muted"], False)
+        muted_at = customer.heard_seconds()
+        self.assertEqual(call("Call.muteMic")["muted"], True)
+        self.assertEqual(call("Call.isMicMuted")["muted"], True)
+        self.wait(lambda: customer.heard_seconds() >= muted_at + self.SPAN, "the customer's muted span")
+        unmuted_at = customer.heard_seconds()
+        self.assertEqual(call("Call.unmuteMic")["muted"], False)
+        self.wait(lambda: customer.heard_seconds() >= unmuted_at + self.SPAN, "the customer's unmuted span")
+        agent_heard = agent.heard_seconds()
+        customer.command("hangup")
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        for p in (agent, customer):
+            self.assertEqual(p.quit(), 0, p.logs())
+        path = customer.recording("dec")
+        tones = (CUSTOMER_TONE, AGENT_TONE)
+        # Each span without its first 300 ms (the command's way to the engine).
+        before = window(path, 0.5, muted_at, tones)
+        during = window(path, muted_at + 0.3, unmuted_at, tones)
+        after = window(path, unmuted_at + 0.3, unmuted_at + self.SPAN, tones)
+        why = f"before {before}, muted {during}, after {after}"
+        self.assertGreaterEqual(before[0], 0.9, why)
+        self.assertGreaterEqual(before[1][AGENT_TONE], MIN_SHARE, why)
+        self.assertLessEqual(during[0], 0.05, why)  # silence: hardly a sounding block
+        self.assertGreaterEqual(after[0], 0.9, why)
+        self.assertGreaterEqual(after[1][AGENT_TONE], MIN_SHARE, why)
+        # The agent heard the customer all along (muting is one way).
+        self.assertGreaterEqual(agent_heard, 2 * self.SPAN, agent.logs())
+        self.check_heard(agent, AGENT_TONE, CUSTOMER_TONE)
 
 
 class SilentPhone(AudioCall):

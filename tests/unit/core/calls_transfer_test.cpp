@@ -227,3 +227,26 @@ TEST_CASE("core transfer: attended before the colleague answers, or refused") {
     CHECK(f.gw.liveCalls() == 2);  // nothing moved
   }
 }
+
+TEST_CASE("core mute: the agent's leg silenced towards the customer, with anchored media only") {
+  Bridged f;
+  // bypass: the audio does not go through seatbridge.
+  CHECK(f.gw.callMute(kAlice, f.sid, true).result.error->code == errc::mediaNotAnchored);
+  CHECK(f.gw.callIsMicMuted(kAlice, f.sid).result.error->code == errc::mediaNotAnchored);
+  Directory d = callDirectory();
+  d.mediaAnchored = true;
+  f.gw.reconfigure(d, f.clock.now());
+  CHECK(f.gw.callIsMicMuted(kAlice, f.sid).result.data["muted"] == false);
+  Outcome o = f.gw.callMute(kAlice, f.sid, true);
+  REQUIRE(o.result.ok());
+  CHECK(o.result.data["muted"] == true);
+  REQUIRE(o.outputs.only<MuteLeg>().size() == 1);
+  CHECK(o.outputs.only<MuteLeg>()[0].leg == f.alice);
+  CHECK(o.outputs.only<MuteLeg>()[0].muted);
+  CHECK(f.gw.callIsMicMuted(kAlice, f.sid).result.data["muted"] == true);
+  CHECK(f.gw.callMute(kAlice, f.sid, true).outputs.empty());  // already muted: nothing more to do
+  o = f.gw.callMute(kAlice, f.sid, false);
+  REQUIRE(o.outputs.only<MuteLeg>().size() == 1);
+  CHECK_FALSE(o.outputs.only<MuteLeg>()[0].muted);
+  CHECK(f.gw.callMute(kBob, f.sid, true).result.error->code == errc::sessionNotFound);  // not his session
+}

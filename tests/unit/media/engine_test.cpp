@@ -150,6 +150,7 @@ TEST_CASE("media engine: a bridged call's packets are relayed both ways, unchang
   got = customerRtcp.receive();
   REQUIRE(got);
   CHECK(*got == report);
+  call.engine.sync([] {});  // the count is taken just after the send the phone saw
   CHECK(call.engine.counters().packetsRelayed == 3);
 }
 
@@ -247,4 +248,45 @@ TEST_CASE("media engine: a closed leg's port is given back; packets to it go now
   CHECK(call.engine.endpoint(4).has_value());
   call.engine.stop();
   CHECK(call.engine.openEndpoints() == 2);  // the SIP side's view; the sockets are closed with the loop
+}
+
+TEST_CASE("media engine: a muted leg reaches its peer as G.711 silence in the same packets; digits pass") {
+  Call call(config(31700));
+  call.engine.remote(2, call.agent.self(), 0, true, 101);  // the agent's SDP: telephone-event 101
+  call.engine.mute(2, true);
+  call.engine.sync([] {});
+  auto pcmu = rtp(10, 1600, 0xa1a1);  // payload 0xd5 bytes, PT 0
+  call.agent.send(call.agentPort, pcmu);
+  auto got = call.customer.receive();
+  REQUIRE(got);
+  REQUIRE(got->size() == pcmu.size());
+  CHECK(std::vector<uint8_t>(got->begin(), got->begin() + 12) == std::vector<uint8_t>(pcmu.begin(), pcmu.begin() + 12));
+  for (size_t i = 12; i < got->size(); ++i) REQUIRE((*got)[i] == 0xff);  // µ-law silence
+  auto pcma = rtp(11, 1760, 0xa1a1);
+  pcma[1] = 8;
+  call.agent.send(call.agentPort, pcma);
+  got = call.customer.receive();
+  REQUIRE(got);
+  CHECK((*got)[12] == 0xd5);  // A-law silence
+  auto digit = rtp(12, 1920, 0xa1a1);
+  digit[1] = 101;
+  digit.resize(16);
+  digit[12] = 5;  // RFC 4733: event 5
+  call.agent.send(call.agentPort, digit);
+  got = call.customer.receive();
+  REQUIRE(got);
+  CHECK(*got == digit);
+  auto other = rtp(13, 2080, 0xa1a1);
+  other[1] = 9;  // G.722: no silence we can write without decoding
+  call.agent.send(call.agentPort, other);
+  CHECK_FALSE(call.customer.receive(300));
+  // The customer's side is not muted, and unmuting gives the agent back.
+  call.customer.send(call.customerPort, rtp(1, 160, 0xc0c0));
+  CHECK(call.agent.receive() == rtp(1, 160, 0xc0c0));
+  call.engine.mute(2, false);
+  call.engine.sync([] {});
+  call.agent.send(call.agentPort, rtp(14, 2240, 0xa1a1));
+  got = call.customer.receive();
+  REQUIRE(got);
+  CHECK((*got)[12] == 0xd5);  // the payload as sent
 }
