@@ -1,0 +1,102 @@
+"""Anchored media on the wire (issue 10, media.mode anchored): the SDP each leg
+gets names seatbridge's own RTP endpoint for that leg, and the media engine
+relays what each side sends to the other. The signalling is real (a SIPp PBX
+on the trunk's address and a SIPp desk phone); the RTP is sent and received
+by the test's own UDP sockets at the addresses the SDPs name, so the test can
+play a phone behind a NAT: one whose packets come from another port than its
+SDP says (symmetric RTP, RFC 4961: seatbridge latches to where they come
+from), and a stranger spraying the phone's endpoint afterwards (RTP bleed:
+dropped, counted). Nothing sleeps to synchronise: every wait is a socket
+poll or a metric with a deadline."""
+import select
+import socket
+import struct
+import unittest
+
+from calls import ALICE, PHONE_HOST, TRUNK_HOST, Trunk, sdp_media
+from harness import free_port, wait_for
+from test_calls import CallTest
+
+
+def rtp(seq, ssrc, payload=b"\xd5" * 160):
+    """A PCMU RTP packet (RFC 3550 section 5.1)."""
+    return struct.pack("!BBHII", 0x80, 0, seq, seq * 160, ssrc) + payload
+
+
+def receive(sock, timeout=2.0):
+    """The next datagram and its source, or (None, None) after timeout."""
+    ready, _, _ = select.select([sock], [], [], timeout)
+    if not ready:
+        return None, None
+    return sock.recvfrom(2048)
+
+
+def udp(host, port=0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((host, port))
+    return s
+
+
+class Anchored(CallTest):
+    def bridged(self):
+        """A customer's call answered by alice's SIPp phone, media anchored:
+        (pbx, phone, seatbridge's endpoint for the customer, and for the phone)."""
+        self.start(ring_timeout=8, queue_timeout=10,
+                   mutate=lambda cfg: cfg.update(media={"mode": "anchored", "rtpPorts": "20000-29999"}))
+        phone = self.phone("1001", "phone_answer")
+        pbx = self.sipp(Trunk(self.d, "trunk_call_hold"))
+        sid = self.assert_call_in(self.events.expect("callIn", ALICE), ALICE, 8)
+        self.events.expect("userAccessed", ALICE, sessionId=sid)
+        pbx.wait_sent("ACK")
+        to_customer = sdp_media(pbx.answer())  # what seatbridge's 200 told the PBX
+        to_phone = sdp_media(phone.invite())    # what seatbridge's INVITE told the phone
+        low, high = 20000, 29999
+        for where in (to_customer, to_phone):
+            self.assertEqual(where[0], "127.0.0.1", "seatbridge's media address (media.address)")
+            self.assertTrue(low <= where[1] <= high and where[1] % 2 == 0, where)
+        self.assertNotEqual(to_customer, to_phone, "an endpoint per leg")
+        return pbx, phone, sid, to_customer, to_phone
+
+    def test_a_phone_behind_a_nat_is_latched_and_a_stranger_is_not(self):
+        pbx, phone, sid, to_customer, to_phone = self.bridged()
+        customer = udp(TRUNK_HOST, pbx.rtp_port)      # where the PBX's SDP said it receives
+        signalled = udp(PHONE_HOST, phone.rtp_port)    # where the phone's SDP said it receives
+        natted = udp(PHONE_HOST)                       # where its packets really come from
+        for s in (customer, signalled, natted):
+            self.addCleanup(s.close)
+
+        # The phone speaks first, from the NAT's port: relayed to the customer.
+        natted.sendto(rtp(1, 0xA11CE), to_phone)
+        data, source = receive(customer)
+        self.assertIsNotNone(data, "the phone's packet reached the customer")
+        self.assertEqual(data[12:], b"\xd5" * 160)
+        self.assertEqual(source, to_customer, "from seatbridge's endpoint for the customer's leg (symmetric RTP)")
+        # The customer answers: it goes back to where the phone's packets came from.
+        customer.sendto(rtp(1, 0xC0FFEE), to_customer)
+        data, source = receive(natted)
+        self.assertIsNotNone(data, "latched: the customer's packet reached the NAT's port")
+        self.assertEqual(source, to_phone)
+        self.assertEqual(receive(signalled, 0.3), (None, None), "nothing to the address the SDP named")
+
+        # A stranger on the phone's host sprays the phone's endpoint: dropped.
+        stranger = udp(PHONE_HOST)
+        self.addCleanup(stranger.close)
+        for seq in range(2, 6):
+            stranger.sendto(rtp(seq, 0xBAD), to_phone)
+        natted.sendto(rtp(2, 0xA11CE), to_phone)  # the phone's own packet still passes, and only it
+        data, _ = receive(customer)
+        self.assertIsNotNone(data)
+        self.assertEqual(struct.unpack("!I", data[8:12])[0], 0xA11CE)
+        self.assertEqual(receive(customer, 0.3), (None, None), "none of the stranger's packets")
+        metric = lambda outcome: self.d.metric("seatbridge_media_packets_total", {"outcome": outcome}) or 0
+        wait_for(lambda: metric("stranger") >= 4, what="the stranger's packets counted")
+        self.assertGreaterEqual(metric("relayed"), 3)
+
+        pbx.poke()  # the customer hangs up
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.success(pbx, phone)
+        wait_for(lambda: self.d.metric("seatbridge_media_streams") == 0, what="the call's endpoints closed")
+
+
+if __name__ == "__main__":
+    unittest.main()
