@@ -243,10 +243,13 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
                    }));
   table.add({.name = "Call.sendDigits",
              .help = "Sends DTMF digits to the customer's side of the agent's answered session (an IVR or a PBX "
-                     "menu beyond the trunk). Each digit goes as one SIP INFO in the customer's dialog, "
-                     "`Content-Type: application/dtmf-relay` with the body `Signal=<digit>` and `Duration=160` "
-                     "(ms) on two lines, the next digit once the INFO before it is answered; a far end that "
-                     "refuses one (415, 501) gets no more.",
+                     "menu beyond the trunk). With media.mode anchored and a customer's side whose SDP negotiated "
+                     "telephone-event, they go in the RTP seatbridge sends it (RFC 4733, with that payload type): "
+                     "each digit one event of 160 ms, updates every 50 ms, its end sent three times, 100 ms "
+                     "between digits, the agent's audio to the customer paused meanwhile. Otherwise each digit "
+                     "goes as one SIP INFO in the customer's dialog, `Content-Type: application/dtmf-relay` with "
+                     "the body `Signal=<digit>` and `Duration=160` (ms) on two lines, the next digit once the "
+                     "INFO before it is answered; a far end that refuses one (415, 501) gets no more.",
              .params = {kSessionId, {"dtmfText", ParamType::String, true, "1 to 32 digits: 0-9, *, #, A-D (a-d taken "
                                                                           "as A-D)."}},
              .actsForAgent = true,

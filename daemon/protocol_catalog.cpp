@@ -47,8 +47,9 @@ std::vector<control::EventDoc> events() {
        "calls.mobileConfirmSeconds); it was withdrawn (CANCEL, or BYE) and goes to the next agent; this agent is "
        "free again."},
       {n(ev::dtmf), "yes", "`sessionId`, `digit` (0-9, *, #, A-D), `flow` (IN: the customer's side, OUT: the agent's)",
-       "A key was pressed on a bridged call, as the leg sent it in an INFO (application/dtmf-relay or "
-       "application/dtmf). RFC 4733 telephone-events are seen once media is anchored."},
+       "A key was pressed on a bridged call, as the leg sent it: in an INFO (application/dtmf-relay or "
+       "application/dtmf), or, with media.mode anchored, as an RFC 4733 telephone-event in its RTP (one event "
+       "per key, however many packets carry it; the packets are relayed to the other leg as they are)."},
       {n(ev::sessionEnded), "the agent who had it; none when no agent was offered it",
        "`sessionId`, `closeBy` (client, seat, admin, timer), `mainReason`, `subReason`",
        "The session is over (Gateway.listSessions and Gateway.listRecords give its endState)."},

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <cctype>
 #include <cstring>
 #include <chrono>
 #include <future>
@@ -71,6 +72,16 @@ struct MediaEngine::Endpoint {
   sockaddr_in source{}, rtcpSource{};
   int dtmfPt = -1;      // its telephone-event payload type
   bool muted = false;  // what it sends is silenced towards its peer
+  // RFC 4733 events received from it: the timestamp of the last one reported.
+  bool eventSeen = false;
+  uint32_t eventTs = 0;
+  // sendDigits towards it: the digits left, the one being sent and how far.
+  std::string digits;
+  event* digitTimer = nullptr;
+  int step = 0;             // packets of the current digit sent
+  uint16_t genSeq = 0;      // the generator's own numbering, rewritten by `out`
+  uint32_t genTs = 0;
+  bool sendingDigits() const { return digitTimer && (step > 0 || !digits.empty()); }
   LegId peer = 0;
   StreamRewriter out;  // the stream this endpoint sends towards the leg's far end
   int64_t lastRxUs = 0;
@@ -79,6 +90,7 @@ struct MediaEngine::Endpoint {
   ~Endpoint() {
     if (rtpEvent) event_free(rtpEvent);
     if (rtcpEvent) event_free(rtcpEvent);
+    if (digitTimer) event_free(digitTimer);
   }
   bool reachable() const { return latched || known; }
   sockaddr_in rtpTarget() const { return latched ? source : signalled; }
@@ -175,6 +187,84 @@ void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, b
     e.dtmfPt = dtmfPayloadType;
     e.timedOut = false;
   });
+  legDtmf_[leg] = dtmfPayloadType;
+}
+
+bool MediaEngine::sendDigits(LegId leg, const std::string& digits) {
+  auto pt = legDtmf_.find(leg);
+  if (pt == legDtmf_.end() || pt->second < 0 || !legPorts_.count(leg)) return false;
+  return thread_.post([this, leg, digits] {
+    auto it = endpoints_.find(leg);
+    if (it == endpoints_.end() || it->second->dtmfPt < 0) return;
+    Endpoint& e = *it->second;
+    const bool idle = !e.sendingDigits();
+    e.digits += digits;
+    if (!e.digitTimer) e.digitTimer = event_new(thread_.base(), -1, 0, &MediaEngine::onDigitTimer, &e);
+    if (idle) nextDigitPacket(e);
+  });
+}
+
+void MediaEngine::onDigitTimer(int, short, void* arg) noexcept {
+  auto* e = static_cast<Endpoint*>(arg);
+  guardedCallback("media", "digit", [&] { e->owner->nextDigitPacket(*e); });
+}
+
+// One packet of the digit at the front of e.digits (RFC 4733 §2.3): steps 0-3
+// are updates at 0, 50, 100 and 150 ms with the duration so far (the first
+// marked, §2.3.2), steps 4-6 the end (E bit, duration 160 ms) three times
+// 20 ms apart; then 100 ms of pause before the next digit.
+void MediaEngine::nextDigitPacket(Endpoint& e) {
+  if (e.digits.empty()) return;
+  constexpr uint16_t kSamplesPer50Ms = 400, kDigitSamples = 1280;  // 8000 Hz (RFC 4733 §2.1)
+  const char digit = e.digits.front();
+  static const std::string kEvents = "0123456789*#ABCD";
+  const size_t code = kEvents.find(static_cast<char>(std::toupper(static_cast<unsigned char>(digit))));
+  if (code == std::string::npos) {
+    e.digits.erase(0, 1);  // validated by core; a stray one is skipped
+    e.step = 0;
+    if (!e.digits.empty()) nextDigitPacket(e);
+    return;
+  }
+  const int64_t now = nowUs();
+  if (e.step == 0) e.genTs += 8000;  // a new event: a timestamp well past the last one's end
+  const bool end = e.step >= 4;
+  // The duration so far (§2.5.1.2): one 20 ms frame in the first update, then 50 ms more in each.
+  const uint16_t duration = end ? kDigitSamples : (e.step == 0 ? uint16_t{160} : static_cast<uint16_t>(kSamplesPer50Ms * e.step));
+  uint8_t pkt[12 + 4];
+  pkt[0] = 0x80;
+  pkt[1] = static_cast<uint8_t>((e.step == 0 ? 0x80 : 0) | (e.dtmfPt & 0x7f));
+  ++e.genSeq;
+  pkt[2] = static_cast<uint8_t>(e.genSeq >> 8);
+  pkt[3] = static_cast<uint8_t>(e.genSeq);
+  for (int i = 0; i < 4; ++i) pkt[4 + i] = static_cast<uint8_t>(e.genTs >> (24 - 8 * i));
+  constexpr uint32_t kGeneratorSsrc = 0x44544d46;  // our feed's own SSRC, rewritten into the leg's stream
+  for (int i = 0; i < 4; ++i) pkt[8 + i] = static_cast<uint8_t>(kGeneratorSsrc >> (24 - 8 * i));
+  pkt[12] = static_cast<uint8_t>(code);
+  pkt[13] = static_cast<uint8_t>((end ? 0x80 : 0) | 10);  // E bit; volume -10 dBm0 (§2.3.4)
+  pkt[14] = static_cast<uint8_t>(duration >> 8);
+  pkt[15] = static_cast<uint8_t>(duration);
+  if (auto h = parseRtp(pkt, sizeof pkt); h && e.reachable()) {
+    e.out.rewrite(pkt, *h, now);
+    const sockaddr_in to = e.rtpTarget();
+    if (::sendto(e.sockets.rtp, pkt, sizeof pkt, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >= 0)
+      counters_->relayed.fetch_add(1, std::memory_order_relaxed);
+  }
+  timeval next{0, 50'000};
+  if (++e.step >= 7) {
+    // The digit is done: the stream's clock moves past its duration, and the
+    // next one (or the other party's audio) follows a pause.
+    e.out.advance(kDigitSamples);
+    e.digits.erase(0, 1);
+    e.step = 0;
+    next.tv_usec = 100'000;
+    if (e.digits.empty()) {
+      e.out.switchSource();  // the other party's audio resumes as a new source
+      return;
+    }
+  } else if (end) {
+    next.tv_usec = 20'000;
+  }
+  event_add(e.digitTimer, &next);
 }
 
 void MediaEngine::mute(LegId leg, bool muted) {
@@ -201,6 +291,7 @@ void MediaEngine::pair(LegId a, LegId b) {
 }
 
 void MediaEngine::close(LegId leg) {
+  legDtmf_.erase(leg);
   if (legPorts_.erase(leg) == 0) return;
   thread_.post([this, leg] {
     auto it = endpoints_.find(leg);
@@ -265,6 +356,15 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       }
       e.lastRxUs = now;
       e.timedOut = false;
+      if (h->payloadType == e.dtmfPt && e.dtmfPt >= 0 && h->payloadBytes >= 4 && (!e.eventSeen || h->timestamp != e.eventTs)) {
+        // RFC 4733 §2.5.1.1: every packet of one event carries its start's
+        // timestamp; a new timestamp is a new key.
+        e.eventSeen = true;
+        e.eventTs = h->timestamp;
+        static const char kEvents[] = "0123456789*#ABCD";
+        const uint8_t code = buf[h->headerBytes];
+        if (code < 16 && report_) report_(DigitReceived{e.leg, kEvents[code]});
+      }
       if (e.muted && !silence(buf, *h, e.dtmfPt)) {
         drop();
         continue;
@@ -276,6 +376,10 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       continue;
     }
     Endpoint& p = *peer->second;
+    if (!rtcp && p.sendingDigits()) {
+      drop();  // the leg hears our telephone-events now, not the other party
+      continue;
+    }
     sockaddr_in to = rtcp ? p.rtcpTarget() : p.rtpTarget();
     if (!rtcp) p.out.rewrite(buf, *h, now);
     if (::sendto(rtcp ? p.sockets.rtcp : p.sockets.rtp, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&to),

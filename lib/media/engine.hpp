@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <variant>
 
 #include "common/loop_thread.hpp"
 #include "media/port_pool.hpp"
@@ -52,6 +53,13 @@ struct EngineConfig {
 struct StreamTimedOut {
   LegId leg = 0;
 };
+// A key pressed on a leg, as an RFC 4733 telephone-event in its RTP; reported
+// once per event (its first packet). `digit` is one of 0-9 * # A-D.
+struct DigitReceived {
+  LegId leg = 0;
+  char digit = 0;
+};
+using MediaFact = std::variant<StreamTimedOut, DigitReceived>;
 
 // Counters, read from any thread (relaxed atomics).
 struct EngineCounters {
@@ -63,7 +71,7 @@ struct EngineCounters {
 
 class MediaEngine {
  public:
-  using Report = std::function<void(const StreamTimedOut&)>;
+  using Report = std::function<void(const MediaFact&)>;
   // Once a second on the media thread: the counters' growth since the last
   // call and the endpoints open (for the metrics).
   using Stats = std::function<void(const EngineCounters& delta, size_t endpoints)>;
@@ -88,6 +96,12 @@ class MediaEngine {
   // (the agent may still key an IVR); anything else (a codec whose silence we
   // cannot write without decoding) is dropped while muted.
   void mute(LegId leg, bool muted);
+  // SIP thread. RFC 4733 telephone-events for `digits` (0-9 * # A-D) in the
+  // stream towards the leg, with the payload type its SDP gave, one after the
+  // other: each 160 ms long in updates 50 ms apart, its end sent three times
+  // (§2.5.1.4), 100 ms between digits. The other party's audio to the leg
+  // pauses meanwhile. False when the leg negotiated no telephone-event.
+  bool sendDigits(LegId leg, const std::string& digits);
   // SIP thread. From now on a's packets go to b's far end and b's to a's.
   void pair(LegId a, LegId b);
   // SIP thread. The leg's endpoint is closed and its port given back.
@@ -103,6 +117,8 @@ class MediaEngine {
  private:
   static void onPacket(int fd, short, void* arg) noexcept;
   static void onTick(int, short, void* arg) noexcept;
+  static void onDigitTimer(int, short, void* arg) noexcept;
+  void nextDigitPacket(Endpoint& e);
   void receive(Endpoint& e, bool rtcp);
   void tick();
 
@@ -114,6 +130,7 @@ class MediaEngine {
   LoopThread thread_;
   // SIP thread: the legs it opened endpoints for, and their ports.
   std::unordered_map<LegId, uint16_t> legPorts_;
+  std::unordered_map<LegId, int> legDtmf_;  // SIP thread: the legs' telephone-event payload types
   // Media thread.
   std::unordered_map<LegId, std::unique_ptr<Endpoint>> endpoints_;
   event* tick_ = nullptr;

@@ -49,6 +49,10 @@ class StreamRewriter {
   // The next packet starts a new source even if its SSRC is the same (the
   // relay moved the stream to another feed whose SSRC may collide).
   void switchSource() { switched_ = true; }
+  // The stream's clock moved on by `samples` without a packet whose
+  // timestamp says so (an RFC 4733 event lasts beyond its start's timestamp):
+  // the next source continues from there.
+  void advance(uint32_t samples) { lastTs_ += samples; }
 
   bool started() const { return started_; }
   uint32_t ssrc() const { return outSsrc_; }

@@ -36,9 +36,7 @@
 namespace sb::metrics {
 class Metrics;
 }
-namespace sb::media {
-class MediaEngine;
-}
+#include "media/engine.hpp"
 
 namespace sb::sip {
 
@@ -64,9 +62,9 @@ class CallLegs {
   // Anchored media (call_legs_media.cpp): the engine whose endpoints every
   // leg's SDP names, advertised as `address`; none (bypass): SDP passes through.
   void setMedia(media::MediaEngine* engine, std::string address);
-  // The engine heard nothing from a leg that should be sending for
-  // media.rtpTimeoutSeconds: the call ends.
-  void mediaTimedOut(core::LegId leg);
+  // What the engine saw on a leg: nothing from one that should be sending,
+  // for media.rtpTimeoutSeconds (the call ends), or a key (RFC 4733).
+  void mediaFact(const media::MediaFact& fact);
   void applyConfig(const config::Config& config);
 
   // A new INVITE (no To tag) from `trunk`, straight from the stateless callback:

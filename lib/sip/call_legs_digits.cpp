@@ -1,5 +1,6 @@
-// Call.sendDigits on a call leg: DTMF as SIP INFO, while media is not anchored
-// (issue 10 adds RFC 4733 telephone-events in the RTP). The body is
+// Call.sendDigits on a call leg: with anchored media and a leg that negotiated
+// telephone-event, RFC 4733 events in the RTP seatbridge sends it (the media
+// engine); otherwise DTMF as SIP INFO. The INFO's body is
 // application/dtmf-relay ("Signal=5\r\nDuration=160"), the format Cisco phones
 // introduced and most PBXs and carriers read (and the one parseDtmfInfo reads
 // in from phones); the legacy INFO usage of RFC 6086 §2, without an Info-Package.
@@ -38,6 +39,7 @@ void CallLegs::sendDigits(const core::SendDigits& a) {
   // Answered: our 2xx may still wait for its ACK; the digits go once it comes
   // (acked()), as an INFO is a request of the confirmed dialog.
   if (!leg || leg->state == Leg::State::early || !leg->dialog) return;
+  if (media_ && media_->sendDigits(leg->id, a.digits)) return;  // RFC 4733, in the leg's RTP
   LegDigits& d = leg->digits;
   if (d.pending.size() + a.digits.size() > kMaxPending) {
     SB_WARN("calls", "leg %llu: %zu digits already wait to be sent; '%s' dropped",

@@ -59,15 +59,19 @@ void CallLegs::muteLeg(const core::MuteLeg& a) {
   if (media_) media_->mute(a.leg, a.muted);
 }
 
-void CallLegs::mediaTimedOut(core::LegId id) {
-  Leg* leg = find(id);
-  if (!leg || leg->state != Leg::State::confirmed) return;
-  // RFC 3261 §12.2.1.2 in spirit: the far end is gone. Its dialog ends with
-  // a BYE (it may still hear it), and core hangs up the other side.
-  SB_INFO("calls", "leg %llu: no RTP for media.rtpTimeoutSeconds; ending the call",
-          static_cast<unsigned long long>(id));
-  metrics_.mediaTimeouts.Increment();
-  endLeg(*leg, 408, true);
+void CallLegs::mediaFact(const media::MediaFact& fact) {
+  enter();  // from the media thread's report, outside any Sofia callback: facts go to core at leave()
+  if (const auto* digit = std::get_if<media::DigitReceived>(&fact)) {
+    if (find(digit->leg)) report(core::LegDigit{digit->leg, digit->digit});
+  } else if (Leg* leg = find(std::get<media::StreamTimedOut>(fact).leg); leg && leg->state == Leg::State::confirmed) {
+    // RFC 3261 §12.2.1.2 in spirit: the far end is gone. Its dialog ends with
+    // a BYE (it may still hear it), and core hangs up the other side.
+    SB_INFO("calls", "leg %llu: no RTP for media.rtpTimeoutSeconds; ending the call",
+            static_cast<unsigned long long>(leg->id));
+    metrics_.mediaTimeouts.Increment();
+    endLeg(*leg, 408, true);
+  }
+  leave();
 }
 
 }  // namespace sb::sip

@@ -84,9 +84,9 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
     e.rtpTimeoutSeconds = m.rtpTimeoutSeconds;
     media_ = std::make_unique<media::MediaEngine>(
         e,
-        [onSipThread](const media::StreamTimedOut& t) {
-          // From the media thread: the leg's end is the SIP thread's to carry out.
-          if (onSipThread) onSipThread([leg = t.leg](SipServer& s) { s.callLegs().mediaTimedOut(leg); });
+        [onSipThread](const media::MediaFact& fact) {
+          // From the media thread: what it means for the call is the SIP thread's to carry out.
+          if (onSipThread) onSipThread([fact](SipServer& s) { s.callLegs().mediaFact(fact); });
         },
         [&metrics = metrics_](const media::EngineCounters& delta, size_t endpoints) {
           // prometheus-cpp's counters and gauges are atomics: set from the media thread.

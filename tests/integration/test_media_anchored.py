@@ -97,6 +97,42 @@ class Anchored(CallTest):
         self.success(pbx, phone)
         wait_for(lambda: self.d.metric("seatbridge_media_streams") == 0, what="the call's endpoints closed")
 
+    def test_digits_go_as_rfc_4733_events_and_the_customers_keys_come_back_as_dtmf(self):
+        # The PBX's SDP offered telephone-event (payload type 101): Call.sendDigits
+        # goes in the RTP (RFC 4733), not as SIP INFO.
+        pbx, phone, sid, to_customer, to_phone = self.bridged()
+        customer = udp(TRUNK_HOST, pbx.rtp_port)
+        agent = udp(PHONE_HOST, phone.rtp_port)
+        for s in (customer, agent):
+            self.addCleanup(s.close)
+        agent.sendto(rtp(1, 0xA11CE), to_phone)  # the agent talks: the customer's stream starts
+        self.assertIsNotNone(receive(customer)[0])
+        r = self.events.call("Call.sendDigits", {"userId": ALICE, "sessionId": sid, "dtmfText": "7#"})
+        self.assertEqual(r.get("status"), "success", r)
+        events = []
+        while len(events) < 14:
+            data, _ = receive(customer)
+            self.assertIsNotNone(data, f"telephone-events so far: {events}")
+            pt, code, flags = data[1] & 0x7F, data[12], data[13]
+            if pt == 101:
+                events.append((code, bool(flags & 0x80), struct.unpack("!I", data[8:12])[0]))
+        self.assertEqual([e[0] for e in events], [7] * 7 + [11] * 7, events)
+        self.assertEqual([e[1] for e in events[:7]], [False] * 4 + [True] * 3, "RFC 4733: the end sent three times")
+        self.assertEqual({e[2] for e in events}, {0xA11CE}, "in the one stream the customer gets")
+        self.assertFalse(pbx.received("INFO"), "no SIP INFO where telephone-events were negotiated")
+        # The customer presses 3: relayed to the phone, and a dtmf event with flow IN.
+        key = struct.pack("!BBHII", 0x80, 101, 10, 4000, 0xC0FFEE) + bytes([3, 10, 0, 160])
+        mark = self.events.mark()
+        customer.sendto(key, to_customer)
+        data, _ = receive(agent)
+        self.assertIsNotNone(data)
+        self.assertEqual((data[1] & 0x7F, data[12]), (101, 3))
+        e = self.events.expect("dtmf", ALICE, since=mark, sessionId=sid)
+        self.assertEqual((e["data"]["digit"], e["data"]["flow"]), ("3", "IN"))
+        pbx.poke()
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.success(pbx, phone)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -219,9 +219,9 @@ TEST_CASE("media engine: a stream that should flow and goes silent is reported o
   std::mutex m;
   std::condition_variable cv;
   std::vector<LegId> timedOut;
-  Call call(config(31500, 1), [&](const StreamTimedOut& t) {
+  Call call(config(31500, 1), [&](const MediaFact& f) {
     std::lock_guard lock(m);
-    timedOut.push_back(t.leg);
+    if (const auto* t = std::get_if<StreamTimedOut>(&f)) timedOut.push_back(t->leg);
     cv.notify_all();
   });
   // The agent's side holds the call (sends nothing by its SDP): never timed out.
@@ -289,4 +289,52 @@ TEST_CASE("media engine: a muted leg reaches its peer as G.711 silence in the sa
   got = call.customer.receive();
   REQUIRE(got);
   CHECK((*got)[12] == 0xd5);  // the payload as sent
+}
+
+TEST_CASE("media engine: RFC 4733 digits sent into a leg's stream, and a key received reported once") {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<char> keys;
+  Call call(config(31800), [&](const MediaFact& f) {
+    std::lock_guard lock(m);
+    if (const auto* d = std::get_if<DigitReceived>(&f)) keys.push_back(d->digit);
+    cv.notify_all();
+  });
+  call.engine.remote(1, call.customer.self(), 0, true, 101);
+  call.engine.remote(2, call.agent.self(), 0, true, 101);
+  // The agent has talked: the customer's stream has an SSRC and a position.
+  call.agent.send(call.agentPort, rtp(500, 80000, 0xa1a1));
+  REQUIRE(call.customer.receive());
+  CHECK_FALSE(call.engine.sendDigits(9, "1"));  // no such leg
+  REQUIRE(call.engine.sendDigits(1, "9#"));
+  // Each digit: 4 updates and 3 ends, all with the event's start timestamp.
+  for (const uint8_t code : {9, 11}) {
+    std::optional<uint32_t> start;
+    for (int i = 0; i < 7; ++i) {
+      auto got = call.customer.receive(1000);
+      REQUIRE(got);
+      const auto h = parseRtp(got->data(), got->size());
+      REQUIRE(h);
+      CHECK(h->payloadType == 101);
+      CHECK(h->ssrc == 0xa1a1);  // one stream with the agent's audio
+      CHECK(h->marker == (i == 0));
+      CHECK((*got)[12] == code);
+      CHECK(((*got)[13] & 0x80) == (i >= 4 ? 0x80 : 0));  // the E bit on the last three
+      if (!start) start = h->timestamp;
+      CHECK(h->timestamp == *start);
+      if (i == 6) CHECK(((*got)[14] << 8 | (*got)[15]) == 1280);  // 160 ms
+    }
+  }
+  // A key from the agent's phone: three packets of one event, one report.
+  auto key = rtp(501, 96000, 0xa1a1);
+  key[1] = 101;
+  key.resize(16);
+  key[12] = 5;
+  for (int i = 0; i < 3; ++i) call.agent.send(call.agentPort, key);
+  key[4] = 0x99;  // a new timestamp: the next key
+  key[12] = 10;
+  call.agent.send(call.agentPort, key);
+  std::unique_lock lock(m);
+  REQUIRE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return keys.size() >= 2; }));
+  CHECK(keys == std::vector<char>{'5', '*'});
 }
