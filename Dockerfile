@@ -21,7 +21,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libsofia-sip-ua0 libevent-2.1-7 libevent-pthreads-2.1-7 libyaml-cpp0.7 \
       libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libsqlite3-0 libsystemd0 \
-      libssl3 zlib1g \
+      libssl3 zlib1g libspandsp2 libsndfile1 \
  && rm -rf /var/lib/apt/lists/*
 # A fixed uid/gid so volumes and compose's tmpfs can be owned by it.
 ARG SEATBRIDGE_UID=10060

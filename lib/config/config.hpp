@@ -129,6 +129,7 @@ struct SkillGroup {
   std::string overflowTo;   // skill group a call goes to when this queue is full; empty: refused (486)
   std::vector<std::string> dialPatterns;   // numbers its agents may dial (Agent::dialPatterns unset)
   std::vector<std::string> callerNumbers;  // presented on its agents' outbound calls, before the trunk's
+  std::string holdMusic;  // a WAV (8 kHz) played to its customers on hold with anchored media; "" = the built-in chime
 };
 
 struct Number {

@@ -332,9 +332,10 @@ void readAgent(const YAML::Node& n, const std::string& p, Diagnostics& d, std::v
 void readSkillGroup(const YAML::Node& n, const std::string& p, Diagnostics& d, std::vector<SkillGroup>& out) {
   Fields f(d, p);
   if (!f.open(n, {"id", "name", "ringTimeout", "queueTimeout", "afterCallWork", "maxQueueLength", "overflowTo",
-                  "dialPatterns", "callerNumbers"}))
+                  "dialPatterns", "callerNumbers", "holdMusic"}))
     return;
   SkillGroup g;
+  f.readString("holdMusic", g.holdMusic);
   f.readStringList("dialPatterns", g.dialPatterns);
   f.readStringList("callerNumbers", g.callerNumbers);
   f.readString("id", g.id, true);
@@ -512,6 +513,14 @@ void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   readSection(root, "extensions", c.extensions, readExtension);
   readSection(root, "agents", c.agents, readAgent);
   readSection(root, "skillGroups", c.skillGroups, readSkillGroup);
+  for (size_t i = 0; i < c.skillGroups.size(); ++i) {
+    std::string& music = c.skillGroups[i].holdMusic;
+    if (music.empty()) continue;
+    music = resolvePath(c.baseDir, music);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(music, ec))
+      d.error(d.item("skillGroups", i) + ".holdMusic", "no such file: " + music);
+  }
   readSection(root, "numbers", c.numbers, readNumber);
   readSection(root, "trunks", c.trunks, readTrunk);
 }

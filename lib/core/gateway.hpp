@@ -259,6 +259,8 @@ class Gateway {
   Event internalCallIn(const Call& call) const;
   Event dtmfEvent(const Call& call, char digit, bool fromCustomer) const;
   void setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out);
+  // Anchored media: hold music to the customer, if any, stops (a new agent answers).
+  void stopMusic(const Call& call, Outputs& out) const;
   bool onTransferFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
   void onRefer(Call& call, const LegRefer& refer, TimePoint now, Outputs& out);
   void attendedTransfer(Call& referred, const LegRefer& refer, TimePoint now, Outputs& out);

@@ -91,6 +91,7 @@ void Gateway::attendedTransfer(Call& referred, const LegRefer& refer, TimePoint 
   out.push(HangUpLeg{b.agentLeg});
   out.push(BridgeLegs{cust.customerLeg, b.leg});
   out.push(ReofferLeg{cust.customerLeg, b.leg, b.leg});
+  stopMusic(cust, out);
   // The colleague joins the customer's session before the consultation ends,
   // so they stay busy throughout; the consultation's end tells both agents.
   seizeForCall(b.userId, cust, now, out);

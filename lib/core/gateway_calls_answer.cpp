@@ -37,10 +37,12 @@ void Gateway::answered(Call& call, LegId leg, TimePoint now, Outputs& out) {
   // transfer to a queue the customer's leg is answered already: the new
   // agent's SDP is re-offered to it); then the legs relay each other's
   // in-dialog requests; then integrators hear of it.
-  if (call.customerAnswered)
+  if (call.customerAnswered) {
     out.push(ReofferLeg{call.customerLeg, leg});
-  else
+    stopMusic(call, out);  // put on hold, then transferred to a queue: the new agent is heard
+  } else {
     out.push(AnswerLeg{call.customerLeg, leg});
+  }
   call.customerAnswered = true;
   out.push(BridgeLegs{call.customerLeg, leg});
   if (Session* s = sessions_.find(call.sessionId)) {

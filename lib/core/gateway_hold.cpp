@@ -16,10 +16,19 @@ Outcome Gateway::callHold(const std::string& userId, const std::string& sessionI
     return Outcome::failure(errc::invalidTransition,
                             "session " + sessionId + (hold ? " is already on hold" : " is not on hold"));
   Outcome o = Outcome::success({{"sessionId", sessionId}});
-  // RFC 3264 §8.4 on both legs: the customer's side stops sending to the agent
-  // (a PBX there plays its own music to the customer in answer to sendonly),
-  // and the agent's phone stops sending to the customer: the agent is muted.
-  o.outputs.push(HoldLeg{call.customerLeg, hold});
+  if (directory_.mediaAnchored) {
+    // seatbridge plays the music itself: the customer's leg stays sendrecv
+    // (its PBX would play its own over ours in answer to sendonly) and hears
+    // the skill group's holdMusic instead of the agent, whose phone is put on
+    // hold as below.
+    const config::SkillGroup* group = directory_.findSkillGroup(call.skillGroupId);
+    o.outputs.push(PlayToLeg{call.customerLeg, hold, group ? group->holdMusic : std::string()});
+  } else {
+    // RFC 3264 §8.4 on both legs: the customer's side stops sending to the
+    // agent (a PBX there plays its own music to the customer in answer to
+    // sendonly), and the agent's phone stops sending to the customer.
+    o.outputs.push(HoldLeg{call.customerLeg, hold});
+  }
   o.outputs.push(HoldLeg{call.agentLeg, hold});
   setHeld(call, hold, "seat", now, o.outputs);
   return o;
@@ -48,6 +57,10 @@ Outcome Gateway::callIsMicMuted(const std::string& userId, const std::string& se
   if (!directory_.mediaAnchored)
     return Outcome::failure(errc::mediaNotAnchored, "no mute without anchored media (media.mode anchored)");
   return Outcome::success({{"sessionId", sessionId}, {"muted", found->agentUserId == userId && found->micMuted}});
+}
+
+void Gateway::stopMusic(const Call& call, Outputs& out) const {
+  if (directory_.mediaAnchored) out.push(PlayToLeg{call.customerLeg, false, {}});
 }
 
 void Gateway::setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out) {

@@ -132,6 +132,7 @@ bool Gateway::onTransferFact(Call& call, const LegFact& fact, TimePoint now, Out
             // The new agent's SDP to the customer, then the first agent goes
             // (told first, if their phone's REFER asked: RFC 3515 §2.4.5).
             out.push(ReofferLeg{call.customerLeg, call.transferLeg});
+            stopMusic(call, out);
             if (firstLeg != 0 && call.referLeg == firstLeg) out.push(NotifyRefer{firstLeg, 200});
             call.referLeg = 0;
             if (firstLeg != 0) out.push(HangUpLeg{firstLeg});

@@ -172,8 +172,16 @@ struct MuteLeg {
   bool muted = true;
 };
 
+// Anchored media: hold music (the file, "" for the built-in chime) played to
+// `leg` instead of the other party, or stopped (the other party heard again).
+struct PlayToLeg {
+  LegId leg = 0;
+  bool play = true;
+  std::string file;
+};
+
 using Action = std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg,
-                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg, NotifyRefer, MuteLeg>;
+                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg, NotifyRefer, MuteLeg, PlayToLeg>;
 
 struct Outputs {
   std::vector<Action> actions;

@@ -82,6 +82,15 @@ struct MediaEngine::Endpoint {
   uint16_t genSeq = 0;      // the generator's own numbering, rewritten by `out`
   uint32_t genTs = 0;
   bool sendingDigits() const { return digitTimer && (step > 0 || !digits.empty()); }
+  // play(): the clip looped towards it, and where in it.
+  std::shared_ptr<const Clip> clip;
+  size_t clipPos = 0;
+  event* playTimer = nullptr;
+  uint16_t playSeq = 0;
+  uint32_t playTs = 0;
+  uint8_t lastPt = 0;  // the G.711 payload type it has been getting (PCMU until seen otherwise)
+  // Whether the other party's packets to it are held back: it hears us.
+  bool fedByUs() const { return clip != nullptr || sendingDigits(); }
   LegId peer = 0;
   StreamRewriter out;  // the stream this endpoint sends towards the leg's far end
   int64_t lastRxUs = 0;
@@ -91,6 +100,7 @@ struct MediaEngine::Endpoint {
     if (rtpEvent) event_free(rtpEvent);
     if (rtcpEvent) event_free(rtcpEvent);
     if (digitTimer) event_free(digitTimer);
+    if (playTimer) event_free(playTimer);
   }
   bool reachable() const { return latched || known; }
   sockaddr_in rtpTarget() const { return latched ? source : signalled; }
@@ -267,6 +277,76 @@ void MediaEngine::nextDigitPacket(Endpoint& e) {
   event_add(e.digitTimer, &next);
 }
 
+void MediaEngine::play(LegId leg, const std::string& file) {
+  thread_.post([this, leg, file] {
+    auto it = endpoints_.find(leg);
+    if (it == endpoints_.end()) return;
+    Endpoint& e = *it->second;
+    std::shared_ptr<const Clip> clip;
+    if (!file.empty()) {
+      if (auto c = clips_.find(file); c != clips_.end()) {
+        clip = c->second;
+      } else {
+        std::string why;
+        clip = Clip::load(file, &why);
+        if (!clip) SB_WARN("media", "hold music %s: %s; playing the built-in chime", file.c_str(), why.c_str());
+        clips_[file] = clip;  // a failure is remembered too: logged once
+      }
+    }
+    e.clip = clip ? clip : Clip::chime();
+    e.clipPos = 0;
+    e.out.switchSource();
+    if (!e.playTimer) e.playTimer = event_new(thread_.base(), -1, EV_PERSIST, &MediaEngine::onPlayTimer, &e);
+    const timeval frame{0, 20'000};
+    event_add(e.playTimer, &frame);
+  });
+}
+
+void MediaEngine::stopPlaying(LegId leg) {
+  thread_.post([this, leg] {
+    auto it = endpoints_.find(leg);
+    if (it == endpoints_.end() || !it->second->clip) return;
+    Endpoint& e = *it->second;
+    e.clip.reset();
+    if (e.playTimer) event_del(e.playTimer);
+    e.out.switchSource();  // the other party's audio resumes as a new source
+  });
+}
+
+void MediaEngine::onPlayTimer(int, short, void* arg) noexcept {
+  auto* e = static_cast<Endpoint*>(arg);
+  guardedCallback("media", "play", [&] { e->owner->playFrame(*e); });
+}
+
+// One 20 ms frame of the clip (RFC 3551 §4.5.14: 160 samples of G.711 at 8000 Hz).
+void MediaEngine::playFrame(Endpoint& e) {
+  if (!e.clip || !e.reachable() || e.sendingDigits()) return;
+  constexpr size_t kFrame = 160;
+  const std::vector<int16_t>& s = e.clip->samples();
+  int16_t frame[kFrame];
+  for (size_t i = 0; i < kFrame; ++i) {
+    frame[i] = s[e.clipPos];
+    e.clipPos = (e.clipPos + 1) % s.size();
+  }
+  uint8_t pkt[12 + kFrame];
+  pkt[0] = 0x80;
+  pkt[1] = e.lastPt;
+  ++e.playSeq;
+  e.playTs += kFrame;
+  pkt[2] = static_cast<uint8_t>(e.playSeq >> 8);
+  pkt[3] = static_cast<uint8_t>(e.playSeq);
+  for (int i = 0; i < 4; ++i) pkt[4 + i] = static_cast<uint8_t>(e.playTs >> (24 - 8 * i));
+  constexpr uint32_t kPlayerSsrc = 0x4d555349;  // the player's own SSRC, rewritten into the leg's stream
+  for (int i = 0; i < 4; ++i) pkt[8 + i] = static_cast<uint8_t>(kPlayerSsrc >> (24 - 8 * i));
+  encodeG711(frame, kFrame, e.lastPt, pkt + 12);
+  if (auto h = parseRtp(pkt, sizeof pkt)) {
+    e.out.rewrite(pkt, *h, nowUs());
+    const sockaddr_in to = e.rtpTarget();
+    if (::sendto(e.sockets.rtp, pkt, sizeof pkt, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >= 0)
+      counters_->relayed.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 void MediaEngine::mute(LegId leg, bool muted) {
   thread_.post([this, leg, muted] {
     if (auto it = endpoints_.find(leg); it != endpoints_.end()) it->second->muted = muted;
@@ -376,10 +456,11 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       continue;
     }
     Endpoint& p = *peer->second;
-    if (!rtcp && p.sendingDigits()) {
-      drop();  // the leg hears our telephone-events now, not the other party
+    if (!rtcp && p.fedByUs()) {
+      drop();  // the leg hears our telephone-events or hold music now, not the other party
       continue;
     }
+    if (!rtcp && (h->payloadType == 0 || h->payloadType == 8)) p.lastPt = h->payloadType;
     sockaddr_in to = rtcp ? p.rtcpTarget() : p.rtpTarget();
     if (!rtcp) p.out.rewrite(buf, *h, now);
     if (::sendto(rtcp ? p.sockets.rtcp : p.sockets.rtp, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&to),

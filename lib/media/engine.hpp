@@ -26,6 +26,7 @@
 #include <variant>
 
 #include "common/loop_thread.hpp"
+#include "media/clip.hpp"
 #include "media/port_pool.hpp"
 
 struct event;
@@ -102,6 +103,13 @@ class MediaEngine {
   // (§2.5.1.4), 100 ms between digits. The other party's audio to the leg
   // pauses meanwhile. False when the leg negotiated no telephone-event.
   bool sendDigits(LegId leg, const std::string& digits);
+  // SIP thread. Hold music: `file` (a WAV of 8 kHz; "" or one that cannot be
+  // played: the built-in chime, Clip::chime) looped into the stream towards
+  // the leg, 20 ms a packet, in the codec the leg has been getting (PCMU or
+  // PCMA), under the leg's own SSRC and numbering; the other party's audio to
+  // it is held back until stop(). Files are read once and kept.
+  void play(LegId leg, const std::string& file);
+  void stopPlaying(LegId leg);
   // SIP thread. From now on a's packets go to b's far end and b's to a's.
   void pair(LegId a, LegId b);
   // SIP thread. The leg's endpoint is closed and its port given back.
@@ -118,6 +126,8 @@ class MediaEngine {
   static void onPacket(int fd, short, void* arg) noexcept;
   static void onTick(int, short, void* arg) noexcept;
   static void onDigitTimer(int, short, void* arg) noexcept;
+  static void onPlayTimer(int, short, void* arg) noexcept;
+  void playFrame(Endpoint& e);
   void nextDigitPacket(Endpoint& e);
   void receive(Endpoint& e, bool rtcp);
   void tick();
@@ -134,6 +144,7 @@ class MediaEngine {
   // Media thread.
   std::unordered_map<LegId, std::unique_ptr<Endpoint>> endpoints_;
   event* tick_ = nullptr;
+  std::unordered_map<std::string, std::shared_ptr<const Clip>> clips_;  // media thread: hold music read so far
   struct Atomics;
   std::unique_ptr<Atomics> counters_;
 };

@@ -174,6 +174,8 @@ void CallLegs::execute(const core::Action& action) {
             notifyRefer(a);
           else if constexpr (std::is_same_v<A, core::MuteLeg>)
             muteLeg(a);
+          else if constexpr (std::is_same_v<A, core::PlayToLeg>)
+            playToLeg(a);
         },
         action);
   } catch (const std::exception& e) {

@@ -59,6 +59,14 @@ void CallLegs::muteLeg(const core::MuteLeg& a) {
   if (media_) media_->mute(a.leg, a.muted);
 }
 
+void CallLegs::playToLeg(const core::PlayToLeg& a) {
+  if (!media_) return;
+  if (a.play)
+    media_->play(a.leg, a.file);
+  else
+    media_->stopPlaying(a.leg);
+}
+
 void CallLegs::mediaFact(const media::MediaFact& fact) {
   enter();  // from the media thread's report, outside any Sofia callback: facts go to core at leave()
   if (const auto* digit = std::get_if<media::DigitReceived>(&fact)) {

@@ -19,7 +19,9 @@ holding SHA-256 and would only register on its retry 30-60 s later
 (test_registrar_baresip.py covers that path)."""
 import math
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -46,6 +48,7 @@ class AudioCall(unittest.TestCase):
             cfg["security"].update(digestAlgorithms=["MD5"])
             if self.MEDIA:
                 cfg["media"] = dict(self.MEDIA)
+            self.more_config(cfg)
         self.d = call_daemon(ring_timeout=10, queue_timeout=20, mutate=configure)
         self.addCleanup(self.d.close)
         self.d.start()
@@ -54,6 +57,9 @@ class AudioCall(unittest.TestCase):
         self.addCleanup(self.events.close)
         self.events.ok("Agent.online", {"userId": ALICE})
         self.events.expect("statusChanged", ALICE, status="free")
+
+    def more_config(self, cfg):
+        """A subclass's own keys."""
 
     def context(self):
         """What a failure adds: each phone's events and output, the daemon's log."""
@@ -278,6 +284,74 @@ class Mute(AnchoredAudioCall):
         # The agent heard the customer all along (muting is one way).
         self.assertGreaterEqual(agent_heard, 2 * self.SPAN, agent.logs())
         self.check_heard(agent, AGENT_TONE, CUSTOMER_TONE)
+
+
+class HoldMusic(AnchoredAudioCall):
+    """Call.hold with anchored media: the customer's leg stays as it is and
+    hears the skill group's holdMusic (a WAV of MUSIC_HZ here; the built-in
+    chime, 440 and 554 Hz, in the second test), then the agent's tone again
+    after Call.unHold. Judged from the customer's recording, span by span."""
+    test_customer_and_agent_hear_each_other_the_customer_hangs_up = None
+    test_customer_and_agent_hear_each_other_the_agent_hangs_up = None
+    MUSIC_HZ = 852  # a DTMF row tone, apart from both phones' tones
+    SPAN = 2.0
+    music_file = True
+
+    def more_config(self, cfg):
+        if self.music_file:
+            self.music_dir = tempfile.mkdtemp(prefix="sbtest-music-")
+            self.addCleanup(shutil.rmtree, self.music_dir, True)
+            path = write_tone(os.path.join(self.music_dir, "hold.wav"), self.MUSIC_HZ, 3)
+            cfg["skillGroups"][0]["holdMusic"] = path
+
+    def held_and_resumed(self, music):
+        agent = self.agent_phone()
+        customer = self.customer_phone()
+        mark = self.events.mark()
+        customer.command("dial", f"sip:{NUMBER}@127.0.0.1:{self.d.sip_port}")
+        sid = self.events.expect("userAccessed", ALICE, since=mark)["data"]["sessionId"]
+        self.phone_event(customer, "CALL_RTPESTAB")
+        self.wait(lambda: customer.heard_seconds() >= self.SPAN, "the customer hearing the agent")
+
+        def call(method):
+            r = self.events.call(method, {"userId": ALICE, "sessionId": sid})
+            self.assertEqual(r.get("status"), "success", r)
+
+        held_at = customer.heard_seconds()
+        call("Call.hold")
+        self.events.expect("hold", ALICE, sessionId=sid)
+        self.wait(lambda: customer.heard_seconds() >= held_at + self.SPAN, "the customer's span on hold")
+        resumed_at = customer.heard_seconds()
+        call("Call.unHold")
+        self.events.expect("unHold", ALICE, sessionId=sid)
+        self.wait(lambda: customer.heard_seconds() >= resumed_at + self.SPAN + 0.5, "the customer's span after")
+        customer.command("hangup")
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        for p in (agent, customer):
+            self.assertEqual(p.quit(), 0, p.logs())
+        path = customer.recording("dec")
+        tones = (AGENT_TONE,) + tuple(music)
+        before = window(path, 0.5, held_at, tones)
+        during = window(path, held_at + 0.3, resumed_at, tones)
+        # The agent's phone takes its own re-INVITE's time to send again.
+        after = window(path, resumed_at + 0.8, resumed_at + self.SPAN + 0.5, tones)
+        why = f"before {before}, on hold {during}, after {after}"
+        self.assertGreaterEqual(before[1][AGENT_TONE], MIN_SHARE, why)
+        self.assertGreaterEqual(during[0], 0.5, why)  # sound, not silence
+        self.assertGreaterEqual(sum(during[1][f] for f in music), MIN_SHARE, why)
+        self.assertLessEqual(during[1][AGENT_TONE], MAX_OWN_SHARE, why)  # the agent is not heard on hold
+        self.assertGreaterEqual(after[1][AGENT_TONE], MIN_SHARE, why)
+
+    def test_the_customer_hears_the_groups_music_on_hold_then_the_agent_again(self):
+        self.held_and_resumed((self.MUSIC_HZ,))
+
+
+class BuiltInHoldMusic(HoldMusic):
+    music_file = False
+    test_the_customer_hears_the_groups_music_on_hold_then_the_agent_again = None
+
+    def test_without_a_file_the_customer_hears_the_built_in_chime(self):
+        self.held_and_resumed((440, 554))
 
 
 class SilentPhone(AudioCall):

@@ -128,3 +128,17 @@ TEST_CASE("media: each mistake located") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.errors[0].path == "media.address");
 }
+
+TEST_CASE("skillGroups[].holdMusic: resolved against the file's folder, and it must exist") {
+  const std::string base =
+      "sip: {listen: ['udp:127.0.0.1:5060'], domain: example.test}\n"
+      "control: {socket: run/s.sock}\n"
+      "storage: {path: var/s.db}\n"
+      "skillGroups:\n"
+      "  - {id: sales, holdMusic: music/none.wav}\n";
+  auto r = loadString(base, "h.yaml", "/nonexistent-dir");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.errors[0].path == "skillGroups[0].holdMusic");
+  CHECK(r.errors[0].message == "no such file: /nonexistent-dir/music/none.wav");
+  CHECK(r.errors[0].line == 5);
+}

@@ -250,3 +250,24 @@ TEST_CASE("core mute: the agent's leg silenced towards the customer, with anchor
   CHECK_FALSE(o.outputs.only<MuteLeg>()[0].muted);
   CHECK(f.gw.callMute(kBob, f.sid, true).result.error->code == errc::sessionNotFound);  // not his session
 }
+
+TEST_CASE("core hold with anchored media: the customer hears the group's music, the agent's phone is held") {
+  Bridged f;
+  Directory d = callDirectory();
+  d.mediaAnchored = true;
+  d.skillGroups[0].holdMusic = "/srv/music/sales.wav";
+  f.gw.reconfigure(d, f.clock.now());
+  Outcome o = f.gw.callHold(kAlice, f.sid, true, f.clock.now());
+  REQUIRE(o.result.ok());
+  REQUIRE(o.outputs.only<PlayToLeg>().size() == 1);
+  const PlayToLeg play = o.outputs.only<PlayToLeg>()[0];
+  CHECK((play.leg == f.customer && play.play && play.file == "/srv/music/sales.wav"));
+  REQUIRE(o.outputs.only<HoldLeg>().size() == 1);  // the customer's leg stays sendrecv
+  CHECK(o.outputs.only<HoldLeg>()[0].leg == f.alice);
+  CHECK(names(o.outputs) == std::vector<std::string>{"hold:" + kAlice});
+  o = f.gw.callHold(kAlice, f.sid, false, f.clock.now());
+  REQUIRE(o.outputs.only<PlayToLeg>().size() == 1);
+  CHECK_FALSE(o.outputs.only<PlayToLeg>()[0].play);
+  CHECK(o.outputs.only<HoldLeg>()[0].leg == f.alice);
+  CHECK_FALSE(o.outputs.only<HoldLeg>()[0].hold);
+}

@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <vector>
 
+#include "media/clip.hpp"
 #include "media/engine.hpp"
 #include "media/port_pool.hpp"
 #include "media/rtp.hpp"
@@ -337,4 +339,95 @@ TEST_CASE("media engine: RFC 4733 digits sent into a leg's stream, and a key rec
   std::unique_lock lock(m);
   REQUIRE(cv.wait_for(lock, std::chrono::seconds(5), [&] { return keys.size() >= 2; }));
   CHECK(keys == std::vector<char>{'5', '*'});
+}
+
+TEST_CASE("media engine: hold music replaces the other party towards a leg, in its codec and stream") {
+  Call call(config(31900));
+  auto pcma = rtp(300, 48000, 0xa1a1);
+  pcma[1] = 8;  // the customer has been getting PCMA
+  call.agent.send(call.agentPort, pcma);
+  REQUIRE(call.customer.receive());
+  call.engine.play(1, "");  // the built-in chime
+  call.engine.sync([] {});
+  call.agent.send(call.agentPort, pcma);  // the agent, now held back
+  int music = 0;
+  uint16_t lastSeq = 300;
+  for (int i = 0; i < 10; ++i) {
+    auto got = call.customer.receive(1000);
+    REQUIRE(got);
+    const auto h = parseRtp(got->data(), got->size());
+    REQUIRE(h);
+    CHECK(h->payloadType == 8);
+    CHECK(h->ssrc == 0xa1a1);
+    CHECK(h->sequence == static_cast<uint16_t>(lastSeq + 1));  // one stream, no gap
+    lastSeq = h->sequence;
+    CHECK(h->payloadBytes == 160);
+    if ((*got)[20] != 0xd5) ++music;  // not the agent's constant payload, nor A-law silence
+  }
+  CHECK(music > 5);
+  call.engine.stopPlaying(1);
+  call.engine.sync([] {});
+  // Drain what was in flight, then the agent is heard again.
+  while (call.customer.receive(100)) {
+  }
+  call.agent.send(call.agentPort, pcma);
+  auto got = call.customer.receive();
+  REQUIRE(got);
+  CHECK((*got)[20] == 0xd5);
+}
+
+TEST_CASE("media clips: a WAV of 8 kHz is read; others are refused with the reason; the chime is built in") {
+  std::string why;
+  CHECK_FALSE(Clip::load("/nonexistent/hold.wav", &why));
+  CHECK_FALSE(why.empty());
+  const auto chime = Clip::chime();
+  REQUIRE(chime);
+  CHECK(chime->samples().size() == 8000);  // two 400 ms notes and two 100 ms pauses: a second
+  uint8_t ulaw[160], alaw[160];
+  encodeG711(chime->samples().data() + 3200 + 800 + 1600, 160, 0, ulaw);  // mid-way through the second note
+  encodeG711(chime->samples().data() + 3200, 160, 8, alaw);                // the first pause
+  CHECK(ulaw[0] != 0xff);
+  for (uint8_t b : alaw) REQUIRE(b == 0xd5);  // silence in A-law
+}
+
+namespace {
+
+// A 16-bit PCM WAV (RIFF, 44-byte header) of `samples` at `rate` Hz, `channels` interleaved.
+std::string writeWav(const std::string& name, uint32_t rate, uint16_t channels, const std::vector<int16_t>& samples) {
+  const std::string path = "/tmp/seatbridge-media-test-" + std::to_string(::getpid()) + "-" + name;
+  FILE* f = std::fopen(path.c_str(), "wb");
+  REQUIRE(f);
+  const auto u32 = [&](uint32_t v) { std::fwrite(&v, 4, 1, f); };  // little-endian hosts (x86-64, arm64)
+  const auto u16 = [&](uint16_t v) { std::fwrite(&v, 2, 1, f); };
+  const uint32_t bytes = static_cast<uint32_t>(samples.size() * 2);
+  std::fwrite("RIFF", 1, 4, f);
+  u32(36 + bytes);
+  std::fwrite("WAVEfmt ", 1, 8, f);
+  u32(16);
+  u16(1);
+  u16(channels);
+  u32(rate);
+  u32(rate * channels * 2);
+  u16(static_cast<uint16_t>(channels * 2));
+  u16(16);
+  std::fwrite("data", 1, 4, f);
+  u32(bytes);
+  std::fwrite(samples.data(), 2, samples.size(), f);
+  std::fclose(f);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("media clips: an 8 kHz WAV, stereo mixed down; another rate refused") {
+  const std::string stereo = writeWav("stereo.wav", 8000, 2, {1000, 3000, -2000, -4000});
+  std::string why;
+  const auto clip = Clip::load(stereo, &why);
+  REQUIRE(clip);
+  CHECK(clip->samples() == std::vector<int16_t>{2000, -3000});
+  const std::string wide = writeWav("wide.wav", 16000, 1, std::vector<int16_t>(320, 100));
+  CHECK_FALSE(Clip::load(wide, &why));
+  CHECK(why.find("16000 Hz") != std::string::npos);
+  std::remove(stereo.c_str());
+  std::remove(wide.c_str());
 }
