@@ -41,6 +41,19 @@ bool silence(uint8_t* data, const RtpHeader& h, int dtmfPt) {
   return true;
 }
 
+// The fixed header of a packet the engine makes itself (RFC 3550 §5.1): our
+// feed's own numbering, which the leg's StreamRewriter turns into its stream's.
+void writeHeader(uint8_t* pkt, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc) {
+  pkt[0] = 0x80;
+  pkt[1] = static_cast<uint8_t>((marker ? 0x80 : 0) | pt);
+  pkt[2] = static_cast<uint8_t>(seq >> 8);
+  pkt[3] = static_cast<uint8_t>(seq);
+  for (int i = 0; i < 4; ++i) {
+    pkt[4 + i] = static_cast<uint8_t>(ts >> (24 - 8 * i));
+    pkt[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
+  }
+}
+
 // Packets read per wake-up of one socket: enough to drain a burst, few enough
 // that one busy leg cannot starve the others.
 constexpr int kBatch = 32;
@@ -241,14 +254,8 @@ void MediaEngine::nextDigitPacket(Endpoint& e) {
   // The duration so far (§2.5.1.2): one 20 ms frame in the first update, then 50 ms more in each.
   const uint16_t duration = end ? kDigitSamples : (e.step == 0 ? uint16_t{160} : static_cast<uint16_t>(kSamplesPer50Ms * e.step));
   uint8_t pkt[12 + 4];
-  pkt[0] = 0x80;
-  pkt[1] = static_cast<uint8_t>((e.step == 0 ? 0x80 : 0) | (e.dtmfPt & 0x7f));
-  ++e.genSeq;
-  pkt[2] = static_cast<uint8_t>(e.genSeq >> 8);
-  pkt[3] = static_cast<uint8_t>(e.genSeq);
-  for (int i = 0; i < 4; ++i) pkt[4 + i] = static_cast<uint8_t>(e.genTs >> (24 - 8 * i));
   constexpr uint32_t kGeneratorSsrc = 0x44544d46;  // our feed's own SSRC, rewritten into the leg's stream
-  for (int i = 0; i < 4; ++i) pkt[8 + i] = static_cast<uint8_t>(kGeneratorSsrc >> (24 - 8 * i));
+  writeHeader(pkt, static_cast<uint8_t>(e.dtmfPt & 0x7f), e.step == 0, ++e.genSeq, e.genTs, kGeneratorSsrc);
   pkt[12] = static_cast<uint8_t>(code);
   pkt[13] = static_cast<uint8_t>((end ? 0x80 : 0) | 10);  // E bit; volume -10 dBm0 (§2.3.4)
   pkt[14] = static_cast<uint8_t>(duration >> 8);
@@ -329,15 +336,9 @@ void MediaEngine::playFrame(Endpoint& e) {
     e.clipPos = (e.clipPos + 1) % s.size();
   }
   uint8_t pkt[12 + kFrame];
-  pkt[0] = 0x80;
-  pkt[1] = e.lastPt;
-  ++e.playSeq;
-  e.playTs += kFrame;
-  pkt[2] = static_cast<uint8_t>(e.playSeq >> 8);
-  pkt[3] = static_cast<uint8_t>(e.playSeq);
-  for (int i = 0; i < 4; ++i) pkt[4 + i] = static_cast<uint8_t>(e.playTs >> (24 - 8 * i));
   constexpr uint32_t kPlayerSsrc = 0x4d555349;  // the player's own SSRC, rewritten into the leg's stream
-  for (int i = 0; i < 4; ++i) pkt[8 + i] = static_cast<uint8_t>(kPlayerSsrc >> (24 - 8 * i));
+  e.playTs += kFrame;
+  writeHeader(pkt, e.lastPt, false, ++e.playSeq, e.playTs, kPlayerSsrc);
   encodeG711(frame, kFrame, e.lastPt, pkt + 12);
   if (auto h = parseRtp(pkt, sizeof pkt)) {
     e.out.rewrite(pkt, *h, nowUs());

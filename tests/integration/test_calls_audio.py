@@ -127,6 +127,25 @@ class AudioCall(unittest.TestCase):
         except AssertionError as e:
             self.fail_with_context(str(e))
 
+    def talking(self, heard=0.0):
+        """The customer's call answered by alice's phone and their RTP flowing,
+        once the customer has heard `heard` seconds: (agent, customer, sessionId)."""
+        agent = self.agent_phone()
+        customer = self.customer_phone()
+        mark = self.events.mark()
+        customer.command("dial", f"sip:{NUMBER}@127.0.0.1:{self.d.sip_port}")
+        sid = self.events.expect("userAccessed", ALICE, since=mark)["data"]["sessionId"]
+        for p in (agent, customer):
+            self.phone_event(p, "CALL_RTPESTAB")
+        self.wait(lambda: customer.heard_seconds() >= heard, "the customer hearing the agent")
+        return agent, customer, sid
+
+    def on_session(self, sid, method):
+        """Calls a method on alice's session; its answer's data (it must succeed)."""
+        r = self.events.call(method, {"userId": ALICE, "sessionId": sid})
+        self.assertEqual(r.get("status"), "success", r)
+        return r["data"]
+
     def heard(self, phone, own, other):
         """Its decoded recording, analysed (after it quit, so the file is complete)."""
         path = phone.recording("dec")
@@ -243,18 +262,10 @@ class Mute(AnchoredAudioCall):
     SPAN = 2.0  # seconds of each phase
 
     def test_mute_gives_the_customer_silence_and_unmute_the_agent_again(self):
-        agent = self.agent_phone()
-        customer = self.customer_phone()
-        mark = self.events.mark()
-        customer.command("dial", f"sip:{NUMBER}@127.0.0.1:{self.d.sip_port}")
-        sid = self.events.expect("userAccessed", ALICE, since=mark)["data"]["sessionId"]
-        self.phone_event(customer, "CALL_RTPESTAB")
-        self.wait(lambda: customer.heard_seconds() >= self.SPAN, "the customer hearing the agent")
+        agent, customer, sid = self.talking(self.SPAN)
 
         def call(method):
-            r = self.events.call(method, {"userId": ALICE, "sessionId": sid})
-            self.assertEqual(r.get("status"), "success", r)
-            return r["data"]
+            return self.on_session(sid, method)
 
         self.assertEqual(call("Call.isMicMuted")["muted"], False)
         muted_at = customer.heard_seconds()
@@ -305,17 +316,10 @@ class HoldMusic(AnchoredAudioCall):
             cfg["skillGroups"][0]["holdMusic"] = path
 
     def held_and_resumed(self, music):
-        agent = self.agent_phone()
-        customer = self.customer_phone()
-        mark = self.events.mark()
-        customer.command("dial", f"sip:{NUMBER}@127.0.0.1:{self.d.sip_port}")
-        sid = self.events.expect("userAccessed", ALICE, since=mark)["data"]["sessionId"]
-        self.phone_event(customer, "CALL_RTPESTAB")
-        self.wait(lambda: customer.heard_seconds() >= self.SPAN, "the customer hearing the agent")
+        agent, customer, sid = self.talking(self.SPAN)
 
         def call(method):
-            r = self.events.call(method, {"userId": ALICE, "sessionId": sid})
-            self.assertEqual(r.get("status"), "success", r)
+            return self.on_session(sid, method)
 
         held_at = customer.heard_seconds()
         call("Call.hold")
@@ -366,13 +370,7 @@ class SilentPhone(AudioCall):
     test_customer_and_agent_hear_each_other_the_agent_hangs_up = None
 
     def test_a_phone_that_goes_silent_is_hung_up_after_the_rtp_timeout(self):
-        agent = self.agent_phone()
-        customer = self.customer_phone()
-        mark = self.events.mark()
-        customer.command("dial", f"sip:{NUMBER}@127.0.0.1:{self.d.sip_port}")
-        sid = self.events.expect("userAccessed", ALICE, since=mark)["data"]["sessionId"]
-        for p in (agent, customer):
-            self.phone_event(p, "CALL_RTPESTAB")
+        agent, customer, sid = self.talking()
         agent.proc.kill()
         agent.proc.wait()
         killed = time.monotonic()
