@@ -226,10 +226,11 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
                });
              }});
   table.add(served(b, "Call.hold",
-                   "Puts the agent's answered session on hold: both legs are re-INVITEd with their streams "
-                   "sendonly (RFC 3264 section 8.4), so the customer's side stops sending to the agent and a PBX "
-                   "there plays its own hold music, and the agent's phone stops sending (the agent is muted); "
-                   "`hold {sessionId, by: seat}` follows. Until media is anchored seatbridge plays no music itself.",
+                   "Puts the agent's answered session on hold; `hold {sessionId, by: seat}` follows. The agent's "
+                   "phone is re-INVITEd with its streams sendonly (RFC 3264 section 8.4): the agent is muted. "
+                   "With media.mode anchored the customer's leg stays as it is and hears the skill group's "
+                   "holdMusic (or the built-in chime) from seatbridge; in bypass it is re-INVITEd sendonly too, "
+                   "and a PBX there plays its own hold music.",
                    "`{sessionId}`; `invalidTransition` when the session is not answered or already held.",
                    [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint now) {
                      return g.callHold(userId, sessionId, true, now);
