@@ -41,19 +41,6 @@ bool silence(uint8_t* data, const RtpHeader& h, int dtmfPt) {
   return true;
 }
 
-// The fixed header of a packet the engine makes itself (RFC 3550 §5.1): our
-// feed's own numbering, which the leg's StreamRewriter turns into its stream's.
-void writeHeader(uint8_t* pkt, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc) {
-  pkt[0] = 0x80;
-  pkt[1] = static_cast<uint8_t>((marker ? 0x80 : 0) | pt);
-  pkt[2] = static_cast<uint8_t>(seq >> 8);
-  pkt[3] = static_cast<uint8_t>(seq);
-  for (int i = 0; i < 4; ++i) {
-    pkt[4 + i] = static_cast<uint8_t>(ts >> (24 - 8 * i));
-    pkt[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
-  }
-}
-
 // Packets read per wake-up of one socket: enough to drain a burst, few enough
 // that one busy leg cannot starve the others.
 constexpr int kBatch = 32;
@@ -117,20 +104,20 @@ struct MediaEngine::Endpoint {
   }
   bool reachable() const { return latched || known; }
   sockaddr_in rtpTarget() const { return latched ? source : signalled; }
-  sockaddr_in rtcpTarget() const {
-    if (rtcpLatched) return rtcpSource;
-    sockaddr_in a = rtpTarget();
-    a.sin_port = htons(rtcpPort ? rtcpPort : static_cast<uint16_t>(ntohs(a.sin_port) + 1));
-    return a;
+  // Where RTCP goes beside RTP at `rtp`: the SDP's a=rtcp port, else the
+  // next one (RFC 3550 §11, RFC 3605).
+  sockaddr_in rtcpBeside(sockaddr_in rtp) const {
+    rtp.sin_port = htons(rtcpPort ? rtcpPort : static_cast<uint16_t>(ntohs(rtp.sin_port) + 1));
+    return rtp;
   }
+  sockaddr_in rtcpTarget() const { return rtcpLatched ? rtcpSource : rtcpBeside(rtpTarget()); }
   // Whether a packet from `from` is the leg's own, latching to it when the
   // rules allow (EngineConfig::latchWindowMs).
   bool accept(const sockaddr_in& from, bool rtcp, int64_t now, int windowMs) {
     bool& isLatched = rtcp ? rtcpLatched : latched;
     sockaddr_in& latchedTo = rtcp ? rtcpSource : source;
     if (isLatched) return sameAddress(from, latchedTo);
-    sockaddr_in expected = signalled;
-    if (rtcp) expected.sin_port = htons(rtcpPort ? rtcpPort : static_cast<uint16_t>(ntohs(signalled.sin_port) + 1));
+    const sockaddr_in expected = rtcp ? rtcpBeside(signalled) : signalled;
     const bool fromSignalled = known && sameAddress(from, expected);
     if (!fromSignalled && now - learntUs > int64_t{windowMs} * 1000) return false;
     isLatched = true;
@@ -240,9 +227,8 @@ void MediaEngine::nextDigitPacket(Endpoint& e) {
   if (e.digits.empty()) return;
   constexpr uint16_t kSamplesPer50Ms = 400, kDigitSamples = 1280;  // 8000 Hz (RFC 4733 §2.1)
   const char digit = e.digits.front();
-  static const std::string kEvents = "0123456789*#ABCD";
-  const size_t code = kEvents.find(static_cast<char>(std::toupper(static_cast<unsigned char>(digit))));
-  if (code == std::string::npos) {
+  const char* found = std::strchr(kDtmfEvents, std::toupper(static_cast<unsigned char>(digit)));
+  if (!found || *found == '\0') {
     e.digits.erase(0, 1);  // validated by core; a stray one is skipped
     e.step = 0;
     if (!e.digits.empty()) nextDigitPacket(e);
@@ -255,8 +241,8 @@ void MediaEngine::nextDigitPacket(Endpoint& e) {
   const uint16_t duration = end ? kDigitSamples : (e.step == 0 ? uint16_t{160} : static_cast<uint16_t>(kSamplesPer50Ms * e.step));
   uint8_t pkt[12 + 4];
   constexpr uint32_t kGeneratorSsrc = 0x44544d46;  // our feed's own SSRC, rewritten into the leg's stream
-  writeHeader(pkt, static_cast<uint8_t>(e.dtmfPt & 0x7f), e.step == 0, ++e.genSeq, e.genTs, kGeneratorSsrc);
-  pkt[12] = static_cast<uint8_t>(code);
+  writeRtpHeader(pkt, static_cast<uint8_t>(e.dtmfPt), e.step == 0, ++e.genSeq, e.genTs, kGeneratorSsrc);
+  pkt[12] = static_cast<uint8_t>(found - kDtmfEvents);
   pkt[13] = static_cast<uint8_t>((end ? 0x80 : 0) | 10);  // E bit; volume -10 dBm0 (§2.3.4)
   pkt[14] = static_cast<uint8_t>(duration >> 8);
   pkt[15] = static_cast<uint8_t>(duration);
@@ -338,7 +324,7 @@ void MediaEngine::playFrame(Endpoint& e) {
   uint8_t pkt[12 + kFrame];
   constexpr uint32_t kPlayerSsrc = 0x4d555349;  // the player's own SSRC, rewritten into the leg's stream
   e.playTs += kFrame;
-  writeHeader(pkt, e.lastPt, false, ++e.playSeq, e.playTs, kPlayerSsrc);
+  writeRtpHeader(pkt, e.lastPt, false, ++e.playSeq, e.playTs, kPlayerSsrc);
   encodeG711(frame, kFrame, e.lastPt, pkt + 12);
   if (auto h = parseRtp(pkt, sizeof pkt)) {
     e.out.rewrite(pkt, *h, nowUs());
@@ -442,9 +428,8 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
         // timestamp; a new timestamp is a new key.
         e.eventSeen = true;
         e.eventTs = h->timestamp;
-        static const char kEvents[] = "0123456789*#ABCD";
         const uint8_t code = buf[h->headerBytes];
-        if (code < 16 && report_) report_(DigitReceived{e.leg, kEvents[code]});
+        if (code < 16 && report_) report_(DigitReceived{e.leg, kDtmfEvents[code]});
       }
       if (e.muted && !silence(buf, *h, e.dtmfPt)) {
         drop();

@@ -43,6 +43,15 @@ std::optional<RtpHeader> parseRtp(const uint8_t* data, size_t size) {
   return h;
 }
 
+void writeRtpHeader(uint8_t* data, uint8_t payloadType, bool marker, uint16_t sequence, uint32_t timestamp,
+                    uint32_t ssrc) {
+  data[0] = 0x80;
+  data[1] = static_cast<uint8_t>((marker ? 0x80 : 0) | (payloadType & 0x7f));
+  put16(data + 2, sequence);
+  put32(data + 4, timestamp);
+  put32(data + 8, ssrc);
+}
+
 void StreamRewriter::rewrite(uint8_t* data, const RtpHeader& h, int64_t nowUs) {
   if (!started_) {
     // The first source keeps its own numbering: a plain bridged call goes

@@ -27,6 +27,15 @@ struct RtpHeader {
 // RFC 5761 §4).
 std::optional<RtpHeader> parseRtp(const uint8_t* data, size_t size);
 
+// The fixed header of a packet the engine makes itself (RFC 3550 §5.1,
+// version 2, no CSRC or extension): its feed's own numbering, which the leg's
+// StreamRewriter then turns into its stream's.
+void writeRtpHeader(uint8_t* data, uint8_t payloadType, bool marker, uint16_t sequence, uint32_t timestamp,
+                    uint32_t ssrc);
+
+// RFC 4733 §3.2: the DTMF events 0-15 and the keys they stand for.
+inline constexpr char kDtmfEvents[] = "0123456789*#ABCD";
+
 // Sequence numbers compared modulo 2^16 (RFC 3550 Appendix A.1): whether `a`
 // comes after `b`.
 inline bool seqAfter(uint16_t a, uint16_t b) { return a != b && static_cast<uint16_t>(a - b) < 0x8000; }

@@ -200,9 +200,7 @@ void SipServer::handle(msg_t* msg, sip_t* sip) {
 // checked as for any call (digest, then core's dial plan).
 bool SipServer::dialsEmergency(const sip_t* sip) const {
   const std::optional<std::string> number = config::normalizeDialled(parseInvite(sip).number);
-  if (!number) return false;
-  const auto& list = config_->outbound.emergencyNumbers;
-  return std::find(list.begin(), list.end(), *number) != list.end();
+  return number && config_->outbound.isEmergency(*number);
 }
 
 void SipServer::handleInvite(msg_t* msg, sip_t* sip) {

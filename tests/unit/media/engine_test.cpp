@@ -72,12 +72,7 @@ struct Phone {
 
 std::vector<uint8_t> rtp(uint16_t seq, uint32_t ts, uint32_t ssrc) {
   std::vector<uint8_t> p(12 + 160, 0xd5);
-  p[0] = 0x80;
-  p[1] = 0;
-  p[2] = static_cast<uint8_t>(seq >> 8);
-  p[3] = static_cast<uint8_t>(seq);
-  for (int i = 0; i < 4; ++i) p[4 + i] = static_cast<uint8_t>(ts >> (24 - 8 * i));
-  for (int i = 0; i < 4; ++i) p[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
+  writeRtpHeader(p.data(), 0, false, seq, ts, ssrc);
   return p;
 }
 

@@ -13,12 +13,7 @@ namespace {
 
 std::vector<uint8_t> packet(uint16_t seq, uint32_t ts, uint32_t ssrc, uint8_t pt = 0, size_t payload = 160) {
   std::vector<uint8_t> p(12 + payload, 0xff);
-  p[0] = 0x80;
-  p[1] = pt;
-  p[2] = static_cast<uint8_t>(seq >> 8);
-  p[3] = static_cast<uint8_t>(seq);
-  for (int i = 0; i < 4; ++i) p[4 + i] = static_cast<uint8_t>(ts >> (24 - 8 * i));
-  for (int i = 0; i < 4; ++i) p[8 + i] = static_cast<uint8_t>(ssrc >> (24 - 8 * i));
+  writeRtpHeader(p.data(), pt, false, seq, ts, ssrc);
   return p;
 }
 
