@@ -18,6 +18,10 @@ const SkillGroup* Config::findSkillGroup(const std::string& id) const {
   return findBy(skillGroups, &SkillGroup::id, id);
 }
 
+bool Outbound::isEmergency(const std::string& number) const {
+  return std::find(emergencyNumbers.begin(), emergencyNumbers.end(), number) != emergencyNumbers.end();
+}
+
 std::string Diagnostic::str() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + (path.empty() ? "" : path + ": ") +
          message;

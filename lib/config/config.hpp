@@ -79,6 +79,9 @@ struct Outbound {
   // the prefix out: international access and premium-rate ranges.
   std::vector<std::string> restrictedPrefixes{"+", "00", "011", "1900", "+1900", "1976", "+1976"};
   std::vector<std::string> emergencyNumbers{"112", "911"};  // always allowed, exempt from every limit
+
+  // Whether `number` (as normalizeDialled leaves it) is one of emergencyNumbers.
+  bool isEmergency(const std::string& number) const;
 };
 
 // Anchored media (docs/CONFIG.md, "Media"). bypass: the SDP passes through and

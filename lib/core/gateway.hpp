@@ -276,6 +276,8 @@ class Gateway {
   void outboundRingTimeout(Call& call, TimePoint now, Outputs& out);
   void releaseAgentLeg(Call& call, int code, Outputs& out, const char* phrase = nullptr);
   void agentAnswered(Call& call, TimePoint now, Outputs& out);
+  bool awaitMobileKey(Call& call, TimePoint now, Outputs& out);
+  void mobileKeyed(Call& call, Outputs& out);
   void abandonDialling(Call& call, int code, CloseBy closeBy, EndState state, TimePoint now, Outputs& out,
                        const std::string& reason = {});
 

@@ -137,6 +137,24 @@ void Gateway::turnAway(Call& call, int code, const char* phrase, Outputs& out) {
     out.push(RejectLeg{call.customerLeg, code, phrase});
 }
 
+// calls.mobileConfirmSeconds: a mobile (staffPhoneSeat) that answered waits
+// for the agent's key, its ring bound replaced by the confirmation bound.
+// True when it now waits; false when the answer counts at once.
+bool Gateway::awaitMobileKey(Call& call, TimePoint now, Outputs& out) {
+  const int confirm = directory_.calls.mobileConfirmSeconds;
+  if (call.offerDevice != ServerType::staffPhoneSeat || confirm <= 0) return false;
+  cancelTimer(call.ringTimer, out);
+  call.confirming = true;
+  call.confirmTimer = startCallTimer(call.sessionId, now + std::chrono::seconds(confirm), out);
+  return true;
+}
+
+// The key (or Call.accept) came: the wait is over.
+void Gateway::mobileKeyed(Call& call, Outputs& out) {
+  call.confirming = false;
+  cancelTimer(call.confirmTimer, out);
+}
+
 // ---- facts ------------------------------------------------------------------------
 
 Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
@@ -168,22 +186,13 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
           // whether Call.accept can answer the phone.
           if (f.leg == call->offerLeg && f.remoteAnswer) call->remoteAnswer = true;
         } else if constexpr (std::is_same_v<F, LegAnswered>) {
-          if (!isCustomer && f.leg == call->offerLeg && !call->confirming) {
-            const int confirm = directory_.calls.mobileConfirmSeconds;
-            if (call->offerDevice == ServerType::staffPhoneSeat && confirm > 0) {
-              // A mobile's voicemail answers too: wait for the agent's key
-              // before the customer is put through (docs/CORE.md, "Calls").
-              cancelTimer(call->ringTimer, out);
-              call->confirming = true;
-              call->confirmTimer = startCallTimer(call->sessionId, now + std::chrono::seconds(confirm), out);
-            } else {
-              answered(*call, f.leg, now, out);
-            }
-          }
+          // A mobile's voicemail answers too: the customer is put through
+          // on the agent's key (docs/CORE.md, "Calls").
+          if (!isCustomer && f.leg == call->offerLeg && !call->confirming && !awaitMobileKey(*call, now, out))
+            answered(*call, f.leg, now, out);
         } else if constexpr (std::is_same_v<F, LegDigit>) {
           if (f.leg == call->offerLeg && call->confirming) {
-            call->confirming = false;
-            cancelTimer(call->confirmTimer, out);
+            mobileKeyed(*call, out);
             answered(*call, f.leg, now, out);
           } else if (call->phase == Call::Phase::bridged) {
             out.push(dtmfEvent(*call, f.digit, isCustomer));
@@ -292,8 +301,7 @@ Outcome Gateway::callAccept(const std::string& userId, const std::string& sessio
   if (call.confirming) {
     // The mobile answered and waits for the agent's key: the socket's accept
     // is as good a confirmation as a key.
-    call.confirming = false;
-    cancelTimer(call.confirmTimer, o.outputs);
+    mobileKeyed(call, o.outputs);
     call.acceptedBy = tabUuid;
     answered(call, call.offerLeg, now, o.outputs);
     dispatch(now, o.outputs);

@@ -100,8 +100,7 @@ Gateway::DialCheck Gateway::checkDial(const std::string& limitKey, const config:
   // RFC 3261 §21.4.22: not something a trunk could dial.
   if (!number) return refuse(484, "Address Incomplete", "invalidNumber");
   c.number = *number;
-  c.emergency =
-      std::find(rules.emergencyNumbers.begin(), rules.emergencyNumbers.end(), *number) != rules.emergencyNumbers.end();
+  c.emergency = rules.isEmergency(*number);
   if (!c.emergency && directory_.findExtension(*number)) {
     c.internal = true;
     return c;
@@ -314,17 +313,11 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
             transitionSession(*s, SessionState::ringing, wallMs(now));
         } else if constexpr (std::is_same_v<F, LegAnswered>) {
           if (call.thirdParty && f.leg == call.agentLeg && call.customerLeg == 0) {
-            const int confirm = directory_.calls.mobileConfirmSeconds;
-            if (call.offerDevice == ServerType::staffPhoneSeat && confirm > 0) {
-              // A dual call: a mobile's voicemail answers too, and dialling
-              // the customer to it would waste the customer's call. The
-              // customer is dialled on the agent's key (docs/CORE.md, "Calls").
-              cancelTimer(call.ringTimer, out);
-              call.confirming = true;
-              call.confirmTimer = startCallTimer(call.sessionId, now + std::chrono::seconds(confirm), out);
-              return;
-            }
-            return agentAnswered(call, now, out);
+            // A dual call: a mobile's voicemail answers too, and dialling the
+            // customer to it would waste the customer's call. The customer is
+            // dialled on the agent's key (docs/CORE.md, "Calls").
+            if (!awaitMobileKey(call, now, out)) agentAnswered(call, now, out);
+            return;
           }
           if (!isCustomer || bridged) return;
           cancelTimer(call.ringTimer, out);
@@ -396,8 +389,7 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           endCall(call, byCustomer ? CloseBy::client : CloseBy::seat, EndState::ok, now, out);
         } else if constexpr (std::is_same_v<F, LegDigit>) {
           if (call.confirming && f.leg == call.agentLeg) {
-            call.confirming = false;
-            cancelTimer(call.confirmTimer, out);
+            mobileKeyed(call, out);
             return agentAnswered(call, now, out);
           }
           if (!bridged) return;
