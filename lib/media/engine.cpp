@@ -8,9 +8,11 @@
 #include <cstring>
 #include <chrono>
 #include <future>
+#include <utility>
 
 #include "common/c_callback.hpp"
 #include "common/log.hpp"
+#include "media/recording_tap.hpp"
 #include "media/rtp.hpp"
 
 namespace sb::media {
@@ -54,6 +56,16 @@ struct MediaEngine::Atomics {
   std::atomic<uint64_t> relayed{0}, dropped{0}, strangers{0}, timeouts{0};
 };
 
+// A leg being recorded (record()), on the media thread.
+struct MediaEngine::Recording {
+  explicit Recording(bool stereo) : tap(stereo) {}
+  RecordingTap tap;
+  bool paused = false;
+  bool failed = false;            // reported once; nothing more is written
+  bool undecodableSeen = false;   // a codec we cannot decode: reported once
+  std::vector<int16_t> pending;   // frames not yet handed to the writer
+};
+
 // One leg's endpoint, on the media thread.
 struct MediaEngine::Endpoint {
   MediaEngine* owner = nullptr;
@@ -91,6 +103,7 @@ struct MediaEngine::Endpoint {
   uint8_t lastPt = 0;  // the G.711 payload type it has been getting (PCMU until seen otherwise)
   // Whether the other party's packets to it are held back: it hears us.
   bool fedByUs() const { return clip != nullptr || sendingDigits(); }
+  std::unique_ptr<Recording> recording;  // record(): this leg and what it hears
   LegId peer = 0;
   StreamRewriter out;  // the stream this endpoint sends towards the leg's far end
   int64_t lastRxUs = 0;
@@ -132,7 +145,19 @@ MediaEngine::MediaEngine(EngineConfig config, Report report, Stats stats)
       stats_(std::move(stats)),
       ports_(config_.bindAddress, config_.portLow, config_.portHigh),
       thread_("media"),
-      counters_(std::make_unique<Atomics>()) {}
+      counters_(std::make_unique<Atomics>()) {
+  // A file that fails is reported from the media thread, as every fact is.
+  recorder_ = std::make_unique<Recorder>([this](uint64_t leg, const std::string& why) {
+    thread_.post([this, leg, why] {
+      auto it = endpoints_.find(leg);
+      if (it == endpoints_.end() || !it->second->recording) return;
+      it->second->recording->failed = true;
+      it->second->recording->pending.clear();
+      SB_WARN("media", "recording of leg %llu: %s", static_cast<unsigned long long>(leg), why.c_str());
+      if (report_) report_(RecordingFailed{leg, why});
+    });
+  });
+}
 
 MediaEngine::~MediaEngine() { stop(); }
 
@@ -146,10 +171,15 @@ void MediaEngine::start() {
 
 void MediaEngine::stop() {
   thread_.stop([this] {
-    for (auto& [leg, e] : endpoints_) ports_.close(e->sockets);
+    for (auto& [leg, e] : endpoints_) {
+      endRecording(*e);
+      ports_.close(e->sockets);
+    }
     endpoints_.clear();
     if (tick_) event_free(tick_);
     tick_ = nullptr;
+    if (frameTimer_) event_free(frameTimer_);
+    frameTimer_ = nullptr;
   });
 }
 
@@ -334,6 +364,81 @@ void MediaEngine::playFrame(Endpoint& e) {
   }
 }
 
+void MediaEngine::record(LegId leg, const std::string& path, bool stereo) {
+  thread_.post([this, leg, path, stereo] {
+    auto it = endpoints_.find(leg);
+    if (it == endpoints_.end() || it->second->recording) return;
+    Endpoint& e = *it->second;
+    e.recording = std::make_unique<Recording>(stereo);
+    recorder_->open(leg, path, stereo ? 2 : 1);
+    if (recordings_++ == 0) {
+      if (!frameTimer_) frameTimer_ = event_new(thread_.base(), -1, EV_PERSIST, &MediaEngine::onFrameTimer, this);
+      const timeval frame{0, 20'000};
+      event_add(frameTimer_, &frame);
+    }
+  });
+}
+
+void MediaEngine::pauseRecording(LegId leg, bool paused) {
+  thread_.post([this, leg, paused] {
+    auto it = endpoints_.find(leg);
+    if (it == endpoints_.end() || !it->second->recording) return;
+    Recording& r = *it->second->recording;
+    r.paused = paused;
+    r.tap.reset();  // what was buffered before the pause is not kept either
+  });
+}
+
+void MediaEngine::stopRecording(LegId leg) {
+  thread_.post([this, leg] {
+    if (auto it = endpoints_.find(leg); it != endpoints_.end()) endRecording(*it->second);
+  });
+}
+
+void MediaEngine::endRecording(Endpoint& e) {
+  if (!e.recording) return;
+  if (!e.recording->pending.empty() && !e.recording->failed) recorder_->write(e.leg, std::move(e.recording->pending));
+  recorder_->close(e.leg);
+  e.recording.reset();
+  if (--recordings_ == 0 && frameTimer_) event_del(frameTimer_);
+}
+
+// Copies of the packet's audio for the recordings it belongs to: what `from`
+// sends is channel 0 of its own recording and channel 1 of its peer's.
+void MediaEngine::tap(Endpoint& from, Endpoint* to, const uint8_t* packet, const RtpHeader& h) {
+  if (static_cast<int>(h.payloadType) == from.dtmfPt) return;  // telephone-events are not audio
+  const auto feed = [&](Endpoint& owner, int channel) {
+    Recording& r = *owner.recording;
+    if (r.paused || r.failed) return;
+    if (r.tap.feed(channel, h.payloadType, packet + h.headerBytes, h.payloadBytes) || r.undecodableSeen) return;
+    r.undecodableSeen = true;
+    if (report_)
+      report_(RecordingFailed{owner.leg, "codecNotDecodable: payload type " + std::to_string(h.payloadType) +
+                                             " is not G.711 (PCMU, PCMA); that side is recorded as silence"});
+  };
+  if (from.recording) feed(from, 0);
+  if (to && to->recording && to->peer == from.leg) feed(*to, 1);
+}
+
+void MediaEngine::onFrameTimer(int, short, void* arg) noexcept {
+  guardedCallback("media", "record", [&] { static_cast<MediaEngine*>(arg)->recordFrames(); });
+}
+
+// The frame clock: one 20 ms frame of every recording not paused, handed to
+// the writer a second at a time (one write(2) a second per file, not fifty).
+void MediaEngine::recordFrames() {
+  constexpr size_t kBlockFrames = 50;
+  for (auto& [leg, e] : endpoints_) {
+    if (!e->recording) continue;
+    Recording& r = *e->recording;
+    if (r.paused || r.failed) continue;
+    r.tap.frame(r.pending);
+    const size_t channels = r.tap.stereo() ? 2 : 1;
+    if (r.pending.size() >= kBlockFrames * RecordingTap::kFrameSamples * channels)
+      recorder_->write(leg, std::exchange(r.pending, {}));
+  }
+}
+
 void MediaEngine::mute(LegId leg, bool muted) {
   thread_.post([this, leg, muted] {
     if (auto it = endpoints_.find(leg); it != endpoints_.end()) it->second->muted = muted;
@@ -363,6 +468,7 @@ void MediaEngine::close(LegId leg) {
   thread_.post([this, leg] {
     auto it = endpoints_.find(leg);
     if (it == endpoints_.end()) return;
+    endRecording(*it->second);
     ports_.close(it->second->sockets);
     endpoints_.erase(it);
   });
@@ -437,6 +543,7 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       }
     }
     auto peer = endpoints_.find(e.peer);
+    if (!rtcp && recordings_ > 0) tap(e, peer == endpoints_.end() ? nullptr : peer->second.get(), buf, *h);
     if (peer == endpoints_.end() || !peer->second->reachable()) {
       drop();
       continue;

@@ -28,12 +28,14 @@
 #include "common/loop_thread.hpp"
 #include "media/clip.hpp"
 #include "media/port_pool.hpp"
+#include "media/recorder.hpp"
 
 struct event;
 
 namespace sb::media {
 
 using LegId = uint64_t;
+struct RtpHeader;
 
 struct EngineConfig {
   std::string bindAddress = "127.0.0.1";  // where the sockets are bound
@@ -60,7 +62,13 @@ struct DigitReceived {
   LegId leg = 0;
   char digit = 0;
 };
-using MediaFact = std::variant<StreamTimedOut, DigitReceived>;
+// A recording that could not go on (its file could not be opened or written,
+// or the leg's codec is not one seatbridge decodes); the call is untouched.
+struct RecordingFailed {
+  LegId leg = 0;
+  std::string reason;
+};
+using MediaFact = std::variant<StreamTimedOut, DigitReceived, RecordingFailed>;
 
 // Counters, read from any thread (relaxed atomics).
 struct EngineCounters {
@@ -110,6 +118,15 @@ class MediaEngine {
   // it is held back until stop(). Files are read once and kept.
   void play(LegId leg, const std::string& file);
   void stopPlaying(LegId leg);
+  // SIP thread. Recording (docs/ARCHITECTURE.md, "Recording"): what the leg
+  // sends (channel 0, left) and what it is sent by whoever it is paired with
+  // (channel 1, right; a transfer's new peer included), as PCM WAV at `path`,
+  // stereo or their mono mix, 20 ms at a time on the engine's frame clock.
+  // record() on a leg already recording changes nothing; on one stopped
+  // before, it appends to `path`. While paused nothing is kept.
+  void record(LegId leg, const std::string& path, bool stereo);
+  void pauseRecording(LegId leg, bool paused);
+  void stopRecording(LegId leg);
   // SIP thread. From now on a's packets go to b's far end and b's to a's.
   void pair(LegId a, LegId b);
   // SIP thread. The leg's endpoint is closed and its port given back.
@@ -127,6 +144,11 @@ class MediaEngine {
   static void onTick(int, short, void* arg) noexcept;
   static void onDigitTimer(int, short, void* arg) noexcept;
   static void onPlayTimer(int, short, void* arg) noexcept;
+  static void onFrameTimer(int, short, void* arg) noexcept;
+  struct Recording;
+  void recordFrames();
+  void tap(Endpoint& from, Endpoint* to, const uint8_t* packet, const RtpHeader& h);
+  void endRecording(Endpoint& e);
   void playFrame(Endpoint& e);
   void nextDigitPacket(Endpoint& e);
   void receive(Endpoint& e, bool rtcp);
@@ -145,6 +167,9 @@ class MediaEngine {
   std::unordered_map<LegId, std::unique_ptr<Endpoint>> endpoints_;
   event* tick_ = nullptr;
   std::unordered_map<std::string, std::shared_ptr<const Clip>> clips_;  // media thread: hold music read so far
+  event* frameTimer_ = nullptr;  // media thread: the recordings' 20 ms clock, running while there are any
+  size_t recordings_ = 0;        // media thread: endpoints recording
+  std::unique_ptr<Recorder> recorder_;
   struct Atomics;
   std::unique_ptr<Atomics> counters_;
 };
