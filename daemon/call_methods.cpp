@@ -266,6 +266,41 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
                  return g.callSendDigits(userId, sessionId, digits);
                });
              }});
+  // Recording (spec/interface.md, "Calls and media"; docs/CORE.md, "Recording").
+  const std::string recordingErrors =
+      "`recordingDisabled` with recording.mode never; `invalidTransition` before the answer, or when the "
+      "recording is not in the state the method changes (start while recording, resume when not paused; stop "
+      "with recording.mode always, which records every call whole: pause instead).";
+  table.add(served(b, "Call.startRecording",
+                   "Records the agent's answered session into recording.path/<sessionId>.wav (16-bit PCM, 8 kHz; "
+                   "recording.format stereo: the customer left, the agent right; mono: both mixed). Started "
+                   "again after Call.stopRecording it goes on in the same file. With recording.mode always every "
+                   "call is recorded from its answer without asking. `recordingStarted {sessionId, recording}` "
+                   "follows, and the session's record carries `recording` (the file's path).",
+                   "`{sessionId, recording}`; " + recordingErrors,
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint) {
+                     return g.callRecording(userId, sessionId, core::RecordLeg::Op::start);
+                   }));
+  table.add(served(b, "Call.pauseRecording",
+                   "Leaves a passage out of the recording (a payment card number read out or keyed in): nothing "
+                   "is written until Call.resumeRecording, and the keys pressed meanwhile are neither reported "
+                   "as dtmf events nor logged nor kept. `recordingPaused` follows.",
+                   "`{sessionId, recording}`; " + recordingErrors,
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint) {
+                     return g.callRecording(userId, sessionId, core::RecordLeg::Op::pause);
+                   }));
+  table.add(served(b, "Call.resumeRecording", "Goes on recording after Call.pauseRecording; `recordingResumed` follows.",
+                   "`{sessionId, recording}`; " + recordingErrors,
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint) {
+                     return g.callRecording(userId, sessionId, core::RecordLeg::Op::resume);
+                   }));
+  table.add(served(b, "Call.stopRecording",
+                   "Stops recording the session (recording.mode onDemand); the file is complete once "
+                   "`recordingStopped` arrives, or when the session ends.",
+                   "`{sessionId, recording}`; " + recordingErrors,
+                   [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint) {
+                     return g.callRecording(userId, sessionId, core::RecordLeg::Op::stop);
+                   }));
   table.add(onSession(b, "Call.monitor",
                       "A supervisor listens to another agent's live session; `textOnly` gives a live transcript "
                       "instead of audio.",

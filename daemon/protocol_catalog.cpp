@@ -64,6 +64,19 @@ std::vector<control::EventDoc> events() {
        "(callerPhoneNumber is the number presented to the customer; tabUUID is empty for a call dialled on the "
        "desk phone)."},
       {n(ev::calloutAccepted), "yes", "`sessionId`", "The customer answered an outbound call; the legs are bridged."},
+      {n(ev::recordingStarted), "yes", "`sessionId`, `recording` (the WAV's path)",
+       "The session is being recorded: Call.startRecording, or its answer with recording.mode always. To the "
+       "agent (both agents of an internal call)."},
+      {n(ev::recordingPaused), "yes", "`sessionId`, `recording`",
+       "Call.pauseRecording: nothing is written, and no dtmf event is sent, until recordingResumed."},
+      {n(ev::recordingResumed), "yes", "`sessionId`, `recording`", "Call.resumeRecording: recording again."},
+      {n(ev::recordingStopped), "yes", "`sessionId`, `recording`",
+       "Call.stopRecording. (A session that ends stops its recording with no event: sessionEnded says it.)"},
+      {n(ev::recordingFailed), "yes", "`sessionId`, `recording`, `reason`",
+       "The recording could not go on; the call goes on unrecorded. `reason` names the cause: the file could not "
+       "be opened or written (`cannot open ...`, `writing failed: No space left on device`), or "
+       "`codecNotDecodable` (a side's codec is not G.711, which seatbridge decodes; that side is silence). Counted "
+       "in seatbridge_recording_failures_total and logged."},
       {n(ev::hold), "yes", "`sessionId`, `by` (seat: Call.hold or the agent's phone; client: the far end)",
        "The session went on hold: by Call.hold, or by a re-INVITE (or UPDATE) from a leg whose SDP asks to "
        "receive nothing (sendonly, inactive, or c=0.0.0.0): the desk phone's hold key, or the customer's side. "
@@ -106,6 +119,7 @@ std::vector<control::errc::ErrorDoc> domainErrors() {
                            "the number (docs/CONFIG.md, \"Dial plan\"); with a calloutRefused event. So do "
                            "`noRoute` (no trunk carries it), `trunksDown`, `concurrentLimit`, `rateLimit` and "
                            "`invalidNumber`, as that event names them."},
+      {e::recordingDisabled, "A Call.*Recording method with recording.mode never (docs/CONFIG.md, \"Recording\")."},
       {e::mediaNotAnchored, "The method works on the call's audio (Call.muteMic, Call.unmuteMic, Call.isMicMuted, "
                             "Call.monitor, Call.takeover), and this seatbridge passes the audio through between the "
                             "phone and the trunk without relaying it (no media anchoring yet), so it cannot."},

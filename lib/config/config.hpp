@@ -97,6 +97,15 @@ struct Media {
   int rtpTimeoutSeconds = 30;  // a leg that should send and sends nothing for this long ends the call; 0 = never
 };
 
+// Call recording (docs/CONFIG.md, "Recording"); needs anchored media.
+struct Recording {
+  enum class Mode { never, always, onDemand };
+  Mode mode = Mode::never;  // always: every answered call from its answer; onDemand: Call.startRecording
+  std::string path = "var/recordings";  // the folder of the WAV files (resolved against the config's folder)
+  bool stereo = true;       // format stereo (customer left, agent right) or mono (their mix)
+  int retentionDays = 0;    // files older than this are deleted; 0 = kept
+};
+
 struct Extension {
   std::string id;
   std::string name;
@@ -177,6 +186,7 @@ struct Config {
   Calls calls;
   Outbound outbound;
   Media media;
+  Recording recording;
   std::vector<Extension> extensions;
   std::vector<Agent> agents;
   std::vector<SkillGroup> skillGroups;

@@ -443,10 +443,34 @@ void readMedia(const YAML::Node& node, Diagnostics& d, Media& m) {
   f.readInt("rtpTimeoutSeconds", m.rtpTimeoutSeconds, 0, 3600);
 }
 
+// recording: {mode, path, format, retentionDays}
+void readRecording(const YAML::Node& node, Diagnostics& d, Recording& r) {
+  Fields f(d, "recording");
+  if (!f.open(node, {"mode", "path", "format", "retentionDays"})) return;
+  std::string mode = "never", format = "stereo";
+  f.readString("mode", mode);
+  if (mode == "never")
+    r.mode = Recording::Mode::never;
+  else if (mode == "always")
+    r.mode = Recording::Mode::always;
+  else if (mode == "onDemand")
+    r.mode = Recording::Mode::onDemand;
+  else
+    d.error("recording.mode", "'" + mode + "' is not one of always, never, onDemand");
+  f.readString("path", r.path);
+  if (r.path.empty()) d.error("recording.path", "must name a folder");
+  f.readString("format", format);
+  if (format == "stereo" || format == "mono")
+    r.stereo = format == "stereo";
+  else
+    d.error("recording.format", "'" + format + "' is not one of stereo, mono");
+  f.readInt("retentionDays", r.retentionDays, 0, 36500);
+}
+
 void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   Fields root(d, "");
   if (!root.open(doc, {"sip", "registrar", "security", "control", "metrics", "storage", "log", "shutdown",
-                       "calls", "outbound", "media", "extensions", "agents", "skillGroups", "numbers", "trunks"}))
+                       "calls", "outbound", "media", "recording", "extensions", "agents", "skillGroups", "numbers", "trunks"}))
     return;
   if (root.has("sip")) readSip(root.get("sip"), d, c.sip); else root.required("sip");
   if (root.has("registrar")) readRegistrar(root.get("registrar"), d, c.registrar);
@@ -510,6 +534,10 @@ void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   if (c.media.address.empty() && c.media.bindAddress != "0.0.0.0") c.media.address = c.media.bindAddress;
   if (c.media.mode == Media::Mode::anchored && c.media.address.empty())
     d.error("media.address", "needed when the RTP sockets bind to 0.0.0.0: the address phones and trunks send RTP to");
+  if (root.has("recording")) readRecording(root.get("recording"), d, c.recording);
+  c.recording.path = resolvePath(c.baseDir, c.recording.path);
+  if (c.recording.mode != Recording::Mode::never && c.media.mode != Media::Mode::anchored)
+    d.error("recording.mode", "recording needs the call's audio relayed by seatbridge: media.mode anchored");
   readSection(root, "extensions", c.extensions, readExtension);
   readSection(root, "agents", c.agents, readAgent);
   readSection(root, "skillGroups", c.skillGroups, readSkillGroup);

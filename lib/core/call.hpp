@@ -56,6 +56,10 @@ struct Call {
   bool micMuted = false;  // Call.muteMic: what agentLeg sends is silenced (a new agent's leg starts unmuted)
   std::string agentUserId;
   TimePoint answeredAt{};
+  // The session's recording (gateway_recording.cpp): of customerLeg, so it
+  // follows the customer through transfers.
+  enum class Recording { off, on, paused };
+  Recording recording = Recording::off;
 
   // Agents who missed or refused an offer of this call, and when: not offered
   // it again while another agent is eligible, and not sooner than

@@ -83,7 +83,15 @@ struct LegRefer {
   LegId replaces = 0;
 };
 
-using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded, LegDigit, LegHeld, LegRefer>;
+// Anchored media: the recording of the leg could not go on (its file, or a
+// codec seatbridge does not decode); the call itself is untouched.
+struct LegRecordingFailed {
+  LegId leg = 0;
+  std::string reason;
+};
+
+using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded, LegDigit, LegHeld, LegRefer,
+                             LegRecordingFailed>;
 
 // What core/ decided for an inbound call.
 struct InboundDecision {

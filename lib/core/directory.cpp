@@ -11,6 +11,7 @@ Directory Directory::fromConfig(const config::Config& config) {
   d.calls = config.calls;
   d.outbound = config.outbound;
   d.mediaAnchored = config.media.mode == config::Media::Mode::anchored;
+  d.recording = config.recording;
   for (const auto& t : config.trunks) {
     d.trunks.push_back(t.name);
     d.trunkConfigs.push_back(t);

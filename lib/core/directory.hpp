@@ -23,6 +23,7 @@ struct Directory {
   // media.mode anchored: the audio goes through seatbridge, so the methods on
   // it (mute, ...) can work.
   bool mediaAnchored = false;
+  config::Recording recording;  // mode, folder, format (recording.*)
 
   static Directory fromConfig(const config::Config& config);
 

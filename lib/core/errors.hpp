@@ -23,6 +23,7 @@ inline constexpr std::string_view invalidParams = "invalidParams";
 inline constexpr std::string_view remoteAnswerUnsupported = "remoteAnswerUnsupported";  // Call.accept: lift the handset
 inline constexpr std::string_view deviceUnavailable = "deviceUnavailable";  // no desk phone or mobile to ring
 inline constexpr std::string_view mediaNotAnchored = "mediaNotAnchored";  // mute, monitor, takeover: need media.mode anchored
+inline constexpr std::string_view recordingDisabled = "recordingDisabled";  // recording.mode never
 }  // namespace errc
 
 struct Error {

@@ -168,6 +168,9 @@ class Gateway {
   // Call.muteMic / Call.unmuteMic / Call.isMicMuted (gateway_hold.cpp): the
   // agent's leg silenced towards the customer; needs anchored media.
   Outcome callMute(const std::string& userId, const std::string& sessionId, bool mute);
+  // Call.startRecording / pauseRecording / resumeRecording / stopRecording
+  // (gateway_recording.cpp): needs recording.mode always or onDemand.
+  Outcome callRecording(const std::string& userId, const std::string& sessionId, RecordLeg::Op op);
   Outcome callIsMicMuted(const std::string& userId, const std::string& sessionId);
   // Drain deadline: ends every live call (BYE both legs, closeBy admin).
   Outputs endAllCalls(const std::string& reason, TimePoint now);
@@ -261,6 +264,10 @@ class Gateway {
   void setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out);
   // Anchored media: hold music to the customer, if any, stops (a new agent answers).
   void stopMusic(const Call& call, Outputs& out) const;
+  // gateway_recording.cpp: a change of the call's recording, its action and events.
+  void setRecording(Call& call, RecordLeg::Op op, Outputs& out);
+  void recordOnAnswer(Call& call, Outputs& out);  // recording.mode always
+  void recordingFailed(Call& call, const std::string& reason, Outputs& out);
   bool onTransferFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
   void onRefer(Call& call, const LegRefer& refer, TimePoint now, Outputs& out);
   void attendedTransfer(Call& referred, const LegRefer& refer, TimePoint now, Outputs& out);

@@ -45,6 +45,7 @@ void Gateway::answered(Call& call, LegId leg, TimePoint now, Outputs& out) {
   }
   call.customerAnswered = true;
   out.push(BridgeLegs{call.customerLeg, leg});
+  recordOnAnswer(call, out);
   if (Session* s = sessions_.find(call.sessionId)) {
     transitionSession(*s, SessionState::active, wallMs(now));
     if (!s->offers.empty()) s->offers.back().outcome = "answered";
@@ -66,6 +67,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   cancelTimer(call.confirmTimer, out);
   cancelTimer(call.retryTimer, out);
   if (call.transferLeg != 0) abandonTransfer(call, "withdrawn", false, now, out);
+  if (call.recording != Call::Recording::off) out.push(RecordLeg{call.customerLeg, RecordLeg::Op::stop, {}, true});
   const bool bridged = call.phase == Call::Phase::bridged;
   const std::string userId = bridged || call.outbound ? call.agentUserId : call.offeredTo;
   if (call.offerLeg != 0) {
@@ -177,6 +179,16 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
           if (call->phase == Call::Phase::bridged && (f.leg == call->agentLeg || f.leg == call->customerLeg))
             setHeld(*call, f.held, f.leg == call->agentLeg ? "seat" : "client", now, out);
           return;
+        }
+        if constexpr (std::is_same_v<F, LegRecordingFailed>) {
+          recordingFailed(*call, f.reason, out);
+          return;
+        }
+        if constexpr (std::is_same_v<F, LegDigit>) {
+          // A paused recording is a card number being read out: its digits
+          // are not reported, kept or passed on to anyone (only relayed to
+          // the other leg, as the phone sent them).
+          if (call->phase == Call::Phase::bridged && call->recording == Call::Recording::paused) return;
         }
         if (call->outbound) return onOutboundFact(*call, fact, now, out);
         if (call->transferLeg != 0 && onTransferFact(*call, fact, now, out)) return;

@@ -330,6 +330,7 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
           else
             out.push(AnswerLeg{call.agentLeg, call.customerLeg});
           out.push(BridgeLegs{call.agentLeg, call.customerLeg});
+          recordOnAnswer(call, out);
           if (Session* s = sessions_.find(call.sessionId)) transitionSession(*s, SessionState::active, wallMs(now));
           extensions_.callStarted(call.extensionId);
           if (call.internal) {

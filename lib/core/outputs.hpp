@@ -180,8 +180,20 @@ struct PlayToLeg {
   std::string file;
 };
 
+// Anchored media: the recording of `leg` (the customer's: what it sends and
+// what it hears) into `path` (start appends when the file exists), paused,
+// resumed or stopped (docs/CORE.md, "Recording").
+struct RecordLeg {
+  enum class Op { start, pause, resume, stop };
+  LegId leg = 0;
+  Op op = Op::start;
+  std::string path;
+  bool stereo = true;
+};
+
 using Action = std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg,
-                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg, NotifyRefer, MuteLeg, PlayToLeg>;
+                            AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg, NotifyRefer, MuteLeg, PlayToLeg,
+                            RecordLeg>;
 
 struct Outputs {
   std::vector<Action> actions;

@@ -61,6 +61,7 @@ nlohmann::json Session::toJson() const {
                    {"endedAt", optionalMs(endedAtMs)}};
   if (spec.type == SessionType::internal) j["peerUserId"] = spec.peerUserId;
   if (!spec.trunk.empty()) j["trunk"] = spec.trunk;
+  if (!recording.empty()) j["recording"] = recording;  // spec/interface.md: absent when none
   nlohmann::json offered = nlohmann::json::array();
   for (const auto& o : offers)
     offered.push_back({{"userId", o.userId}, {"serverType", o.serverType}, {"at", o.atMs}, {"outcome", o.outcome}});

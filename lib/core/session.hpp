@@ -61,6 +61,7 @@ struct Session {
   std::optional<int64_t> endedAtMs;
   std::optional<SessionEnd> end;        // set once ended
   std::vector<Offer> offers;            // in order
+  std::string recording;                // the recording's file, once one was started
 
   bool live() const { return state != SessionState::ended; }
   // Gateway.listSessions / records: the SDK's field names where it has them.

@@ -87,6 +87,12 @@ inline constexpr std::string_view extensionUnreachable = "extensionUnreachable";
 inline constexpr std::string_view extensionReachable = "extensionReachable";
 inline constexpr std::string_view trunkStateChanged = "trunkStateChanged";
 inline constexpr std::string_view dtmf = "dtmf";
+// seatbridge's own: a session's recording (docs/PROTOCOL.md).
+inline constexpr std::string_view recordingStarted = "recordingStarted";
+inline constexpr std::string_view recordingPaused = "recordingPaused";
+inline constexpr std::string_view recordingResumed = "recordingResumed";
+inline constexpr std::string_view recordingStopped = "recordingStopped";
+inline constexpr std::string_view recordingFailed = "recordingFailed";
 }  // namespace event
 
 // Method names of the SDK and the gateway that core/ serves (or will serve);

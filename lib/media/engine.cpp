@@ -53,7 +53,7 @@ constexpr size_t kPacketBytes = 2048;
 }  // namespace
 
 struct MediaEngine::Atomics {
-  std::atomic<uint64_t> relayed{0}, dropped{0}, strangers{0}, timeouts{0};
+  std::atomic<uint64_t> relayed{0}, dropped{0}, strangers{0}, timeouts{0}, recordingFailures{0};
 };
 
 // A leg being recorded (record()), on the media thread.
@@ -154,9 +154,10 @@ MediaEngine::MediaEngine(EngineConfig config, Report report, Stats stats)
       it->second->recording->failed = true;
       it->second->recording->pending.clear();
       SB_WARN("media", "recording of leg %llu: %s", static_cast<unsigned long long>(leg), why.c_str());
+      counters_->recordingFailures.fetch_add(1, std::memory_order_relaxed);
       if (report_) report_(RecordingFailed{leg, why});
     });
-  });
+  }, config_.recordings);
 }
 
 MediaEngine::~MediaEngine() { stop(); }
@@ -412,6 +413,7 @@ void MediaEngine::tap(Endpoint& from, Endpoint* to, const uint8_t* packet, const
     if (r.paused || r.failed) return;
     if (r.tap.feed(channel, h.payloadType, packet + h.headerBytes, h.payloadBytes) || r.undecodableSeen) return;
     r.undecodableSeen = true;
+    counters_->recordingFailures.fetch_add(1, std::memory_order_relaxed);
     if (report_)
       report_(RecordingFailed{owner.leg, "codecNotDecodable: payload type " + std::to_string(h.payloadType) +
                                              " is not G.711 (PCMU, PCMA); that side is recorded as silence"});
@@ -477,8 +479,13 @@ void MediaEngine::close(LegId leg) {
 size_t MediaEngine::openEndpoints() const { return legPorts_.size(); }
 
 EngineCounters MediaEngine::counters() const {
-  return {counters_->relayed.load(std::memory_order_relaxed), counters_->dropped.load(std::memory_order_relaxed),
-          counters_->strangers.load(std::memory_order_relaxed), counters_->timeouts.load(std::memory_order_relaxed)};
+  EngineCounters c{counters_->relayed.load(std::memory_order_relaxed), counters_->dropped.load(std::memory_order_relaxed),
+                   counters_->strangers.load(std::memory_order_relaxed), counters_->timeouts.load(std::memory_order_relaxed)};
+  const RecorderCounters r = recorder_->counters();
+  c.recordingBytes = r.bytesWritten;
+  c.recordingDrops = r.blocksDropped;
+  c.recordingFailures = counters_->recordingFailures.load(std::memory_order_relaxed);
+  return c;
 }
 
 void MediaEngine::sync(std::function<void()> fn) {
@@ -569,8 +576,10 @@ void MediaEngine::tick() {
   if (stats_) {
     const EngineCounters now = counters();
     stats_({now.packetsRelayed - reported_.packetsRelayed, now.packetsDropped - reported_.packetsDropped,
-            now.strangerPackets - reported_.strangerPackets, now.streamTimeouts - reported_.streamTimeouts},
-           endpoints_.size());
+            now.strangerPackets - reported_.strangerPackets, now.streamTimeouts - reported_.streamTimeouts,
+            now.recordingBytes - reported_.recordingBytes, now.recordingDrops - reported_.recordingDrops,
+            now.recordingFailures - reported_.recordingFailures},
+           {endpoints_.size(), recordings_});
     reported_ = now;
   }
   const int64_t now = nowUs();

@@ -50,6 +50,7 @@ struct EngineConfig {
   // and then it sticks: a stranger spraying packets later (RTP bleed) is
   // dropped and counted.
   int latchWindowMs = 3000;
+  RecorderFolder recordings;  // recording.path, recording.retentionDays
 };
 
 // Facts for the SIP side.
@@ -76,6 +77,15 @@ struct EngineCounters {
   uint64_t packetsDropped = 0;   // not RTP, from a stranger, or with nowhere to go
   uint64_t strangerPackets = 0;  // of those: from an address the leg is not latched to
   uint64_t streamTimeouts = 0;
+  uint64_t recordingBytes = 0;     // written to recordings' files
+  uint64_t recordingDrops = 0;     // blocks of recorded audio lost (a disk too slow, a file failed)
+  uint64_t recordingFailures = 0;  // recordings that could not go on (RecordingFailed)
+};
+
+// What is open now (for the metrics' gauges).
+struct EngineGauges {
+  size_t endpoints = 0;
+  size_t recordings = 0;
 };
 
 class MediaEngine {
@@ -83,7 +93,7 @@ class MediaEngine {
   using Report = std::function<void(const MediaFact&)>;
   // Once a second on the media thread: the counters' growth since the last
   // call and the endpoints open (for the metrics).
-  using Stats = std::function<void(const EngineCounters& delta, size_t endpoints)>;
+  using Stats = std::function<void(const EngineCounters& delta, const EngineGauges& open)>;
   MediaEngine(EngineConfig config, Report report, Stats stats = {});
   ~MediaEngine();
   MediaEngine(const MediaEngine&) = delete;

@@ -3,7 +3,10 @@
 #include <sndfile.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <unordered_set>
 
 #include "common/log.hpp"
 
@@ -11,12 +14,13 @@ namespace sb::media {
 
 struct Recorder::File {
   SNDFILE* handle = nullptr;
+  std::string path;
   int channels = 1;
   bool failed = false;
 };
 
-Recorder::Recorder(Failed failed, size_t maxQueuedBytes)
-    : failed_(std::move(failed)), maxQueuedBytes_(maxQueuedBytes), thread_([this] { run(); }) {}
+Recorder::Recorder(Failed failed, RecorderFolder folder, size_t maxQueuedBytes)
+    : failed_(std::move(failed)), folder_(std::move(folder)), maxQueuedBytes_(maxQueuedBytes), thread_([this] { run(); }) {}
 
 Recorder::~Recorder() {
   {
@@ -64,9 +68,26 @@ RecorderCounters Recorder::counters() const {
 }
 
 void Recorder::run() {
+  constexpr auto kSweepEvery = std::chrono::hours(1);
+  if (!folder_.path.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(folder_.path, ec);
+    if (ec) SB_WARN("media", "recording.path %s: %s; recordings will fail", folder_.path.c_str(), ec.message().c_str());
+    sweep();
+  }
+  auto nextSweep = std::chrono::steady_clock::now() + kSweepEvery;
   std::unique_lock lock(mutex_);
+  busy_ = false;  // the folder is ready: flush() may return
+  if (queue_.empty()) idle_.notify_all();
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    wake_.wait_until(lock, nextSweep, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty() && !stopping_) {  // the hour is up
+      lock.unlock();
+      sweep();
+      lock.lock();
+      nextSweep = std::chrono::steady_clock::now() + kSweepEvery;
+      continue;
+    }
     if (queue_.empty()) return;  // stopping, and everything written
     Job job = std::move(queue_.front());
     queue_.pop_front();
@@ -78,6 +99,31 @@ void Recorder::run() {
     busy_ = false;
     if (queue_.empty()) idle_.notify_all();
   }
+}
+
+// Writer thread. Only *.wav directly in the folder: what seatbridge wrote there.
+void Recorder::sweep() {
+  if (folder_.path.empty() || folder_.retentionDays <= 0) return;
+  namespace fs = std::filesystem;
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24) * folder_.retentionDays;
+  std::unordered_set<std::string> open;
+  for (const auto& [id, f] : files_)
+    if (f.handle) open.insert(f.path);
+  std::error_code ec;
+  uint64_t expired = 0;
+  for (fs::directory_iterator it(folder_.path, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    if (p.extension() != ".wav" || !it->is_regular_file(ec) || open.count(p.string())) continue;
+    const auto written = fs::last_write_time(p, ec);
+    if (ec || written >= cutoff) continue;
+    if (fs::remove(p, ec)) ++expired;
+  }
+  if (ec) SB_WARN("media", "recording.path %s: %s", folder_.path.c_str(), ec.message().c_str());
+  if (expired == 0) return;
+  SB_INFO("media", "recordings: %llu older than %d days deleted", static_cast<unsigned long long>(expired),
+          folder_.retentionDays);
+  std::lock_guard lock(mutex_);
+  counters_.filesExpired += expired;
 }
 
 void Recorder::fail(uint64_t id, File& f, const std::string& why) {
@@ -96,7 +142,7 @@ void Recorder::perform(Job& job) {
     case Job::Kind::open: {
       File& f = files_[job.id];
       if (f.handle) sf_close(f.handle);
-      f = File{nullptr, job.channels, false};
+      f = File{nullptr, job.path, job.channels, false};
       // An existing recording of the same shape is appended to (SFM_RDWR
       // keeps its header and fixes the length up on close).
       SF_INFO info{};

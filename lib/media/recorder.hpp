@@ -21,6 +21,15 @@ struct RecorderCounters {
   uint64_t bytesWritten = 0;   // sample bytes that reached libsndfile without error
   uint64_t blocksDropped = 0;  // blocks given up: the queue was full, or their file had failed
   uint64_t failures = 0;       // files that could not be opened or written
+  uint64_t filesExpired = 0;   // deleted by the retention sweep
+};
+
+// recording.path and recording.retentionDays: the folder is created when the
+// writer starts; with a retention, its WAV files older than that are deleted
+// then and hourly (a file being written is never touched).
+struct RecorderFolder {
+  std::string path;
+  int retentionDays = 0;
 };
 
 class Recorder {
@@ -29,7 +38,7 @@ class Recorder {
   using Failed = std::function<void(uint64_t id, const std::string& why)>;
   // `maxQueuedBytes`: samples waiting for the disk, all files together;
   // beyond it new blocks are dropped (a disk this slow loses audio, not calls).
-  explicit Recorder(Failed failed, size_t maxQueuedBytes = 16u << 20);
+  explicit Recorder(Failed failed, RecorderFolder folder = {}, size_t maxQueuedBytes = 16u << 20);
   ~Recorder();  // writes what is queued, closes every file
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
@@ -57,14 +66,16 @@ class Recorder {
   void run();
   void perform(Job& job);
   void fail(uint64_t id, File& f, const std::string& why);
+  void sweep();
 
   Failed failed_;
+  const RecorderFolder folder_;
   const size_t maxQueuedBytes_;
   mutable std::mutex mutex_;
   std::condition_variable wake_, idle_;
   std::deque<Job> queue_;      // guarded by mutex_
   size_t queuedBytes_ = 0;     // guarded by mutex_
-  bool busy_ = false;          // guarded by mutex_: a job is being performed
+  bool busy_ = true;           // guarded by mutex_: a job (or the first sweep) is being performed
   bool stopping_ = false;      // guarded by mutex_
   RecorderCounters counters_;  // guarded by mutex_
   std::unordered_map<uint64_t, File> files_;  // writer thread only

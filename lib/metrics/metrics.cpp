@@ -56,6 +56,20 @@ Metrics::Metrics(const std::string& version)
                                                 "Legs that sent no RTP for media.rtpTimeoutSeconds while they should "
                                                 "have: their calls were ended")
                         .Add({})),
+      recordingsActive(family<prometheus::Gauge>(*registry_, "seatbridge_recordings_active",
+                                                 "Sessions being recorded now (paused ones included)")
+                           .Add({})),
+      recordingBytes(family<prometheus::Counter>(*registry_, "seatbridge_recording_bytes_total",
+                                                 "Audio bytes written to recordings' WAV files")
+                         .Add({})),
+      recordingDrops(family<prometheus::Counter>(*registry_, "seatbridge_recording_dropped_blocks_total",
+                                                 "One-second blocks of recorded audio lost: the disk was too slow "
+                                                 "or the recording's file had failed")
+                         .Add({})),
+      recordingFailures(family<prometheus::Counter>(*registry_, "seatbridge_recording_failures_total",
+                                                    "Recordings that could not go on: their file could not be opened "
+                                                    "or written (a full disk), or a codec seatbridge does not decode")
+                            .Add({})),
       sipLoopLag(family<prometheus::Gauge>(*registry_, "seatbridge_sip_loop_lag_seconds",
                                            "How late the SIP thread ran the last heartbeat posted to it (once a second)")
                      .Add({})),

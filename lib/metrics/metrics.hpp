@@ -78,6 +78,10 @@ class Metrics {
   prometheus::Counter& storeWriteFailures;
   prometheus::Gauge& mediaStreams;     // legs with an anchored RTP endpoint open
   prometheus::Counter& mediaTimeouts;  // legs ended for sending no RTP for media.rtpTimeoutSeconds
+  prometheus::Gauge& recordingsActive;     // sessions being recorded now (paused ones included)
+  prometheus::Counter& recordingBytes;     // audio bytes written to recordings
+  prometheus::Counter& recordingDrops;     // blocks of recorded audio lost to a slow or failed disk
+  prometheus::Counter& recordingFailures;  // recordings that could not go on: a file, or a codec not decoded
   prometheus::Gauge& sipLoopLag;  // seconds late the SIP thread ran the last heartbeat  // batches of records (or a prune) the store refused
   prometheus::Histogram& sessionSetupSeconds;
   prometheus::Histogram& sessionAnswerSeconds;

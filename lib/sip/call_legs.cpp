@@ -176,6 +176,8 @@ void CallLegs::execute(const core::Action& action) {
             muteLeg(a);
           else if constexpr (std::is_same_v<A, core::PlayToLeg>)
             playToLeg(a);
+          else if constexpr (std::is_same_v<A, core::RecordLeg>)
+            recordLeg(a);
         },
         action);
   } catch (const std::exception& e) {

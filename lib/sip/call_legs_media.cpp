@@ -67,10 +67,22 @@ void CallLegs::playToLeg(const core::PlayToLeg& a) {
     media_->stopPlaying(a.leg);
 }
 
+void CallLegs::recordLeg(const core::RecordLeg& a) {
+  if (!media_) return;
+  switch (a.op) {
+    case core::RecordLeg::Op::start: media_->record(a.leg, a.path, a.stereo); break;
+    case core::RecordLeg::Op::pause: media_->pauseRecording(a.leg, true); break;
+    case core::RecordLeg::Op::resume: media_->pauseRecording(a.leg, false); break;
+    case core::RecordLeg::Op::stop: media_->stopRecording(a.leg); break;
+  }
+}
+
 void CallLegs::mediaFact(const media::MediaFact& fact) {
   enter();  // from the media thread's report, outside any Sofia callback: facts go to core at leave()
   if (const auto* digit = std::get_if<media::DigitReceived>(&fact)) {
     if (find(digit->leg)) report(core::LegDigit{digit->leg, digit->digit});
+  } else if (const auto* failed = std::get_if<media::RecordingFailed>(&fact)) {
+    if (find(failed->leg)) report(core::LegRecordingFailed{failed->leg, failed->reason});
   } else if (Leg* leg = find(std::get<media::StreamTimedOut>(fact).leg); leg && leg->state == Leg::State::confirmed) {
     // RFC 3261 §12.2.1.2 in spirit: the far end is gone. Its dialog ends with
     // a BYE (it may still hear it), and core hangs up the other side.

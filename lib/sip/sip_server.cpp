@@ -82,18 +82,24 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
     e.portLow = m.portLow;
     e.portHigh = m.portHigh;
     e.rtpTimeoutSeconds = m.rtpTimeoutSeconds;
+    if (config_->recording.mode != config::Recording::Mode::never)
+      e.recordings = {config_->recording.path, config_->recording.retentionDays};
     media_ = std::make_unique<media::MediaEngine>(
         e,
         [onSipThread](const media::MediaFact& fact) {
           // From the media thread: what it means for the call is the SIP thread's to carry out.
           if (onSipThread) onSipThread([fact](SipServer& s) { s.callLegs().mediaFact(fact); });
         },
-        [&metrics = metrics_](const media::EngineCounters& delta, size_t endpoints) {
+        [&metrics = metrics_](const media::EngineCounters& delta, const media::EngineGauges& open) {
           // prometheus-cpp's counters and gauges are atomics: set from the media thread.
           metrics.mediaPackets("relayed").Increment(static_cast<double>(delta.packetsRelayed));
           metrics.mediaPackets("dropped").Increment(static_cast<double>(delta.packetsDropped - delta.strangerPackets));
           metrics.mediaPackets("stranger").Increment(static_cast<double>(delta.strangerPackets));
-          metrics.mediaStreams.Set(static_cast<double>(endpoints));
+          metrics.mediaStreams.Set(static_cast<double>(open.endpoints));
+          metrics.recordingsActive.Set(static_cast<double>(open.recordings));
+          metrics.recordingBytes.Increment(static_cast<double>(delta.recordingBytes));
+          metrics.recordingDrops.Increment(static_cast<double>(delta.recordingDrops));
+          metrics.recordingFailures.Increment(static_cast<double>(delta.recordingFailures));
         });
     media_->start();
     callLegs_->setMedia(media_.get(), m.address);

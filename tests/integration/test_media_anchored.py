@@ -38,11 +38,11 @@ def udp(host, port=0):
 
 
 class Anchored(CallTest):
-    def bridged(self):
+    def bridged(self, **more):
         """A customer's call answered by alice's SIPp phone, media anchored:
         (pbx, phone, seatbridge's endpoint for the customer, and for the phone)."""
         self.start(ring_timeout=8, queue_timeout=10,
-                   mutate=lambda cfg: cfg.update(media={"mode": "anchored", "rtpPorts": "20000-29999"}))
+                   mutate=lambda cfg: cfg.update(media={"mode": "anchored", "rtpPorts": "20000-29999"}, **more))
         phone = self.phone("1001", "phone_answer")
         pbx = self.sipp(Trunk(self.d, "trunk_call_hold"))
         sid = self.assert_call_in(self.events.expect("callIn", ALICE), ALICE, 8)
@@ -129,6 +129,36 @@ class Anchored(CallTest):
         self.assertEqual((data[1] & 0x7F, data[12]), (101, 3))
         e = self.events.expect("dtmf", ALICE, since=mark, sessionId=sid)
         self.assertEqual((e["data"]["digit"], e["data"]["flow"]), ("3", "IN"))
+        pbx.poke()
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.success(pbx, phone)
+
+    def test_keys_pressed_while_the_recording_is_paused_are_reported_to_nobody(self):
+        # A card number keyed in: relayed to the agent's phone as it was sent,
+        # but no dtmf event; the key after the resume is reported as ever.
+        pbx, phone, sid, to_customer, to_phone = self.bridged(
+            recording={"mode": "onDemand", "path": "recordings"})
+        customer = udp(TRUNK_HOST, pbx.rtp_port)
+        agent = udp(PHONE_HOST, phone.rtp_port)
+        for s in (customer, agent):
+            self.addCleanup(s.close)
+        for method in ("Call.startRecording", "Call.pauseRecording"):
+            r = self.events.call(method, {"userId": ALICE, "sessionId": sid})
+            self.assertEqual(r.get("status"), "success", r)
+        mark = self.events.mark()
+
+        def key(code, seq, ts):
+            customer.sendto(struct.pack("!BBHII", 0x80, 101, seq, ts, 0xC0FFEE) + bytes([code, 10, 0, 160]),
+                            to_customer)
+            data, _ = receive(agent)
+            self.assertIsNotNone(data)
+            self.assertEqual((data[1] & 0x7F, data[12]), (101, code))
+        key(4, 10, 4000)
+        r = self.events.call("Call.resumeRecording", {"userId": ALICE, "sessionId": sid})
+        self.assertEqual(r.get("status"), "success", r)
+        key(5, 11, 8000)
+        e = self.events.expect("dtmf", ALICE, since=mark, sessionId=sid)
+        self.assertEqual(e["data"]["digit"], "5", "the key pressed while paused was reported")
         pbx.poke()
         self.events.expect("sessionEnded", ALICE, sessionId=sid)
         self.success(pbx, phone)

@@ -29,8 +29,8 @@ def write_tone(path, frequency, seconds, rate=RATE, amplitude=AMPLITUDE):
     return path
 
 
-def read_wav(path):
-    """(rate, samples) of a mono 16-bit WAV (the first channel of a wider one)."""
+def read_wav(path, channel=0):
+    """(rate, samples) of a mono 16-bit WAV (one channel of a wider one: the first unless told)."""
     with wave.open(path, "rb") as w:
         if w.getsampwidth() != 2:
             raise ValueError(f"{path}: {8 * w.getsampwidth()}-bit samples, not 16")
@@ -38,7 +38,7 @@ def read_wav(path):
         samples = array.array("h", w.readframes(w.getnframes()))
     if sys.byteorder != "little":
         samples.byteswap()
-    return rate, samples[::channels] if channels > 1 else samples
+    return rate, samples[channel::channels] if channels > 1 else samples
 
 
 def goertzel_power(block, rate, frequency):
@@ -64,9 +64,9 @@ class ToneReport:
     """What a recording holds, block by block: how much of it is sound at all,
     and the mean share of the sounding blocks' energy at each probed frequency."""
 
-    def __init__(self, path, frequencies, block=BLOCK):
+    def __init__(self, path, frequencies, block=BLOCK, channel=0):
         self.path = path
-        self.rate, samples = read_wav(path)
+        self.rate, samples = read_wav(path, channel)
         self.seconds = len(samples) / self.rate if self.rate else 0.0
         self.blocks = 0
         self.sounding = 0

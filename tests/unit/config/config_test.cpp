@@ -129,6 +129,32 @@ TEST_CASE("media: each mistake located") {
   CHECK(r.errors[0].path == "media.address");
 }
 
+TEST_CASE("recording: never by default; its folder resolved; it needs anchored media; mistakes located") {
+  const std::string base =
+      "sip: {listen: ['udp:127.0.0.1:5060'], domain: example.test}\n"
+      "control: {socket: run/s.sock}\n"
+      "storage: {path: var/s.db}\n";
+  auto r = loadString(base, "m.yaml", "/srv");
+  REQUIRE(r.ok());
+  CHECK(r.config->recording.mode == Recording::Mode::never);
+  CHECK(r.config->recording.path == "/srv/var/recordings");
+  r = loadString(base + "media: {mode: anchored}\nrecording: {mode: onDemand, path: rec, format: mono, retentionDays: 30}\n",
+                 "m.yaml", "/srv");
+  for (const auto& e : r.errors) INFO(e.str());
+  REQUIRE(r.ok());
+  CHECK(r.config->recording.mode == Recording::Mode::onDemand);
+  CHECK(r.config->recording.path == "/srv/rec");
+  CHECK_FALSE(r.config->recording.stereo);
+  CHECK(r.config->recording.retentionDays == 30);
+  r = loadString(base + "recording: {mode: always}\n", "m.yaml", "/srv");  // bypass: no audio to record
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.errors[0].path == "recording.mode");
+  r = loadString(base + "media: {mode: anchored}\nrecording: {mode: sometimes, format: 5.1, retentionDays: -1}\n", "m.yaml", "/srv");
+  std::vector<std::string> paths;
+  for (const auto& e : r.errors) paths.push_back(e.path);
+  CHECK(paths == std::vector<std::string>{"recording.mode", "recording.format", "recording.retentionDays"});
+}
+
 TEST_CASE("skillGroups[].holdMusic: resolved against the file's folder, and it must exist") {
   const std::string base =
       "sip: {listen: ['udp:127.0.0.1:5060'], domain: example.test}\n"

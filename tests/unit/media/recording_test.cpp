@@ -7,7 +7,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -183,4 +185,35 @@ TEST_CASE("media engine: a recording holds each side in its own channel; nothing
   CHECK(agent >= 40 * 160);
   CHECK(paused == 0);
   std::remove(path.c_str());
+}
+
+TEST_CASE("recorder: the folder is made; WAVs past recording.retentionDays are deleted, nothing else") {
+  namespace fs = std::filesystem;
+  const fs::path dir = tempPath("retention") + "/calls";
+  fs::remove_all(dir.parent_path());
+  fs::create_directories(dir);
+  const auto touch = [&](const std::string& name, int daysAgo) {
+    const fs::path p = dir / name;
+    std::FILE* f = std::fopen(p.c_str(), "w");
+    REQUIRE(f);
+    std::fclose(f);
+    fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::hours(24) * daysAgo);
+    return p;
+  };
+  const fs::path old = touch("old.wav", 10), recent = touch("recent.wav", 2), notOurs = touch("notes.txt", 10);
+  {
+    Recorder rec({}, RecorderFolder{dir.string(), 5});
+    rec.flush();  // the first sweep is done before flush() returns
+    CHECK(rec.counters().filesExpired == 1);
+  }
+  CHECK_FALSE(fs::exists(old));
+  CHECK(fs::exists(recent));
+  CHECK(fs::exists(notOurs));
+  {
+    const fs::path fresh = dir / "new" / "deeper";
+    Recorder rec({}, RecorderFolder{fresh.string(), 0});
+    rec.flush();
+    CHECK(fs::is_directory(fresh));  // made, with its parents
+  }
+  fs::remove_all(dir.parent_path());
 }
