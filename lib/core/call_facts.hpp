@@ -90,8 +90,18 @@ struct LegRecordingFailed {
   std::string reason;
 };
 
+// Anchored media: the leg's call quality from RTCP (lib/media/rtcp.hpp),
+// every few seconds while it has a stream and once more, `final`, when its
+// endpoint closes (after the call ended: core keeps the ended session's
+// legs for it). rttMs -1: not measured.
+struct LegQuality {
+  LegId leg = 0;
+  double mos = 0, jitterMs = 0, lossPercent = 0, rttMs = -1;
+  bool final = false;
+};
+
 using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded, LegDigit, LegHeld, LegRefer,
-                             LegRecordingFailed>;
+                             LegRecordingFailed, LegQuality>;
 
 // What core/ decided for an inbound call.
 struct InboundDecision {

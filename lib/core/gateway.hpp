@@ -308,6 +308,18 @@ class Gateway {
   std::map<std::string, size_t> outboundLive_;                 // extension -> live calls it placed
   std::map<std::string, std::deque<TimePoint>> outboundRecent_;  // extension -> its calls of the last minute
   std::map<std::string, int> missedInARow_;  // userId -> offers missed since the last answer or status request
+
+  // gateway_quality.cpp: the legs' call quality (LegQuality) onto their
+  // sessions; an ended call's two legs are kept a while, as their final
+  // figures come once their endpoints close, after the end.
+  Outputs onQuality(const LegQuality& q);
+  void keepForQuality(const Call& call);
+  struct QualityLeg {
+    std::string sessionId;
+    bool customer = true;
+  };
+  std::map<LegId, QualityLeg> endedLegs_;
+  std::deque<LegId> endedLegOrder_;  // oldest first, bounded
 };
 
 }  // namespace sb::core

@@ -76,6 +76,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
     if (Session* s = sessions_.find(call.sessionId))
       if (!s->offers.empty() && s->offers.back().outcome.empty()) s->offers.back().outcome = "withdrawn";
   }
+  keepForQuality(call);  // their final call quality comes after the end (gateway_quality.cpp)
   legCalls_.erase(call.customerLeg);
   legCalls_.erase(call.agentLeg);
   if (call.outbound) {
@@ -160,6 +161,7 @@ void Gateway::mobileKeyed(Call& call, Outputs& out) {
 // ---- facts ------------------------------------------------------------------------
 
 Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
+  if (const auto* q = std::get_if<LegQuality>(&fact)) return onQuality(*q);  // a figure, not an event of the call
   Outputs out;
   std::visit(
       [&](const auto& f) {

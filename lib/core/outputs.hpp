@@ -191,9 +191,16 @@ struct RecordLeg {
   bool stereo = true;
 };
 
+// An ended session's record changed after sessionEnded archived it (a leg's
+// final call quality arrives as its endpoint closes): the host writes it
+// again, the store replacing the earlier copy.
+struct UpdateRecord {
+  std::string sessionId;
+};
+
 using Action = std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg,
                             AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg, NotifyRefer, MuteLeg, PlayToLeg,
-                            RecordLeg>;
+                            RecordLeg, UpdateRecord>;
 
 struct Outputs {
   std::vector<Action> actions;

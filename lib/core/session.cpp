@@ -1,10 +1,23 @@
 #include "core/session.hpp"
 
+#include <cmath>
+
 namespace sb::core {
 namespace {
 
 nlohmann::json optionalMs(const std::optional<int64_t>& ms) {
   return ms ? nlohmann::json(*ms) : nlohmann::json(nullptr);
+}
+
+// Rounded to what the measurement can tell: RTCP's jitter is in 1/8 ms
+// units, its loss fraction in 1/256.
+double rounded(double v, double perUnit) { return std::round(v * perUnit) / perUnit; }
+
+nlohmann::json qualityJson(const CallQuality& q) {
+  return {{"mos", rounded(q.mos, 100)},
+          {"jitterMs", rounded(q.jitterMs, 10)},
+          {"lossPercent", rounded(q.lossPercent, 100)},
+          {"rttMs", q.rttMs ? nlohmann::json(rounded(*q.rttMs, 10)) : nlohmann::json(nullptr)}};
 }
 
 }  // namespace
@@ -62,6 +75,14 @@ nlohmann::json Session::toJson() const {
   if (spec.type == SessionType::internal) j["peerUserId"] = spec.peerUserId;
   if (!spec.trunk.empty()) j["trunk"] = spec.trunk;
   if (!recording.empty()) j["recording"] = recording;  // spec/interface.md: absent when none
+  // spec/interface.md: quality per leg when media is anchored; a leg with
+  // no measurement yet is absent.
+  if (customerQuality || agentQuality) {
+    nlohmann::json quality = nlohmann::json::object();
+    if (customerQuality) quality["customer"] = qualityJson(*customerQuality);
+    if (agentQuality) quality["agent"] = qualityJson(*agentQuality);
+    j["quality"] = std::move(quality);
+  }
   nlohmann::json offered = nlohmann::json::array();
   for (const auto& o : offers)
     offered.push_back({{"userId", o.userId}, {"serverType", o.serverType}, {"at", o.atMs}, {"outcome", o.outcome}});

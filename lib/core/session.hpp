@@ -51,6 +51,16 @@ struct SessionEnd {
   std::string subReason;
 };
 
+// A leg's call quality (anchored media: RTCP, lib/media/rtcp.hpp): its
+// estimated MOS, and the worse of its two directions' jitter and loss; the
+// round-trip time when the phone answered our sender reports.
+struct CallQuality {
+  double mos = 0;
+  double jitterMs = 0;
+  double lossPercent = 0;
+  std::optional<double> rttMs;
+};
+
 struct Session {
   std::string sessionId;
   SessionSpec spec;
@@ -62,6 +72,9 @@ struct Session {
   std::optional<SessionEnd> end;        // set once ended
   std::vector<Offer> offers;            // in order
   std::string recording;                // the recording's file, once one was started
+  // The latest quality of the customer's leg and of the agent's (the last
+  // agent's, after a transfer); the final figures arrive just after the end.
+  std::optional<CallQuality> customerQuality, agentQuality;
 
   bool live() const { return state != SessionState::ended; }
   // Gateway.listSessions / records: the SDK's field names where it has them.

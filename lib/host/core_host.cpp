@@ -155,6 +155,8 @@ void CoreHost::perform(core::Outputs&& outputs, core::TimePoint now) {
       callsChanged = callsChanged || e->name == core::event::sessionEnded || e->name == core::event::callIn ||
                      e->name == core::event::userAccessed;
       outlet_.publish(std::move(e->name), e->userId.value_or(std::string()), std::move(e->data));
+    } else if (auto* r = std::get_if<core::UpdateRecord>(&action)) {
+      if (const core::Session* s = gateway_->sessions().find(r->sessionId)) submitRecord(*s);
     } else if (auto* t = std::get_if<core::TimerAction>(&action)) {
       if (t->op == core::TimerAction::Op::start)
         startTimer(t->id, t->deadline, now);
@@ -174,10 +176,7 @@ void CoreHost::perform(core::Outputs&& outputs, core::TimePoint now) {
 void CoreHost::countEnded(const core::Event& e) {
   const core::Session* s = gateway_->sessions().find(e.data.value("sessionId", ""));
   if (!s || !s->end) return;
-  if (records_) {
-    records_->submit({s->sessionId, s->endedAtMs.value_or(0), s->spec.userId,
-                               std::string(core::toString(s->end->endState)), s->toJson().dump()});
-  }
+  submitRecord(*s);
   const std::string type(core::toString(s->spec.type));
   metrics_.sessionsTotal(type, std::string(core::toString(s->end->closeBy))).Increment();
   for (const auto& o : s->offers) metrics_.offers(o.outcome.empty() ? "withdrawn" : o.outcome).Increment();
@@ -198,6 +197,14 @@ void CoreHost::countEnded(const core::Event& e) {
     metrics_.sessionAnswerSeconds.Observe(static_cast<double>(*s->answeredAtMs - s->createdAtMs) / 1e3);
     metrics_.sessionTalkSeconds.Observe(static_cast<double>(end - *s->answeredAtMs) / 1e3);
   }
+}
+
+// An ended session into the archive; written again when it changed after its
+// end (core::UpdateRecord: the store replaces the row).
+void CoreHost::submitRecord(const core::Session& s) {
+  if (!records_ || !s.end) return;
+  records_->submit({s.sessionId, s.endedAtMs.value_or(0), s.spec.userId, std::string(core::toString(s.end->endState)),
+                    s.toJson().dump()});
 }
 
 // After every batch that touched a call: kept cheap (counters kept by core, the

@@ -98,6 +98,7 @@ class CoreHost {
   void refreshAgentGauges();
   void refreshCallGauges(core::TimePoint now);
   void countEnded(const core::Event& e);
+  void submitRecord(const core::Session& s);
 
   void initTrunkGauges(const config::Config& config);
   core::TimePoint now();  // monotonic now, and core's wall clock re-anchored

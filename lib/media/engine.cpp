@@ -13,6 +13,7 @@
 #include "common/c_callback.hpp"
 #include "common/log.hpp"
 #include "media/recording_tap.hpp"
+#include "media/rtcp.hpp"
 #include "media/rtp.hpp"
 
 namespace sb::media {
@@ -106,6 +107,7 @@ struct MediaEngine::Endpoint {
   std::unique_ptr<Recording> recording;  // record(): this leg and what it hears
   LegId peer = 0;
   StreamRewriter out;  // the stream this endpoint sends towards the leg's far end
+  LegRtcp rtcpLeg;     // RTCP with the leg, terminated here (rtcp.hpp): its quality
   int64_t lastRxUs = 0;
   bool timedOut = false;
 
@@ -471,6 +473,8 @@ void MediaEngine::close(LegId leg) {
     auto it = endpoints_.find(leg);
     if (it == endpoints_.end()) return;
     endRecording(*it->second);
+    if (auto q = it->second->rtcpLeg.quality(); q && report_)  // the leg's last word on its quality
+      report_(QualityReport{leg, q->mos, q->jitterMs, q->lossPercent, q->rttMs, true});
     ports_.close(it->second->sockets);
     endpoints_.erase(it);
   });
@@ -527,6 +531,12 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       drop();
       continue;
     }
+    if (rtcp) {
+      // Terminated here, not relayed (rtcp.hpp): a report passed on would
+      // describe a stream the other side never saw.
+      if (!e.rtcpLeg.onRtcp(buf, static_cast<size_t>(n), e.out, now)) drop();
+      continue;
+    }
     std::optional<RtpHeader> h;
     if (!rtcp) {
       h = parseRtp(buf, static_cast<size_t>(n));
@@ -536,6 +546,7 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       }
       e.lastRxUs = now;
       e.timedOut = false;
+      e.rtcpLeg.onRtp(*h, now, static_cast<int>(h->payloadType) != e.dtmfPt);  // its receiver statistics
       if (h->payloadType == e.dtmfPt && e.dtmfPt >= 0 && h->payloadBytes >= 4 && (!e.eventSeen || h->timestamp != e.eventTs)) {
         // RFC 4733 §2.5.1.1: every packet of one event carries its start's
         // timestamp; a new timestamp is a new key.
@@ -583,6 +594,16 @@ void MediaEngine::tick() {
     reported_ = now;
   }
   const int64_t now = nowUs();
+  for (auto& [leg, e] : endpoints_) {
+    // Our RTCP to each leg when due (RFC 3550 §6.2), and its quality for the SIP side.
+    uint8_t packet[LegRtcp::kMaxReportBytes];
+    if (const size_t n = e->reachable() ? e->rtcpLeg.report(packet, sizeof packet, e->out, now) : 0) {
+      const sockaddr_in to = e->rtcpTarget();
+      (void)::sendto(e->sockets.rtcp, packet, n, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    }
+    if (auto q = e->rtcpLeg.qualityDue(now); q && report_)
+      report_(QualityReport{leg, q->mos, q->jitterMs, q->lossPercent, q->rttMs, false});
+  }
   const int64_t limit = int64_t{config_.rtpTimeoutSeconds} * 1'000'000;
   if (limit <= 0) return;
   for (auto& [leg, e] : endpoints_) {

@@ -12,9 +12,10 @@
 // The media thread relays packets without decoding them (the relay path):
 // what a leg's phone sends to its endpoint goes out of the paired leg's
 // endpoint to that leg's far end, under the StreamRewriter that keeps each
-// outgoing stream one continuous RTP stream (RFC 3550 §5.1, §8). RTCP is
-// relayed the same way, port + 1 (RFC 3550 §11). It reports facts back
-// through `Report`, called on the media thread.
+// outgoing stream one continuous RTP stream (RFC 3550 §5.1, §8). RTCP, on
+// port + 1 (RFC 3550 §11), is not relayed: each endpoint terminates it with
+// its leg (rtcp.hpp). It reports facts back through `Report`, called on the
+// media thread.
 #include <netinet/in.h>
 
 #include <cstdint>
@@ -69,7 +70,16 @@ struct RecordingFailed {
   LegId leg = 0;
   std::string reason;
 };
-using MediaFact = std::variant<StreamTimedOut, DigitReceived, RecordingFailed>;
+// A leg's call quality from RTCP (lib/media/rtcp.hpp, LegRtcp::quality):
+// the worse of its two directions, rttMs -1 when not measured. Sent at most
+// every 5 s while something new is measured, and once more, `final`, when
+// its endpoint closes.
+struct QualityReport {
+  LegId leg = 0;
+  double mos = 0, jitterMs = 0, lossPercent = 0, rttMs = -1;
+  bool final = false;
+};
+using MediaFact = std::variant<StreamTimedOut, DigitReceived, RecordingFailed, QualityReport>;
 
 // Counters, read from any thread (relaxed atomics).
 struct EngineCounters {

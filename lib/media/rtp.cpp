@@ -64,6 +64,7 @@ void StreamRewriter::rewrite(uint8_t* data, const RtpHeader& h, int64_t nowUs) {
     lastSeq_ = static_cast<uint16_t>(h.sequence - 1);
     lastTs_ = h.timestamp;
     lastUs_ = nowUs;
+    firstSeq_ = h.sequence;
   } else if (switched_ || h.ssrc != inSsrc_) {
     // A new source: its first packet follows the last one sent, in sequence
     // and, by the time that passed, in timestamp (at least one sample on).
@@ -83,7 +84,10 @@ void StreamRewriter::rewrite(uint8_t* data, const RtpHeader& h, int64_t nowUs) {
   put32(data + 8, outSsrc_);
   // Reordered or repeated packets pass with their own numbers; only a packet
   // that moves the stream on moves where a next source would continue.
+  ++packets_;
+  octets_ += static_cast<uint32_t>(h.payloadBytes);
   if (seqAfter(seq, lastSeq_)) {
+    if (seq < lastSeq_ && packets_ > 1) cycles_ += 0x10000;  // wrapped (the first packet only sets the start)
     lastSeq_ = seq;
     lastTs_ = ts;
     lastUs_ = nowUs;

@@ -67,6 +67,16 @@ class StreamRewriter {
   uint32_t ssrc() const { return outSsrc_; }
   uint16_t lastSequence() const { return lastSeq_; }
   uint32_t lastTimestamp() const { return lastTs_; }
+  int64_t lastSentUs() const { return lastUs_; }  // when the packet with lastTimestamp() went out
+  // What a sender report says about the stream (RFC 3550 §6.4.1): packets
+  // and payload octets sent under ssrc(), whatever fed them.
+  uint32_t packets() const { return packets_; }
+  uint32_t octets() const { return octets_; }
+  // Sequence numbers the stream has used so far, first to highest, its
+  // wraps counted (RFC 3550 Appendix A.1's "expected", seen from the sender):
+  // more than packets() when the relay passed on gaps of its feed (loss
+  // before it reached us) or dropped packets itself.
+  uint32_t sequenceSpan() const { return started_ ? cycles_ + lastSeq_ - firstSeq_ + 1 : 0; }
 
  private:
   uint32_t clockRate_;
@@ -79,6 +89,10 @@ class StreamRewriter {
   uint16_t lastSeq_ = 0;   // the highest sequence number sent
   uint32_t lastTs_ = 0;    // the timestamp sent with it
   int64_t lastUs_ = 0;     // when
+  uint16_t firstSeq_ = 0;  // the first sequence number sent
+  uint32_t cycles_ = 0;    // wraps of the sequence number since, times 2^16
+  uint32_t packets_ = 0;
+  uint32_t octets_ = 0;
 };
 
 }  // namespace sb::media

@@ -21,6 +21,13 @@ prometheus::Family<T>& family(prometheus::Registry& r, const char* name, const c
 const prometheus::Histogram::BucketBoundaries kSetupBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 const prometheus::Histogram::BucketBoundaries kAnswerBuckets = {1, 2, 5, 10, 15, 20, 30, 45, 60, 120, 300};
 const prometheus::Histogram::BucketBoundaries kTalkBuckets = {10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200};
+// Call quality per leg: MOS bands around the usual judgements (4.3 and up:
+// very satisfied, 4.0 satisfied, 3.6 some dissatisfied, 3.1 many, below
+// 2.6 nearly all; G.107 Annex B), jitter and loss from a LAN's nothing to
+// a broken path.
+const prometheus::Histogram::BucketBoundaries kMosBuckets = {1.5, 2, 2.6, 3.1, 3.6, 4, 4.2, 4.3, 4.4};
+const prometheus::Histogram::BucketBoundaries kJitterBuckets = {0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1};
+const prometheus::Histogram::BucketBoundaries kLossBuckets = {0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2};
 
 std::shared_ptr<prometheus::Registry> makeRegistry() { return std::make_shared<prometheus::Registry>(); }
 
@@ -92,7 +99,23 @@ Metrics::Metrics(const std::string& version)
                              .Name("seatbridge_session_talk_seconds")
                              .Help("From the answer to the end of a session")
                              .Register(*registry_)
-                             .Add({}, kTalkBuckets)) {
+                             .Add({}, kTalkBuckets)),
+      callMos(prometheus::BuildHistogram()
+                  .Name("seatbridge_call_mos")
+                  .Help("Estimated MOS (simplified E-model, G.711) of each anchored call leg, when it ends")
+                  .Register(*registry_)
+                  .Add({}, kMosBuckets)),
+      callJitterSeconds(prometheus::BuildHistogram()
+                            .Name("seatbridge_call_jitter_seconds")
+                            .Help("Interarrival jitter (RFC 3550) of each anchored call leg, the worse direction, "
+                                  "when it ends")
+                            .Register(*registry_)
+                            .Add({}, kJitterBuckets)),
+      callLossRatio(prometheus::BuildHistogram()
+                        .Name("seatbridge_call_loss_ratio")
+                        .Help("Share of RTP packets lost on each anchored call leg, the worse direction, when it ends")
+                        .Register(*registry_)
+                        .Add({}, kLossBuckets)) {
   auto& r = *registry_;
   family<prometheus::Gauge>(r, "seatbridge_build_info", "Build information; the value is always 1")
       .Add({{"version", version}})

@@ -87,6 +87,11 @@ class Metrics {
   prometheus::Histogram& sessionAnswerSeconds;
   prometheus::Histogram& sessionRingSeconds;
   prometheus::Histogram& sessionTalkSeconds;
+  // Anchored media: each leg's call quality from RTCP, observed once, when
+  // its endpoint closes (the leg's final QualityReport).
+  prometheus::Histogram& callMos;
+  prometheus::Histogram& callJitterSeconds;
+  prometheus::Histogram& callLossRatio;
 
  private:
   std::unique_ptr<prometheus::Exposer> exposer_;

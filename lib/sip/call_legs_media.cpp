@@ -83,6 +83,15 @@ void CallLegs::mediaFact(const media::MediaFact& fact) {
     if (find(digit->leg)) report(core::LegDigit{digit->leg, digit->digit});
   } else if (const auto* failed = std::get_if<media::RecordingFailed>(&fact)) {
     if (find(failed->leg)) report(core::LegRecordingFailed{failed->leg, failed->reason});
+  } else if (const auto* q = std::get_if<media::QualityReport>(&fact)) {
+    // Passed on whether or not the leg is still here: its final figures come
+    // as its endpoint closes, after its dialog ended.
+    if (q->final) {
+      metrics_.callMos.Observe(q->mos);
+      metrics_.callJitterSeconds.Observe(q->jitterMs / 1e3);
+      metrics_.callLossRatio.Observe(q->lossPercent / 100);
+    }
+    report(core::LegQuality{q->leg, q->mos, q->jitterMs, q->lossPercent, q->rttMs, q->final});
   } else if (Leg* leg = find(std::get<media::StreamTimedOut>(fact).leg); leg && leg->state == Leg::State::confirmed) {
     // RFC 3261 §12.2.1.2 in spirit: the far end is gone. Its dialog ends with
     // a BYE (it may still hear it), and core hangs up the other side.

@@ -62,17 +62,9 @@ TEST_CASE("media engine: a bridged call's packets are relayed both ways, unchang
   got = call.customer.receive();
   REQUIRE(got);
   CHECK(*got == rtp(7, 320, 0x2222));
-  // RTCP rides on port + 1 both ways.
-  Phone customerRtcp;
-  // The customer's RTCP is elsewhere than RTP + 1 (a=rtcp, RFC 3605).
-  call.engine.remote(1, call.customer.self(), customerRtcp.port, true);
-  std::vector<uint8_t> report{0x81, 200, 0, 1, 0, 0, 0x22, 0x22};
-  call.agent.send(static_cast<uint16_t>(call.agentPort + 1), report);
-  got = customerRtcp.receive();
-  REQUIRE(got);
-  CHECK(*got == report);
+  // RTCP is not relayed: each endpoint terminates it (engine_rtcp_test.cpp).
   call.engine.sync([] {});  // the count is taken just after the send the phone saw
-  CHECK(call.engine.counters().packetsRelayed == 3);
+  CHECK(call.engine.counters().packetsRelayed == 2);
 }
 
 TEST_CASE("media engine: a transfer re-pairs the customer; its stream stays one RTP stream") {
