@@ -1,7 +1,6 @@
-// Call.* of the SDK, declared with their parameters so that clients get precise
-// errors for what is not built yet: the parameters are validated, the agent and
-// the session must exist, and then the methods on the call's audio still to
-// come answer mediaNotAnchored, the others notImplemented.
+// Call.* of the SDK and seatbridge's own methods on a call (recording,
+// supervisors), each declared with its parameters so that clients get precise
+// errors, and served by core/.
 #include "control/control_server.hpp"
 #include "control/errors.hpp"
 #include "host/core_host.hpp"
@@ -9,7 +8,6 @@
 
 namespace sb::daemon {
 
-using control::Availability;
 using control::MethodSpec;
 using control::Param;
 using control::ParamType;
@@ -18,50 +16,8 @@ using nlohmann::json;
 
 namespace {
 
-core::Outcome notYet(const std::string& method) {
-  return core::Outcome::failure(control::errc::notImplemented,
-                                method + " is declared but its behaviour arrives with call handling");
-}
-
-core::Outcome needsMedia(const std::string& method) {
-  return core::Outcome::failure(core::errc::mediaNotAnchored,
-                                method + " works on the call's audio, which seatbridge passes through without "
-                                         "relaying (no media anchoring yet)");
-}
-
 const Param kSessionId{"sessionId", ParamType::String, true,
                        "The session, as in callIn or the method that started it."};
-
-// Planned methods on a session: the agent must exist and the session must be
-// theirs (or, for a supervisor's method, exist at all).
-control::Handler sessionCheck(host::CoreHost* b, std::string method, bool anyAgentsSession, bool media) {
-  return [b, method = std::move(method), anyAgentsSession, media](const Request& r) {
-    const std::string userId = r.params["userId"];
-    const std::string sessionId = r.params["sessionId"];
-    b->run(r.reply, [=](core::Gateway& g, core::TimePoint) {
-      if (!g.findAgent(userId)) return core::Outcome::failure(control::errc::agentNotFound, "no agent " + userId);
-      core::Result s = g.checkSession(anyAgentsSession ? std::string() : userId, sessionId);
-      if (s.error) return core::Outcome{std::move(s), {}};
-      return media ? needsMedia(method) : notYet(method);
-    });
-  };
-}
-
-enum class Needs { call, media };
-MethodSpec onSession(host::CoreHost* b, std::string name, std::string help, std::vector<Param> extra = {},
-                     std::string sdkName = {}, bool anyAgentsSession = false, Needs needs = Needs::call) {
-  std::vector<Param> params{kSessionId};
-  for (auto& p : extra) params.push_back(std::move(p));
-  MethodSpec m{.name = name,
-               .help = std::move(help),
-               .params = std::move(params),
-               .actsForAgent = true,
-               .availability = Availability::Planned,
-               .sdkName = std::move(sdkName)};
-  if (needs == Needs::media) m.answer = "`mediaNotAnchored` for now: it needs the call's audio relayed by seatbridge.";
-  m.handler = sessionCheck(b, std::move(name), anyAgentsSession, needs == Needs::media);
-  return m;
-}
 
 // A method on one of the agent's sessions that core serves.
 using SessionStep = core::Outcome (*)(core::Gateway&, const std::string& userId, const std::string& sessionId,
@@ -301,13 +257,51 @@ void addCallMethods(control::MethodTable& table, host::CoreHost* b) {
                    [](core::Gateway& g, const std::string& userId, const std::string& sessionId, core::TimePoint) {
                      return g.callRecording(userId, sessionId, core::RecordLeg::Op::stop);
                    }));
-  table.add(onSession(b, "Call.monitor",
-                      "A supervisor listens to another agent's live session; `textOnly` gives a live transcript "
-                      "instead of audio.",
-                      {{"textOnly", ParamType::Boolean, false, "A transcript (asr events) instead of audio."}},
-                      "unnamed in the SDK (table 15, \"monitor (?)\"): seatbridge's name", true, Needs::media));
-  table.add(onSession(b, "Call.takeover", "A supervisor takes another agent's session over.", {},
-                      "unnamed in the SDK (table 16, \"takeover (?)\"): seatbridge's name", true, Needs::media));
+  // Supervisors (docs/CORE.md, "Supervisor").
+  const std::string supervisorErrors =
+      "`notSupervisor` unless the caller is a supervisor (role: supervisor) of the session's skill group; "
+      "`mediaNotAnchored` with media.mode bypass; `sessionNotFound`; `invalidTransition` unless the session is a "
+      "customer's answered call of another agent, or when another supervisor is on it; `agentOffline`, "
+      "`deviceUnavailable` when the supervisor's device cannot be rung.";
+  table.add({.name = "Call.monitor",
+             .help = "A supervisor joins another agent's answered session of a skill group they supervise: their "
+                     "device (desk phone, or mobile as for offers) is rung and, once answered, hears the customer and "
+                     "the agent mixed. `mode` says who hears the supervisor: nobody (listen), the agent only "
+                     "(whisper: coaching the customer does not hear) or both (barge: three-way). Calling it again "
+                     "on the same session changes the mode. The supervisor hanging up ends the monitoring only, "
+                     "never the call. `monitorStarted`, `monitorChanged` and `monitorEnded` go to the supervisor "
+                     "and to the agent. While monitoring, the supervisor is busy (offered no call).",
+             .params = {kSessionId,
+                        {"textOnly", ParamType::Boolean, false,
+                         "A live transcript instead of audio: `transcriptUnavailable` until speech recognition is "
+                         "built."},
+                        {"mode", ParamType::String, false, "listen (default), whisper or barge.",
+                         {"listen", "whisper", "barge"}}},
+             .actsForAgent = true,
+             .answer = "`{sessionId, mode}` once the supervisor's device is being rung (or the mode changed); " +
+                       supervisorErrors + " `transcriptUnavailable` with textOnly.",
+             .sdkName = "unnamed in the SDK (table 15, \"monitor (?)\"): seatbridge's name",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"], sessionId = r.params["sessionId"];
+               const bool textOnly = r.params.value("textOnly", false);
+               const std::string mode = r.params.value("mode", "listen");
+               b->run(r.reply, [=](core::Gateway& g, core::TimePoint now) {
+                 return g.callMonitor(userId, sessionId, textOnly, mode, now);
+               });
+             }});
+  table.add({.name = "Call.takeover",
+             .help = "A supervisor takes another agent's answered session over: the customer is bridged to the "
+                     "supervisor's device (the one monitoring, or rung now and bridged on its answer) and the agent's "
+                     "leg is hung up, the agent going into after-call work as after a transfer. The session is the "
+                     "supervisor's from then on. `takenOver {sessionId, userId, previousUserId}` goes to both.",
+             .params = {kSessionId},
+             .actsForAgent = true,
+             .answer = "`{sessionId}` once done, or once the supervisor's device is being rung; " + supervisorErrors,
+             .sdkName = "unnamed in the SDK (table 16, \"takeover (?)\"): seatbridge's name",
+             .handler = [b](const Request& r) {
+               const std::string userId = r.params["userId"], sessionId = r.params["sessionId"];
+               b->run(r.reply, [=](core::Gateway& g, core::TimePoint now) { return g.callTakeover(userId, sessionId, now); });
+             }});
 }
 
 }  // namespace sb::daemon

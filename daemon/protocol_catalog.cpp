@@ -77,6 +77,18 @@ std::vector<control::EventDoc> events() {
        "be opened or written (`cannot open ...`, `writing failed: No space left on device`), or "
        "`codecNotDecodable` (a side's codec is not G.711, which seatbridge decodes; that side is silence). Counted "
        "in seatbridge_recording_failures_total and logged."},
+      {n(ev::monitorStarted), "yes", "`sessionId`, `supervisorUserId`, `userId` (the agent), `mode`",
+       "The supervisor's device answered Call.monitor: they hear the customer and the agent; `mode` says who hears "
+       "them (listen: nobody; whisper: the agent; barge: both). Sent to the supervisor and to the agent."},
+      {n(ev::monitorChanged), "yes", "`sessionId`, `supervisorUserId`, `userId`, `mode`",
+       "Call.monitor again on the same session changed the mode. To both."},
+      {n(ev::monitorEnded), "yes", "`sessionId`, `supervisorUserId`, `userId`, `reason`",
+       "The supervisor is off the session; the call goes on. `reason`: `supervisorHungUp`, `missed` (their device "
+       "did not answer within the skill group's ringTimeout), `rejected`, `failed`, `transferred` (the customer "
+       "went to a queue) or `sessionEnded`. To both."},
+      {n(ev::takenOver), "yes", "`sessionId`, `userId` (the supervisor, the session's agent now), `previousUserId`",
+       "Call.takeover: the customer talks to the supervisor; the previous agent's leg is hung up and they go into "
+       "after-call work. To both."},
       {n(ev::hold), "yes", "`sessionId`, `by` (seat: Call.hold or the agent's phone; client: the far end)",
        "The session went on hold: by Call.hold, or by a re-INVITE (or UPDATE) from a leg whose SDP asks to "
        "receive nothing (sendonly, inactive, or c=0.0.0.0): the desk phone's hold key, or the customer's side. "
@@ -121,8 +133,13 @@ std::vector<control::errc::ErrorDoc> domainErrors() {
                            "`invalidNumber`, as that event names them."},
       {e::recordingDisabled, "A Call.*Recording method with recording.mode never (docs/CONFIG.md, \"Recording\")."},
       {e::mediaNotAnchored, "The method works on the call's audio (Call.muteMic, Call.unmuteMic, Call.isMicMuted, "
-                            "Call.monitor, Call.takeover), and this seatbridge passes the audio through between the "
-                            "phone and the trunk without relaying it (no media anchoring yet), so it cannot."},
+                            "Call.monitor, Call.takeover, the Call.*Recording methods), and this seatbridge passes the "
+                            "audio through between the phone and the trunk without relaying it (media.mode bypass), "
+                            "so it cannot."},
+      {e::notSupervisor, "Call.monitor or Call.takeover by an agent who is not a supervisor (role: supervisor) of "
+                         "the session's skill group (supervises)."},
+      {e::transcriptUnavailable, "Call.monitor with textOnly: a live transcript needs speech recognition, which "
+                                 "this seatbridge does not have yet."},
   };
 }
 

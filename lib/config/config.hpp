@@ -129,6 +129,11 @@ struct Agent {
   std::vector<SkillRef> skillGroups;
   // Numbers the agent may dial; unset: those of the agent's skill groups together.
   std::optional<std::vector<std::string>> dialPatterns;
+  // role: supervisor: may monitor, whisper to, barge into and take over the
+  // live sessions of the skill groups in `supervises` (Call.monitor,
+  // Call.takeover); an agent (the default) may not.
+  bool supervisor = false;
+  std::vector<std::string> supervises;
 };
 
 struct SkillGroup {

@@ -305,8 +305,17 @@ void readExtension(const YAML::Node& n, const std::string& p, Diagnostics& d, st
 
 void readAgent(const YAML::Node& n, const std::string& p, Diagnostics& d, std::vector<Agent>& out) {
   Fields f(d, p);
-  if (!f.open(n, {"userId", "name", "extension", "mobile", "useMobileAccept", "skillGroups", "dialPatterns"})) return;
+  if (!f.open(n, {"userId", "name", "extension", "mobile", "useMobileAccept", "skillGroups", "dialPatterns", "role",
+                  "supervises"}))
+    return;
   Agent a;
+  std::string role = "agent";
+  f.readString("role", role);
+  if (role == "agent" || role == "supervisor")
+    a.supervisor = role == "supervisor";
+  else
+    d.error(join(p, "role"), "'" + role + "' is not one of agent, supervisor");
+  f.readStringList("supervises", a.supervises);
   if (f.has("dialPatterns")) {
     std::vector<std::string> patterns;
     f.readStringList("dialPatterns", patterns);

@@ -134,6 +134,14 @@ void validateAgents(const Config& c, Diagnostics& d) {
       if (!c.findSkillGroup(id)) d.error(p, "unknown skill group '" + id + "'");
       if (!groups.insert(id).second) d.error(p, "skill group '" + id + "' is listed twice");
     }
+    if (!a.supervises.empty() && !a.supervisor)
+      d.error(at(d, "agents", i, "supervises"), "only a supervisor (role: supervisor) supervises skill groups");
+    if (a.supervisor && a.supervises.empty())
+      d.error(at(d, "agents", i, "supervises"), "a supervisor needs the skill groups they supervise");
+    for (const auto& id : a.supervises)
+      if (!c.findSkillGroup(id)) d.error(at(d, "agents", i, "supervises"), "unknown skill group '" + id + "'");
+    if (a.supervisor && c.media.mode != Media::Mode::anchored)
+      d.error(at(d, "agents", i, "role"), "a supervisor's features need media.mode anchored");
   }
 }
 

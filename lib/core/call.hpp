@@ -60,6 +60,18 @@ struct Call {
   // follows the customer through transfers.
   enum class Recording { off, on, paused };
   Recording recording = Recording::off;
+  // A supervisor on the call (gateway_monitor.cpp): their leg, ringing until
+  // monitorAnswered; what they do (listen, whisper to the agent, barge in);
+  // and whether Call.takeover waits for that answer to put them in the
+  // agent's place.
+  enum class MonitorMode { listen, whisper, barge };
+  LegId monitorLeg = 0;
+  std::string monitorUserId;
+  ServerType monitorDevice = ServerType::staffExtensionSeat;
+  MonitorMode monitorMode = MonitorMode::listen;
+  bool monitorAnswered = false;
+  bool takeoverAsked = false;
+  TimerId monitorTimer = 0;
 
   // Agents who missed or refused an offer of this call, and when: not offered
   // it again while another agent is eligible, and not sooner than

@@ -43,6 +43,10 @@ struct LegFailed {
   LegId leg = 0;
   int code = 0;
 };
+// A refusal by the person (RFC 3261 §21.4.7 486, §21.6.2 600, §21.6.3 603) moves
+// the call on as a rejection; anything else (408, 480, 5xx) means the device
+// did not answer: a missed offer.
+inline bool isRefusal(int code) { return code == 486 || code == 600 || code == 603; }
 // The customer's inbound leg was CANCELled before the answer (the SIP layer has
 // answered 200 to the CANCEL and 487 to the INVITE, RFC 3261 §9.2).
 struct LegCancelled {

@@ -172,6 +172,13 @@ class Gateway {
   // (gateway_recording.cpp): needs recording.mode always or onDemand.
   Outcome callRecording(const std::string& userId, const std::string& sessionId, RecordLeg::Op op);
   Outcome callIsMicMuted(const std::string& userId, const std::string& sessionId);
+  // Call.monitor / Call.takeover (gateway_monitor.cpp): a supervisor of the
+  // session's skill group (role: supervisor, supervises) rung and mixed into
+  // an answered session: listening, whispering to the agent or barging in;
+  // or put in the agent's place, the agent released. Needs anchored media.
+  Outcome callMonitor(const std::string& userId, const std::string& sessionId, bool textOnly, const std::string& mode,
+                      TimePoint now);
+  Outcome callTakeover(const std::string& userId, const std::string& sessionId, TimePoint now);
   // Drain deadline: ends every live call (BYE both legs, closeBy admin).
   Outputs endAllCalls(const std::string& reason, TimePoint now);
   size_t liveCalls() const { return calls_.size(); }
@@ -268,6 +275,15 @@ class Gateway {
   void setRecording(Call& call, RecordLeg::Op op, Outputs& out);
   void recordOnAnswer(Call& call, Outputs& out);  // recording.mode always
   void recordingFailed(Call& call, const std::string& reason, Outputs& out);
+  // gateway_monitor.cpp: a supervisor on the call.
+  Outcome supervisedCall(const std::string& userId, const std::string& sessionId, Call*& call);
+  Outcome startMonitor(Call& call, const config::Agent& supervisor, Call::MonitorMode mode, bool takeover,
+                       TimePoint now);
+  void onMonitorFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
+  void mixFor(const Call& call, Outputs& out) const;
+  void takeOver(Call& call, TimePoint now, Outputs& out);
+  void endMonitor(Call& call, const std::string& reason, bool legGone, TimePoint now, Outputs& out);
+  void monitorEvent(const Call& call, std::string_view name, nlohmann::json data, Outputs& out) const;
   bool onTransferFact(Call& call, const LegFact& fact, TimePoint now, Outputs& out);
   void onRefer(Call& call, const LegRefer& refer, TimePoint now, Outputs& out);
   void attendedTransfer(Call& referred, const LegRefer& refer, TimePoint now, Outputs& out);

@@ -9,14 +9,6 @@
 #include "core/gateway.hpp"
 
 namespace sb::core {
-namespace {
-
-// A refusal by the person (RFC 3261 §21.4.7 486, §21.6.2 600, §21.6.3 603) moves
-// the call on as a rejection; anything else (408, 480, 5xx) means the device
-// did not answer: a missed offer.
-bool isRefusal(int code) { return code == 486 || code == 600 || code == 603; }
-
-}  // namespace
 
 // ---- answer and end -----------------------------------------------------------------
 
@@ -67,6 +59,7 @@ void Gateway::endCall(Call& call, CloseBy closeBy, EndState endState, TimePoint 
   cancelTimer(call.confirmTimer, out);
   cancelTimer(call.retryTimer, out);
   if (call.transferLeg != 0) abandonTransfer(call, "withdrawn", false, now, out);
+  endMonitor(call, "sessionEnded", false, now, out);
   if (call.recording != Call::Recording::off) out.push(RecordLeg{call.customerLeg, RecordLeg::Op::stop, {}, true});
   const bool bridged = call.phase == Call::Phase::bridged;
   const std::string userId = bridged || call.outbound ? call.agentUserId : call.offeredTo;
@@ -186,6 +179,10 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
           recordingFailed(*call, f.reason, out);
           return;
         }
+        if (call->monitorLeg != 0 && f.leg == call->monitorLeg) {
+          onMonitorFact(*call, fact, now, out);  // gateway_monitor.cpp
+          return;
+        }
         if constexpr (std::is_same_v<F, LegDigit>) {
           // A paused recording is a card number being read out: its digits
           // are not reported, kept or passed on to anyone (only relayed to
@@ -246,7 +243,10 @@ Outputs Gateway::onCallTimer(TimerId id, TimePoint now) {
   auto it = calls_.find(sessionId);
   if (it == calls_.end()) return out;
   Call& call = it->second;
-  if (call.outbound && (id == call.ringTimer || id == call.confirmTimer ||
+  if (id == call.monitorTimer) {
+    call.monitorTimer = 0;
+    endMonitor(call, "missed", false, now, out);  // the supervisor's device did not answer
+  } else if (call.outbound && (id == call.ringTimer || id == call.confirmTimer ||
                         (id == call.lifeTimer && call.phase != Call::Phase::bridged))) {
     for (TimerId* t : {&call.ringTimer, &call.confirmTimer, &call.lifeTimer})
       if (*t == id) *t = 0;  // fired: nothing to cancel

@@ -36,7 +36,9 @@ Outcome Gateway::callTransfer(const std::string& userId, const std::string& sess
   if (!skillGroupId.empty()) {
     const config::SkillGroup* group = directory_.findSkillGroup(skillGroupId);
     if (!group) return Outcome::failure(errc::invalidParams, "skillGroupId: no skill group " + skillGroupId);
-    // Done at once: the customer is queued, the agent goes (RFC 3261 §15 BYE).
+    // Done at once: the customer is queued, the agent goes (RFC 3261 §15 BYE);
+    // a supervisor listening in leaves with them.
+    endMonitor(call, "transferred", false, now, o.outputs);
     o.outputs.push(HangUpLeg{call.agentLeg});
     o.outputs.push(transferEvent(call, "", group->id));
     const std::string first = call.agentUserId;
@@ -154,10 +156,11 @@ bool Gateway::onTransferFact(Call& call, const LegFact& fact, TimePoint now, Out
               if (!s->offers.empty()) s->offers.back().outcome = "answered";
             }
             agentLine(call.agentUserId, call.offerDevice, true);
+            if (call.monitorAnswered) mixFor(call, out);  // a supervisor follows the call to the new agent
             out.push(sessionEvent(event::userAccessed, call.agentUserId, {{"sessionId", call.sessionId}, {"tabUUID", ""}}));
             if (firstLeg == 0) out.push(transferEvent(call, call.agentUserId, ""));
           } else if constexpr (std::is_same_v<F, LegFailed>) {
-            abandonTransfer(call, f.code == 486 || f.code == 600 || f.code == 603 ? "rejected" : "failed", true, now, out);
+            abandonTransfer(call, isRefusal(f.code) ? "rejected" : "failed", true, now, out);
           } else if constexpr (std::is_same_v<F, LegEnded>) {
             abandonTransfer(call, "failed", true, now, out);
           }

@@ -191,6 +191,18 @@ struct RecordLeg {
   bool stereo = true;
 };
 
+// Anchored media: what `leg` hears instead of the party it is bridged to,
+// the sum of `sources` each at its gain: one row of the call's gain matrix
+// (docs/CORE.md, "Supervisor"); no sources: the bridged party again.
+struct MixSource {
+  LegId leg = 0;
+  float gain = 1.0f;
+};
+struct MixLeg {
+  LegId leg = 0;
+  std::vector<MixSource> sources;
+};
+
 // An ended session's record changed after sessionEnded archived it (a leg's
 // final call quality arrives as its endpoint closes): the host writes it
 // again, the store replacing the earlier copy.
@@ -200,7 +212,7 @@ struct UpdateRecord {
 
 using Action = std::variant<Event, TimerAction, RingLeg, SendProvisional, AnswerLeg, BridgeLegs, CancelLeg, RejectLeg,
                             AnswerRemotely, HangUpLeg, SendDigits, HoldLeg, ReofferLeg, NotifyRefer, MuteLeg, PlayToLeg,
-                            RecordLeg, UpdateRecord>;
+                            RecordLeg, MixLeg, UpdateRecord>;
 
 struct Outputs {
   std::vector<Action> actions;

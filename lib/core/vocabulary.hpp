@@ -93,6 +93,11 @@ inline constexpr std::string_view recordingPaused = "recordingPaused";
 inline constexpr std::string_view recordingResumed = "recordingResumed";
 inline constexpr std::string_view recordingStopped = "recordingStopped";
 inline constexpr std::string_view recordingFailed = "recordingFailed";
+// seatbridge's own: a supervisor on a session (docs/PROTOCOL.md).
+inline constexpr std::string_view monitorStarted = "monitorStarted";
+inline constexpr std::string_view monitorChanged = "monitorChanged";
+inline constexpr std::string_view monitorEnded = "monitorEnded";
+inline constexpr std::string_view takenOver = "takenOver";
 }  // namespace event
 
 // Method names of the SDK and the gateway that core/ serves (or will serve);

@@ -12,21 +12,10 @@
 
 #include "common/c_callback.hpp"
 #include "common/log.hpp"
-#include "media/recording_tap.hpp"
-#include "media/rtcp.hpp"
-#include "media/rtp.hpp"
+#include "media/engine_parts.hpp"
 
 namespace sb::media {
 namespace {
-
-int64_t nowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-bool sameAddress(const sockaddr_in& a, const sockaddr_in& b) {
-  return a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port;
-}
 
 // A muted leg's packet, made silent in place (RFC 3551 §4.5.14: G.711's
 // silence is the code for zero: 0xFF in µ-law, 0xD5 in A-law); false when it
@@ -52,94 +41,6 @@ constexpr int kBatch = 32;
 constexpr size_t kPacketBytes = 2048;
 
 }  // namespace
-
-struct MediaEngine::Atomics {
-  std::atomic<uint64_t> relayed{0}, dropped{0}, strangers{0}, timeouts{0}, recordingFailures{0};
-};
-
-// A leg being recorded (record()), on the media thread.
-struct MediaEngine::Recording {
-  explicit Recording(bool stereo) : tap(stereo) {}
-  RecordingTap tap;
-  bool paused = false;
-  bool failed = false;            // reported once; nothing more is written
-  bool undecodableSeen = false;   // a codec we cannot decode: reported once
-  std::vector<int16_t> pending;   // frames not yet handed to the writer
-};
-
-// One leg's endpoint, on the media thread.
-struct MediaEngine::Endpoint {
-  MediaEngine* owner = nullptr;
-  LegId leg = 0;
-  SocketPair sockets;
-  event* rtpEvent = nullptr;
-  event* rtcpEvent = nullptr;
-  // What the leg's SDP says (remote()).
-  bool known = false;
-  sockaddr_in signalled{};
-  uint16_t rtcpPort = 0;
-  bool sending = false;
-  int64_t learntUs = 0;  // when the endpoint opened or the SDP last moved it: the latch window starts
-  // Where its packets really come from (symmetric RTP, RFC 4961), once latched.
-  bool latched = false, rtcpLatched = false;
-  sockaddr_in source{}, rtcpSource{};
-  int dtmfPt = -1;      // its telephone-event payload type
-  bool muted = false;  // what it sends is silenced towards its peer
-  // RFC 4733 events received from it: the timestamp of the last one reported.
-  bool eventSeen = false;
-  uint32_t eventTs = 0;
-  // sendDigits towards it: the digits left, the one being sent and how far.
-  std::string digits;
-  event* digitTimer = nullptr;
-  int step = 0;             // packets of the current digit sent
-  uint16_t genSeq = 0;      // the generator's own numbering, rewritten by `out`
-  uint32_t genTs = 0;
-  bool sendingDigits() const { return digitTimer && (step > 0 || !digits.empty()); }
-  // play(): the clip looped towards it, and where in it.
-  std::shared_ptr<const Clip> clip;
-  size_t clipPos = 0;
-  event* playTimer = nullptr;
-  uint16_t playSeq = 0;
-  uint32_t playTs = 0;
-  uint8_t lastPt = 0;  // the G.711 payload type it has been getting (PCMU until seen otherwise)
-  // Whether the other party's packets to it are held back: it hears us.
-  bool fedByUs() const { return clip != nullptr || sendingDigits(); }
-  std::unique_ptr<Recording> recording;  // record(): this leg and what it hears
-  LegId peer = 0;
-  StreamRewriter out;  // the stream this endpoint sends towards the leg's far end
-  LegRtcp rtcpLeg;     // RTCP with the leg, terminated here (rtcp.hpp): its quality
-  int64_t lastRxUs = 0;
-  bool timedOut = false;
-
-  ~Endpoint() {
-    if (rtpEvent) event_free(rtpEvent);
-    if (rtcpEvent) event_free(rtcpEvent);
-    if (digitTimer) event_free(digitTimer);
-    if (playTimer) event_free(playTimer);
-  }
-  bool reachable() const { return latched || known; }
-  sockaddr_in rtpTarget() const { return latched ? source : signalled; }
-  // Where RTCP goes beside RTP at `rtp`: the SDP's a=rtcp port, else the
-  // next one (RFC 3550 §11, RFC 3605).
-  sockaddr_in rtcpBeside(sockaddr_in rtp) const {
-    rtp.sin_port = htons(rtcpPort ? rtcpPort : static_cast<uint16_t>(ntohs(rtp.sin_port) + 1));
-    return rtp;
-  }
-  sockaddr_in rtcpTarget() const { return rtcpLatched ? rtcpSource : rtcpBeside(rtpTarget()); }
-  // Whether a packet from `from` is the leg's own, latching to it when the
-  // rules allow (EngineConfig::latchWindowMs).
-  bool accept(const sockaddr_in& from, bool rtcp, int64_t now, int windowMs) {
-    bool& isLatched = rtcp ? rtcpLatched : latched;
-    sockaddr_in& latchedTo = rtcp ? rtcpSource : source;
-    if (isLatched) return sameAddress(from, latchedTo);
-    const sockaddr_in expected = rtcp ? rtcpBeside(signalled) : signalled;
-    const bool fromSignalled = known && sameAddress(from, expected);
-    if (!fromSignalled && now - learntUs > int64_t{windowMs} * 1000) return false;
-    isLatched = true;
-    latchedTo = from;
-    return true;
-  }
-};
 
 MediaEngine::MediaEngine(EngineConfig config, Report report, Stats stats)
     : config_(std::move(config)),
@@ -233,216 +134,6 @@ void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, b
   legDtmf_[leg] = dtmfPayloadType;
 }
 
-bool MediaEngine::sendDigits(LegId leg, const std::string& digits) {
-  auto pt = legDtmf_.find(leg);
-  if (pt == legDtmf_.end() || pt->second < 0 || !legPorts_.count(leg)) return false;
-  return thread_.post([this, leg, digits] {
-    auto it = endpoints_.find(leg);
-    if (it == endpoints_.end() || it->second->dtmfPt < 0) return;
-    Endpoint& e = *it->second;
-    const bool idle = !e.sendingDigits();
-    e.digits += digits;
-    if (!e.digitTimer) e.digitTimer = event_new(thread_.base(), -1, 0, &MediaEngine::onDigitTimer, &e);
-    if (idle) nextDigitPacket(e);
-  });
-}
-
-void MediaEngine::onDigitTimer(int, short, void* arg) noexcept {
-  auto* e = static_cast<Endpoint*>(arg);
-  guardedCallback("media", "digit", [&] { e->owner->nextDigitPacket(*e); });
-}
-
-// One packet of the digit at the front of e.digits (RFC 4733 §2.3): steps 0-3
-// are updates at 0, 50, 100 and 150 ms with the duration so far (the first
-// marked, §2.3.2), steps 4-6 the end (E bit, duration 160 ms) three times
-// 20 ms apart; then 100 ms of pause before the next digit.
-void MediaEngine::nextDigitPacket(Endpoint& e) {
-  if (e.digits.empty()) return;
-  constexpr uint16_t kSamplesPer50Ms = 400, kDigitSamples = 1280;  // 8000 Hz (RFC 4733 §2.1)
-  const char digit = e.digits.front();
-  const char* found = std::strchr(kDtmfEvents, std::toupper(static_cast<unsigned char>(digit)));
-  if (!found || *found == '\0') {
-    e.digits.erase(0, 1);  // validated by core; a stray one is skipped
-    e.step = 0;
-    if (!e.digits.empty()) nextDigitPacket(e);
-    return;
-  }
-  const int64_t now = nowUs();
-  if (e.step == 0) e.genTs += 8000;  // a new event: a timestamp well past the last one's end
-  const bool end = e.step >= 4;
-  // The duration so far (§2.5.1.2): one 20 ms frame in the first update, then 50 ms more in each.
-  const uint16_t duration = end ? kDigitSamples : (e.step == 0 ? uint16_t{160} : static_cast<uint16_t>(kSamplesPer50Ms * e.step));
-  uint8_t pkt[12 + 4];
-  constexpr uint32_t kGeneratorSsrc = 0x44544d46;  // our feed's own SSRC, rewritten into the leg's stream
-  writeRtpHeader(pkt, static_cast<uint8_t>(e.dtmfPt), e.step == 0, ++e.genSeq, e.genTs, kGeneratorSsrc);
-  pkt[12] = static_cast<uint8_t>(found - kDtmfEvents);
-  pkt[13] = static_cast<uint8_t>((end ? 0x80 : 0) | 10);  // E bit; volume -10 dBm0 (§2.3.4)
-  pkt[14] = static_cast<uint8_t>(duration >> 8);
-  pkt[15] = static_cast<uint8_t>(duration);
-  if (auto h = parseRtp(pkt, sizeof pkt); h && e.reachable()) {
-    e.out.rewrite(pkt, *h, now);
-    const sockaddr_in to = e.rtpTarget();
-    if (::sendto(e.sockets.rtp, pkt, sizeof pkt, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >= 0)
-      counters_->relayed.fetch_add(1, std::memory_order_relaxed);
-  }
-  timeval next{0, 50'000};
-  if (++e.step >= 7) {
-    // The digit is done: the stream's clock moves past its duration, and the
-    // next one (or the other party's audio) follows a pause.
-    e.out.advance(kDigitSamples);
-    e.digits.erase(0, 1);
-    e.step = 0;
-    next.tv_usec = 100'000;
-    if (e.digits.empty()) {
-      e.out.switchSource();  // the other party's audio resumes as a new source
-      return;
-    }
-  } else if (end) {
-    next.tv_usec = 20'000;
-  }
-  event_add(e.digitTimer, &next);
-}
-
-void MediaEngine::play(LegId leg, const std::string& file) {
-  thread_.post([this, leg, file] {
-    auto it = endpoints_.find(leg);
-    if (it == endpoints_.end()) return;
-    Endpoint& e = *it->second;
-    std::shared_ptr<const Clip> clip;
-    if (!file.empty()) {
-      if (auto c = clips_.find(file); c != clips_.end()) {
-        clip = c->second;
-      } else {
-        std::string why;
-        clip = Clip::load(file, &why);
-        if (!clip) SB_WARN("media", "hold music %s: %s; playing the built-in chime", file.c_str(), why.c_str());
-        clips_[file] = clip;  // a failure is remembered too: logged once
-      }
-    }
-    e.clip = clip ? clip : Clip::chime();
-    e.clipPos = 0;
-    e.out.switchSource();
-    if (!e.playTimer) e.playTimer = event_new(thread_.base(), -1, EV_PERSIST, &MediaEngine::onPlayTimer, &e);
-    const timeval frame{0, 20'000};
-    event_add(e.playTimer, &frame);
-  });
-}
-
-void MediaEngine::stopPlaying(LegId leg) {
-  thread_.post([this, leg] {
-    auto it = endpoints_.find(leg);
-    if (it == endpoints_.end() || !it->second->clip) return;
-    Endpoint& e = *it->second;
-    e.clip.reset();
-    if (e.playTimer) event_del(e.playTimer);
-    e.out.switchSource();  // the other party's audio resumes as a new source
-  });
-}
-
-void MediaEngine::onPlayTimer(int, short, void* arg) noexcept {
-  auto* e = static_cast<Endpoint*>(arg);
-  guardedCallback("media", "play", [&] { e->owner->playFrame(*e); });
-}
-
-// One 20 ms frame of the clip (RFC 3551 §4.5.14: 160 samples of G.711 at 8000 Hz).
-void MediaEngine::playFrame(Endpoint& e) {
-  if (!e.clip || !e.reachable() || e.sendingDigits()) return;
-  constexpr size_t kFrame = 160;
-  const std::vector<int16_t>& s = e.clip->samples();
-  int16_t frame[kFrame];
-  for (size_t i = 0; i < kFrame; ++i) {
-    frame[i] = s[e.clipPos];
-    e.clipPos = (e.clipPos + 1) % s.size();
-  }
-  uint8_t pkt[12 + kFrame];
-  constexpr uint32_t kPlayerSsrc = 0x4d555349;  // the player's own SSRC, rewritten into the leg's stream
-  e.playTs += kFrame;
-  writeRtpHeader(pkt, e.lastPt, false, ++e.playSeq, e.playTs, kPlayerSsrc);
-  encodeG711(frame, kFrame, e.lastPt, pkt + 12);
-  if (auto h = parseRtp(pkt, sizeof pkt)) {
-    e.out.rewrite(pkt, *h, nowUs());
-    const sockaddr_in to = e.rtpTarget();
-    if (::sendto(e.sockets.rtp, pkt, sizeof pkt, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >= 0)
-      counters_->relayed.fetch_add(1, std::memory_order_relaxed);
-  }
-}
-
-void MediaEngine::record(LegId leg, const std::string& path, bool stereo) {
-  thread_.post([this, leg, path, stereo] {
-    auto it = endpoints_.find(leg);
-    if (it == endpoints_.end() || it->second->recording) return;
-    Endpoint& e = *it->second;
-    e.recording = std::make_unique<Recording>(stereo);
-    recorder_->open(leg, path, stereo ? 2 : 1);
-    if (recordings_++ == 0) {
-      if (!frameTimer_) frameTimer_ = event_new(thread_.base(), -1, EV_PERSIST, &MediaEngine::onFrameTimer, this);
-      const timeval frame{0, 20'000};
-      event_add(frameTimer_, &frame);
-    }
-  });
-}
-
-void MediaEngine::pauseRecording(LegId leg, bool paused) {
-  thread_.post([this, leg, paused] {
-    auto it = endpoints_.find(leg);
-    if (it == endpoints_.end() || !it->second->recording) return;
-    Recording& r = *it->second->recording;
-    r.paused = paused;
-    r.tap.reset();  // what was buffered before the pause is not kept either
-  });
-}
-
-void MediaEngine::stopRecording(LegId leg) {
-  thread_.post([this, leg] {
-    if (auto it = endpoints_.find(leg); it != endpoints_.end()) endRecording(*it->second);
-  });
-}
-
-void MediaEngine::endRecording(Endpoint& e) {
-  if (!e.recording) return;
-  if (!e.recording->pending.empty() && !e.recording->failed) recorder_->write(e.leg, std::move(e.recording->pending));
-  recorder_->close(e.leg);
-  e.recording.reset();
-  if (--recordings_ == 0 && frameTimer_) event_del(frameTimer_);
-}
-
-// Copies of the packet's audio for the recordings it belongs to: what `from`
-// sends is channel 0 of its own recording and channel 1 of its peer's.
-void MediaEngine::tap(Endpoint& from, Endpoint* to, const uint8_t* packet, const RtpHeader& h) {
-  if (static_cast<int>(h.payloadType) == from.dtmfPt) return;  // telephone-events are not audio
-  const auto feed = [&](Endpoint& owner, int channel) {
-    Recording& r = *owner.recording;
-    if (r.paused || r.failed) return;
-    if (r.tap.feed(channel, h.payloadType, packet + h.headerBytes, h.payloadBytes) || r.undecodableSeen) return;
-    r.undecodableSeen = true;
-    counters_->recordingFailures.fetch_add(1, std::memory_order_relaxed);
-    if (report_)
-      report_(RecordingFailed{owner.leg, "codecNotDecodable: payload type " + std::to_string(h.payloadType) +
-                                             " is not G.711 (PCMU, PCMA); that side is recorded as silence"});
-  };
-  if (from.recording) feed(from, 0);
-  if (to && to->recording && to->peer == from.leg) feed(*to, 1);
-}
-
-void MediaEngine::onFrameTimer(int, short, void* arg) noexcept {
-  guardedCallback("media", "record", [&] { static_cast<MediaEngine*>(arg)->recordFrames(); });
-}
-
-// The frame clock: one 20 ms frame of every recording not paused, handed to
-// the writer a second at a time (one write(2) a second per file, not fifty).
-void MediaEngine::recordFrames() {
-  constexpr size_t kBlockFrames = 50;
-  for (auto& [leg, e] : endpoints_) {
-    if (!e->recording) continue;
-    Recording& r = *e->recording;
-    if (r.paused || r.failed) continue;
-    r.tap.frame(r.pending);
-    const size_t channels = r.tap.stereo() ? 2 : 1;
-    if (r.pending.size() >= kBlockFrames * RecordingTap::kFrameSamples * channels)
-      recorder_->write(leg, std::exchange(r.pending, {}));
-  }
-}
-
 void MediaEngine::mute(LegId leg, bool muted) {
   thread_.post([this, leg, muted] {
     if (auto it = endpoints_.find(leg); it != endpoints_.end()) it->second->muted = muted;
@@ -473,6 +164,7 @@ void MediaEngine::close(LegId leg) {
     auto it = endpoints_.find(leg);
     if (it == endpoints_.end()) return;
     endRecording(*it->second);
+    setMixRow(*it->second, {});
     if (auto q = it->second->rtcpLeg.quality(); q && report_)  // the leg's last word on its quality
       report_(QualityReport{leg, q->mos, q->jitterMs, q->lossPercent, q->rttMs, true});
     ports_.close(it->second->sockets);
@@ -562,16 +254,25 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
     }
     auto peer = endpoints_.find(e.peer);
     if (!rtcp && recordings_ > 0) tap(e, peer == endpoints_.end() ? nullptr : peer->second.get(), buf, *h);
+    const bool g711 = !rtcp && (h->payloadType == 0 || h->payloadType == 8);
+    // Heard in a mix: a decoded copy for the frame clock (engine_mix.cpp).
+    const bool mixed = g711 && e.mixInput && e.mixInput->buffer.feed(h->payloadType, buf + h->headerBytes, h->payloadBytes);
+    // What a leg nobody relays to hears of us (a supervisor's mix) is in the law it sends.
+    if (g711 && !e.ptFromPeer) e.lastPt = h->payloadType;
     if (peer == endpoints_.end() || !peer->second->reachable()) {
-      drop();
+      if (!mixed) drop();
       continue;
     }
     Endpoint& p = *peer->second;
     if (!rtcp && p.fedByUs()) {
-      drop();  // the leg hears our telephone-events or hold music now, not the other party
+      // The leg hears our telephone-events, hold music or a mix now, not the other party.
+      if (!mixed) drop();
       continue;
     }
-    if (!rtcp && (h->payloadType == 0 || h->payloadType == 8)) p.lastPt = h->payloadType;
+    if (g711) {
+      p.lastPt = h->payloadType;
+      p.ptFromPeer = true;
+    }
     sockaddr_in to = rtcp ? p.rtcpTarget() : p.rtpTarget();
     if (!rtcp) p.out.rewrite(buf, *h, now);
     if (::sendto(rtcp ? p.sockets.rtcp : p.sockets.rtp, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&to),
@@ -590,7 +291,7 @@ void MediaEngine::tick() {
             now.strangerPackets - reported_.strangerPackets, now.streamTimeouts - reported_.streamTimeouts,
             now.recordingBytes - reported_.recordingBytes, now.recordingDrops - reported_.recordingDrops,
             now.recordingFailures - reported_.recordingFailures},
-           {endpoints_.size(), recordings_});
+           {endpoints_.size(), recordings_, mixing_});
     reported_ = now;
   }
   const int64_t now = nowUs();
@@ -608,8 +309,8 @@ void MediaEngine::tick() {
   if (limit <= 0) return;
   for (auto& [leg, e] : endpoints_) {
     // Only a stream that should be flowing: a held or inactive one is silent
-    // by design, and an unpaired one has nobody to talk to yet.
-    if (!e->known || !e->sending || e->peer == 0 || e->timedOut) continue;
+    // by design, and one neither paired nor hearing a mix has nobody to talk to yet.
+    if (!e->known || !e->sending || (e->peer == 0 && e->mix.empty()) || e->timedOut) continue;
     const int64_t since = std::max(e->lastRxUs, e->learntUs);
     if (now - since < limit) continue;
     e->timedOut = true;

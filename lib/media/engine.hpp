@@ -81,6 +81,13 @@ struct QualityReport {
 };
 using MediaFact = std::variant<StreamTimedOut, DigitReceived, RecordingFailed, QualityReport>;
 
+// One entry of a row of a call's gain matrix (mix()): a leg whose audio is
+// heard, and how loud (1: as sent).
+struct MixSource {
+  LegId leg = 0;
+  float gain = 1.0f;
+};
+
 // Counters, read from any thread (relaxed atomics).
 struct EngineCounters {
   uint64_t packetsRelayed = 0;
@@ -96,6 +103,7 @@ struct EngineCounters {
 struct EngineGauges {
   size_t endpoints = 0;
   size_t recordings = 0;
+  size_t mixing = 0;  // legs hearing a mix (a supervisor, an agent whispered to, a customer barged in on)
 };
 
 class MediaEngine {
@@ -147,6 +155,18 @@ class MediaEngine {
   void record(LegId leg, const std::string& path, bool stereo);
   void pauseRecording(LegId leg, bool paused);
   void stopRecording(LegId leg);
+  // SIP thread. Mixing (docs/ARCHITECTURE.md, "Mixing"): what `listener`
+  // hears from now on instead of the leg it is paired with: the sum of
+  // `sources`' audio, each decoded (G.711), scaled by its gain and saturated,
+  // encoded in the codec the listener uses, 20 ms a packet on the engine's
+  // frame clock, under the listener's own SSRC and numbering. A call's gain
+  // matrix is one such row per listener: a supervisor listening in is a row
+  // {customer, agent} on their leg; whispering adds a row {customer,
+  // supervisor} on the agent's; barging, one {agent, supervisor} on the
+  // customer's. Empty `sources`: back to the relay from the paired leg.
+  // Hold music and telephone-events towards the listener still take its
+  // stream over while they last.
+  void mix(LegId listener, std::vector<MixSource> sources);
   // SIP thread. From now on a's packets go to b's far end and b's to a's.
   void pair(LegId a, LegId b);
   // SIP thread. The leg's endpoint is closed and its port given back.
@@ -166,7 +186,11 @@ class MediaEngine {
   static void onPlayTimer(int, short, void* arg) noexcept;
   static void onFrameTimer(int, short, void* arg) noexcept;
   struct Recording;
+  struct MixInput;
   void recordFrames();
+  void mixFrames();
+  void setMixRow(Endpoint& listener, std::vector<MixSource> sources);
+  void frameClock();  // runs the frame clock while anything needs it
   void tap(Endpoint& from, Endpoint* to, const uint8_t* packet, const RtpHeader& h);
   void endRecording(Endpoint& e);
   void playFrame(Endpoint& e);
@@ -189,6 +213,7 @@ class MediaEngine {
   std::unordered_map<std::string, std::shared_ptr<const Clip>> clips_;  // media thread: hold music read so far
   event* frameTimer_ = nullptr;  // media thread: the recordings' 20 ms clock, running while there are any
   size_t recordings_ = 0;        // media thread: endpoints recording
+  size_t mixing_ = 0;            // media thread: endpoints hearing a mix
   std::unique_ptr<Recorder> recorder_;
   struct Atomics;
   std::unique_ptr<Atomics> counters_;

@@ -178,6 +178,8 @@ void CallLegs::execute(const core::Action& action) {
             playToLeg(a);
           else if constexpr (std::is_same_v<A, core::RecordLeg>)
             recordLeg(a);
+          else if constexpr (std::is_same_v<A, core::MixLeg>)
+            mixLeg(a);
         },
         action);
   } catch (const std::exception& e) {

@@ -112,6 +112,7 @@ class CallLegs {
   void muteLeg(const core::MuteLeg& a);
   void playToLeg(const core::PlayToLeg& a);
   void recordLeg(const core::RecordLeg& a);
+  void mixLeg(const core::MixLeg& a);
   void acked(Leg& leg, const sip_t* ack);
   void adoptDialog(nta_leg_t* dialog, const sip_t* sip);
   void prack(Fork& fork, nta_outgoing_t* orq, const sip_t* sip);  // a reliable 18x (RFC 3262 §4)

@@ -77,6 +77,13 @@ void CallLegs::recordLeg(const core::RecordLeg& a) {
   }
 }
 
+void CallLegs::mixLeg(const core::MixLeg& a) {
+  if (!media_) return;
+  std::vector<media::MixSource> sources;
+  for (const core::MixSource& s : a.sources) sources.push_back({s.leg, s.gain});
+  media_->mix(a.leg, std::move(sources));
+}
+
 void CallLegs::mediaFact(const media::MediaFact& fact) {
   enter();  // from the media thread's report, outside any Sofia callback: facts go to core at leave()
   if (const auto* digit = std::get_if<media::DigitReceived>(&fact)) {

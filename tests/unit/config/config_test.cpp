@@ -155,6 +155,35 @@ TEST_CASE("recording: never by default; its folder resolved; it needs anchored m
   CHECK(paths == std::vector<std::string>{"recording.mode", "recording.format", "recording.retentionDays"});
 }
 
+TEST_CASE("agents' role and supervises: a supervisor of known skill groups, with anchored media") {
+  const std::string base =
+      "sip: {listen: ['udp:127.0.0.1:5060'], domain: example.test}\n"
+      "control: {socket: run/s.sock}\n"
+      "storage: {path: var/s.db}\n"
+      "extensions: [{id: '1001', password: pw}]\n"
+      "skillGroups: [{id: sales}]\n";
+  auto r = loadString(base + "media: {mode: anchored}\n"
+                             "agents: [{userId: sue, extension: '1001', role: supervisor, supervises: [sales]}]\n",
+                      "m.yaml", "/srv");
+  for (const auto& e : r.errors) INFO(e.str());
+  REQUIRE(r.ok());
+  CHECK(r.config->agents[0].supervisor);
+  CHECK(r.config->agents[0].supervises == std::vector<std::string>{"sales"});
+  const auto errorPaths = [&](const std::string& yaml) {
+    std::vector<std::string> paths;
+    for (const auto& e : loadString(base + yaml, "m.yaml", "/srv").errors) paths.push_back(e.path);
+    return paths;
+  };
+  CHECK(errorPaths("media: {mode: anchored}\nagents: [{userId: a, extension: '1001', role: boss}]\n") ==
+        std::vector<std::string>{"agents[0].role"});
+  CHECK(errorPaths("media: {mode: anchored}\nagents: [{userId: a, extension: '1001', supervises: [sales]}]\n") ==
+        std::vector<std::string>{"agents[0].supervises"});
+  CHECK(errorPaths("media: {mode: anchored}\nagents: [{userId: a, extension: '1001', role: supervisor, "
+                   "supervises: [support]}]\n") == std::vector<std::string>{"agents[0].supervises"});
+  CHECK(errorPaths("agents: [{userId: a, extension: '1001', role: supervisor, supervises: [sales]}]\n") ==
+        std::vector<std::string>{"agents[0].role"});  // bypass: no audio to mix
+}
+
 TEST_CASE("skillGroups[].holdMusic: resolved against the file's folder, and it must exist") {
   const std::string base =
       "sip: {listen: ['udp:127.0.0.1:5060'], domain: example.test}\n"

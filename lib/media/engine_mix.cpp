@@ -1,0 +1,111 @@
+// Mixing (docs/ARCHITECTURE.md, "Mixing"): the decode-mix-encode path, taken
+// only by the legs that hear more than one party (a supervisor, an agent being
+// whispered to, a customer barged in on). Every other packet stays on the
+// relay path, undecoded. Each leg heard in a mix has a jitter buffer its
+// packets are decoded into (receive()); on each 20 ms tick of the frame clock
+// every such leg gives one frame, and every listener gets the sum of its row's
+// frames, each scaled by its gain, encoded in the G.711 law it uses.
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/c_callback.hpp"
+#include "media/clip.hpp"
+#include "media/engine_parts.hpp"
+
+namespace sb::media {
+
+void MediaEngine::mix(LegId listener, std::vector<MixSource> sources) {
+  thread_.post([this, listener, sources = std::move(sources)]() mutable {
+    if (auto it = endpoints_.find(listener); it != endpoints_.end()) setMixRow(*it->second, std::move(sources));
+  });
+}
+
+// `listener`'s row of the gain matrix replaced: the legs it names are decoded
+// (a jitter buffer each, kept while any row names them), and the frame clock
+// runs while anyone hears a mix.
+void MediaEngine::setMixRow(Endpoint& listener, std::vector<MixSource> sources) {
+  const bool was = !listener.mix.empty();
+  for (const MixSource& s : listener.mix) {
+    auto it = endpoints_.find(s.leg);
+    if (it == endpoints_.end() || !it->second->mixInput) continue;
+    if (--it->second->mixInput->rows == 0) it->second->mixInput.reset();
+  }
+  // A leg never hears itself, and a gain of 0 is no entry.
+  sources.erase(std::remove_if(sources.begin(), sources.end(),
+                               [&](const MixSource& s) { return s.leg == listener.leg || !(s.gain > 0.0f); }),
+                sources.end());
+  listener.mix = std::move(sources);
+  for (const MixSource& s : listener.mix) {
+    auto it = endpoints_.find(s.leg);
+    if (it == endpoints_.end()) continue;
+    if (!it->second->mixInput) it->second->mixInput = std::make_unique<MixInput>();
+    ++it->second->mixInput->rows;
+  }
+  const bool is = !listener.mix.empty();
+  if (was != is) {
+    // From the relay to the mix or back: a new source in the leg's stream
+    // (RFC 3550 §8, the rewriter continues its numbering).
+    listener.out.switchSource();
+    if (is)
+      ++mixing_;
+    else
+      --mixing_;
+    frameClock();
+  }
+}
+
+void MediaEngine::frameClock() {
+  const bool wanted = recordings_ > 0 || mixing_ > 0;
+  if (wanted && !frameTimer_) frameTimer_ = event_new(thread_.base(), -1, EV_PERSIST, &MediaEngine::onFrameTimer, this);
+  if (!frameTimer_) return;
+  if (wanted && !event_pending(frameTimer_, EV_TIMEOUT, nullptr)) {
+    const timeval frame{0, 20'000};
+    event_add(frameTimer_, &frame);
+  } else if (!wanted) {
+    event_del(frameTimer_);
+  }
+}
+
+void MediaEngine::onFrameTimer(int, short, void* arg) noexcept {
+  guardedCallback("media", "frame", [&] {
+    auto* engine = static_cast<MediaEngine*>(arg);
+    if (engine->mixing_ > 0) engine->mixFrames();
+    if (engine->recordings_ > 0) engine->recordFrames();
+  });
+}
+
+// One tick: every heard leg's next frame, then every listener's mix of them.
+void MediaEngine::mixFrames() {
+  constexpr size_t kFrame = JitterBuffer::kFrameSamples;
+  for (auto& [leg, e] : endpoints_)
+    if (e->mixInput) e->mixInput->buffer.take(e->mixInput->frame);
+  for (auto& [leg, e] : endpoints_) {
+    Endpoint& l = *e;
+    // Hold music and telephone-events have the stream meanwhile (play(), sendDigits()).
+    if (l.mix.empty() || !l.reachable() || l.clip || l.sendingDigits()) continue;
+    float sum[kFrame] = {};
+    for (const MixSource& s : l.mix) {
+      auto it = endpoints_.find(s.leg);
+      if (it == endpoints_.end() || !it->second->mixInput) continue;
+      const int16_t* f = it->second->mixInput->frame;
+      for (size_t i = 0; i < kFrame; ++i) sum[i] += s.gain * static_cast<float>(f[i]);
+    }
+    int16_t frame[kFrame];
+    for (size_t i = 0; i < kFrame; ++i) frame[i] = static_cast<int16_t>(std::clamp(std::lround(sum[i]), -32768L, 32767L));
+    uint8_t pkt[12 + kFrame];
+    constexpr uint32_t kMixerSsrc = 0x4d495845;  // the mixer's own SSRC, rewritten into the leg's stream
+    l.mixTs += kFrame;
+    writeRtpHeader(pkt, l.lastPt, false, ++l.mixSeq, l.mixTs, kMixerSsrc);
+    encodeG711(frame, kFrame, l.lastPt, pkt + 12);
+    if (auto h = parseRtp(pkt, sizeof pkt)) {
+      l.out.rewrite(pkt, *h, nowUs());
+      const sockaddr_in to = l.rtpTarget();
+      if (::sendto(l.sockets.rtp, pkt, sizeof pkt, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >= 0)
+        counters_->relayed.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace sb::media
