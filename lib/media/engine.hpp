@@ -194,6 +194,8 @@ class MediaEngine {
   void tap(Endpoint& from, Endpoint* to, const uint8_t* packet, const RtpHeader& h);
   void endRecording(Endpoint& e);
   void playFrame(Endpoint& e);
+  void sendOwn(Endpoint& e, uint8_t* packet, size_t size, int64_t nowUs);
+  void sendFrame(Endpoint& e, const int16_t* frame, uint16_t& seq, uint32_t& ts, uint32_t ssrc);
   void nextDigitPacket(Endpoint& e);
   void receive(Endpoint& e, bool rtcp);
   void tick();

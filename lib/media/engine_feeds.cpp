@@ -59,12 +59,7 @@ void MediaEngine::nextDigitPacket(Endpoint& e) {
   pkt[13] = static_cast<uint8_t>((end ? 0x80 : 0) | 10);  // E bit; volume -10 dBm0 (§2.3.4)
   pkt[14] = static_cast<uint8_t>(duration >> 8);
   pkt[15] = static_cast<uint8_t>(duration);
-  if (auto h = parseRtp(pkt, sizeof pkt); h && e.reachable()) {
-    e.out.rewrite(pkt, *h, now);
-    const sockaddr_in to = e.rtpTarget();
-    if (::sendto(e.sockets.rtp, pkt, sizeof pkt, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >= 0)
-      counters_->relayed.fetch_add(1, std::memory_order_relaxed);
-  }
+  if (e.reachable()) sendOwn(e, pkt, sizeof pkt, now);
   timeval next{0, 50'000};
   if (++e.step >= 7) {
     // The digit is done: the stream's clock moves past its duration, and the
@@ -134,17 +129,31 @@ void MediaEngine::playFrame(Endpoint& e) {
     frame[i] = s[e.clipPos];
     e.clipPos = (e.clipPos + 1) % s.size();
   }
-  uint8_t pkt[12 + kFrame];
   constexpr uint32_t kPlayerSsrc = 0x4d555349;  // the player's own SSRC, rewritten into the leg's stream
-  e.playTs += kFrame;
-  writeRtpHeader(pkt, e.lastPt, false, ++e.playSeq, e.playTs, kPlayerSsrc);
+  sendFrame(e, frame, e.playSeq, e.playTs, kPlayerSsrc);
+}
+
+// A packet the engine made itself (under its feed's own numbering and SSRC)
+// into the leg's one stream: rewritten (RFC 3550 §5.1, §8) and sent.
+void MediaEngine::sendOwn(Endpoint& e, uint8_t* pkt, size_t size, int64_t now) {
+  const std::optional<RtpHeader> h = parseRtp(pkt, size);
+  if (!h) return;
+  e.out.rewrite(pkt, *h, now);
+  const sockaddr_in to = e.rtpTarget();
+  if (::sendto(e.sockets.rtp, pkt, size, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >= 0)
+    counters_->relayed.fetch_add(1, std::memory_order_relaxed);
+}
+
+// 20 ms of audio (RFC 3551 §4.5.14: 160 samples at 8000 Hz) encoded in the
+// G.711 law the leg uses, as the next packet of the feed numbered by `seq`
+// and `ts`.
+void MediaEngine::sendFrame(Endpoint& e, const int16_t* frame, uint16_t& seq, uint32_t& ts, uint32_t ssrc) {
+  constexpr size_t kFrame = JitterBuffer::kFrameSamples;
+  uint8_t pkt[12 + kFrame];
+  ts += kFrame;
+  writeRtpHeader(pkt, e.lastPt, false, ++seq, ts, ssrc);
   encodeG711(frame, kFrame, e.lastPt, pkt + 12);
-  if (auto h = parseRtp(pkt, sizeof pkt)) {
-    e.out.rewrite(pkt, *h, nowUs());
-    const sockaddr_in to = e.rtpTarget();
-    if (::sendto(e.sockets.rtp, pkt, sizeof pkt, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >= 0)
-      counters_->relayed.fetch_add(1, std::memory_order_relaxed);
-  }
+  sendOwn(e, pkt, sizeof pkt, nowUs());
 }
 
 }  // namespace sb::media

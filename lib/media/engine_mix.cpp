@@ -5,13 +5,10 @@
 // packets are decoded into (receive()); on each 20 ms tick of the frame clock
 // every such leg gives one frame, and every listener gets the sum of its row's
 // frames, each scaled by its gain, encoded in the G.711 law it uses.
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <cmath>
 
 #include "common/c_callback.hpp"
-#include "media/clip.hpp"
 #include "media/engine_parts.hpp"
 
 namespace sb::media {
@@ -94,17 +91,8 @@ void MediaEngine::mixFrames() {
     }
     int16_t frame[kFrame];
     for (size_t i = 0; i < kFrame; ++i) frame[i] = static_cast<int16_t>(std::clamp(std::lround(sum[i]), -32768L, 32767L));
-    uint8_t pkt[12 + kFrame];
     constexpr uint32_t kMixerSsrc = 0x4d495845;  // the mixer's own SSRC, rewritten into the leg's stream
-    l.mixTs += kFrame;
-    writeRtpHeader(pkt, l.lastPt, false, ++l.mixSeq, l.mixTs, kMixerSsrc);
-    encodeG711(frame, kFrame, l.lastPt, pkt + 12);
-    if (auto h = parseRtp(pkt, sizeof pkt)) {
-      l.out.rewrite(pkt, *h, nowUs());
-      const sockaddr_in to = l.rtpTarget();
-      if (::sendto(l.sockets.rtp, pkt, sizeof pkt, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) >= 0)
-        counters_->relayed.fetch_add(1, std::memory_order_relaxed);
-    }
+    sendFrame(l, frame, l.mixSeq, l.mixTs, kMixerSsrc);
   }
 }
 

@@ -87,27 +87,31 @@ class AudioCall(unittest.TestCase):
             self.fail_with_context(str(e))
 
     def agent_phone(self):
-        """Extension 1001's desk phone: registers through seatbridge (its
-        address as the outbound proxy, the AOR in the configured domain) and
-        answers every call at once."""
+        """Extension 1001's desk phone (alice's), playing AGENT_TONE."""
+        return self.desk_phone("agent", "1001", AGENT_TONE)
+
+    def desk_phone(self, name, extension, tone):
+        """A desk phone: registers through seatbridge (its address as the
+        outbound proxy, the AOR in the configured domain) and answers every
+        call at once."""
         domain = self.d.config["sip"]["domain"]
         proxy = f"sip:127.0.0.1:{self.d.sip_port};transport=udp"
-        agent = self.phone("agent", PHONE_HOST,
-                           f"<sip:1001@{domain};transport=udp>;auth_pass=pw-1001;outbound1=\"{proxy}\";"
-                           "regint=600;answermode=auto", AGENT_TONE)
+        phone = self.phone(name, PHONE_HOST,
+                           f"<sip:{extension}@{domain};transport=udp>;auth_pass=pw-{extension};"
+                           f"outbound1=\"{proxy}\";regint=600;answermode=auto", tone)
         # Awaited in seatbridge's bindings, not as baresip's REGISTER_OK: it
         # registers as it starts, often before ctrl_tcp has a client to tell.
         # Its Contact user is the AOR's with a suffix (sip:1001-0x55d4...@HOST:PORT).
-        where = f"{PHONE_HOST}:{agent.sip_port}"
+        where = f"{PHONE_HOST}:{phone.sip_port}"
 
         def registered():
             rows = self.events.ok("Gateway.listExtensions").get("extensions", [])
-            row = next((r for r in rows if r.get("extensionId") == "1001"), {})
+            row = next((r for r in rows if r.get("extensionId") == extension), {})
             return any(c.get("source") == f"udp:{where}" and c.get("uri", "").split(";")[0].endswith("@" + where)
                        for c in row.get("contacts", []))
 
-        self.wait(registered, f"1001 registered from {where}")
-        return agent
+        self.wait(registered, f"{extension} registered from {where}")
+        return phone
 
     def customer_phone(self):
         """The customer behind the trunk: on the trunk pbx's address and port,

@@ -19,7 +19,7 @@ import unittest
 
 import test_calls_audio as audio
 from test_calls_audio import window
-from calls import ALICE, PHONE_HOST
+from calls import ALICE
 
 SUE = "sue@example.com"
 SUPERVISOR_TONE = 941  # Hz, a DTMF row tone apart from the other two
@@ -43,21 +43,8 @@ class Supervised(audio.AnchoredAudioCall):
         self.events.expect("statusChanged", SUE, status="free")
 
     def supervisor_phone(self):
-        """Desk phone 1003, sue's, registered through seatbridge, answering by itself."""
-        domain = self.d.config["sip"]["domain"]
-        proxy = f"sip:127.0.0.1:{self.d.sip_port};transport=udp"
-        sup = self.phone("supervisor", PHONE_HOST,
-                         f"<sip:1003@{domain};transport=udp>;auth_pass=pw-1003;outbound1=\"{proxy}\";"
-                         "regint=600;answermode=auto", SUPERVISOR_TONE)
-        where = f"{PHONE_HOST}:{sup.sip_port}"
-
-        def registered():
-            rows = self.events.ok("Gateway.listExtensions").get("extensions", [])
-            row = next((r for r in rows if r.get("extensionId") == "1003"), {})
-            return any(c.get("source") == f"udp:{where}" for c in row.get("contacts", []))
-
-        self.wait(registered, f"1003 registered from {where}")
-        return sup
+        """Desk phone 1003, sue's, answering by itself."""
+        return self.desk_phone("supervisor", "1003", SUPERVISOR_TONE)
 
     def supervise(self, method, sid, **params):
         r = self.events.call(method, {"userId": SUE, "sessionId": sid, **params})
