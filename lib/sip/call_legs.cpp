@@ -28,6 +28,7 @@ CallLegs::CallLegs(su_root_t* root, nta_agent_t* agent, const config::Config& co
                    ContactLookup contacts, std::string serverHeader)
     : root_(root), agent_(agent), metrics_(metrics), contacts_(std::move(contacts)), server_(std::move(serverHeader)) {
   applyConfig(config);
+  t1x64Ms_ = config.sip.testT1x64Ms;  // what nta_agent_create got (sip_server.cpp); not reloadable
   sweeper_.reset(su_timer_create(su_root_task(root_), 1000));
   if (sweeper_) su_timer_set_for_ever(sweeper_.get(), &CallLegs::onSweep, this);
 }
@@ -79,6 +80,12 @@ void CallLegs::retire(core::LegId id) {
   auto it = legs_.find(id);
   if (it == legs_.end()) return;
   if (media_) media_->close(id);
+  // Its INVITE is remembered past the leg: a retransmission of it arriving
+  // later is no new call (knownInvite).
+  if (const std::string& key = it->second->inviteKey; !key.empty()) {
+    auto known = invites_.find(key);
+    if (known != invites_.end()) known->second = monotonicNow().ms + t1x64Ms_;
+  }
   for (auto r = relays_.begin(); r != relays_.end();) {
     if (r->second->from == id || r->second->to == id) {
       relayGraveyard_.push_back(std::move(r->second));
@@ -130,6 +137,12 @@ void CallLegs::sweep() {
     } else {
       ++it;
     }
+  }
+  for (auto it = invites_.begin(); it != invites_.end();) {
+    if (it->second != 0 && it->second <= now)
+      it = invites_.erase(it);
+    else
+      ++it;
   }
 }
 
@@ -211,6 +224,9 @@ void CallLegs::answer(const core::AnswerLeg& a) {
                       TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR(type.c_str())),
                       TAG_IF(!sdp.empty(), SIPTAG_PAYLOAD_STR(sdp.c_str())), TAG_END());
   in->state = Leg::State::answered;
+  // RFC 3261 §13.3.1.4: the ACK is waited for 64*T1 from now, by our clock
+  // (nta's Timer H is not to be trusted, see LegAckWait).
+  in->ackWait.answeredAtMs = monotonicNow().ms;
   answered(*in, sdp);
 }
 

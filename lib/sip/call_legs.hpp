@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
@@ -81,6 +82,11 @@ class CallLegs {
   size_t tearingDown() const { return orphans_.size() + closings_.size(); }
   // Live inbound calls from a trunk (admission control).
   size_t inboundCalls(const std::string& trunk) const;
+  // Whether a new INVITE (no To tag) is one we already made a leg for, live or
+  // ended within 64*T1: a retransmission whose transaction nta no longer holds
+  // (RFC 3261 §17.2.3; after an early Timer H, see LegAckWait), to be absorbed
+  // by the stateless front door rather than become a second call.
+  bool knownInvite(const sip_t* sip) const;
 
   struct Leg;
   struct Fork;
@@ -114,6 +120,14 @@ class CallLegs {
   void recordLeg(const core::RecordLeg& a);
   void mixLeg(const core::MixLeg& a);
   void acked(Leg& leg, const sip_t* ack);
+  // The ACK of our 2xx never came (RFC 3261 §13.3.1.4): nta's Timer H, when
+  // it is not early, or the end of our own wait (call_legs_inbound.cpp).
+  void ackTimedOut(Leg& leg);
+  void awaitAckOurselves(Leg& leg, nta_incoming_t* irq);
+  void onAckWait(Leg& leg);
+  void armAckWait(Leg& leg);
+  bool retransmit2xx(Leg& leg);
+  std::optional<int> inviteRetransmitted(Leg& leg, nta_incoming_t* irq, const sip_t* sip);
   void adoptDialog(nta_leg_t* dialog, const sip_t* sip);
   void prack(Fork& fork, nta_outgoing_t* orq, const sip_t* sip);  // a reliable 18x (RFC 3262 §4)
   // Call.sendDigits (call_legs_digits.cpp).
@@ -225,6 +239,14 @@ class CallLegs {
   // Transactions superseded by a re-sent request, released like the rest.
   std::vector<nta_outgoing_t*> orqGraveyard_;
   std::deque<core::LegFact> pending_;
+  // sip.testT1x64Ms as nta was created with (a restart key): the real Timer H.
+  int64_t t1x64Ms_ = 32000;
+  // Inbound INVITEs by inviteKey: 0 while their leg lives, else when they may
+  // be forgotten (64*T1 after it ended, past the caller's Timer B). See knownInvite.
+  std::unordered_map<std::string, int64_t> invites_;
+  // Early Timer Hs from nta not believed since the last warning, and when that was.
+  uint64_t earlyTimerH_ = 0;
+  int64_t earlyTimerHLoggedAtMs_ = 0;
   TimerPtr sweeper_;
   int depth_ = 0;  // nesting of callbacks and batches into this object
 };

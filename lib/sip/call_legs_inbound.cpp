@@ -2,15 +2,19 @@
 // phone's authenticated INVITE placing a call. Either becomes a server transaction and a
 // dialog of ours (RFC 3261 §12.1.1), answered 100 at once (§17.2.1); its CANCEL
 // (§9.2), its ACK (with the answer, after an INVITE without an offer), and
-// Timer H when our 2xx is never ACKed (§13.3.1.4).
+// Timer H when our 2xx is never ACKed (§13.3.1.4), timed by our own clock
+// since nta's can fire long before 64*T1 (LegAckWait).
+#include <sofia-sip/msg.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
 
+#include "common/clock.hpp"
 #include "sip/call_legs_parts.hpp"
 #include "sip/call_parse.hpp"
+#include "sip/dialog/ack_wait.hpp"
 
 namespace sb::sip {
 
@@ -48,6 +52,10 @@ void CallLegs::acceptInvite(msg_t* msg, sip_t* sip, const std::string& trunk, co
   core::InboundCall call{trunk, info.number, info.callerNumber, info.callerName, info.ivrPath, extension};
   core::InboundDecision d = hooks_.decide(call);
   leg->id = d.leg;
+  // Known from now on, so that its retransmissions never make a second call
+  // once nta's transaction is gone (knownInvite).
+  leg->inviteKey = inviteKey(sip);
+  if (!leg->inviteKey.empty()) invites_[leg->inviteKey] = 0;
   Leg& l = *leg;
   legs_[d.leg] = std::move(leg);
   learn(l, l.sdp);  // where the caller's audio is, before any leg is offered it
@@ -59,19 +67,21 @@ int CallLegs::onInviteServerEvent(Leg& leg, nta_incoming_t* irq, const sip_t* si
     // Timer H: our 2xx was never ACKed. RFC 3261 §13.3.1.4: the session is
     // over; end it with a BYE. Before the answer: our reliable 180 was never
     // PRACKed (RFC 3262 §3); nta answers the INVITE 503 and the customer is gone.
-    leg.irq = nullptr;
+    if (leg.state == Leg::State::answered &&
+        dialog::timerHIsEarly(leg.ackWait.answeredAtMs, monotonicNow().ms, t1x64Ms_)) {
+      // Not 64*T1 yet: Sofia's early Timer H (see LegAckWait). The ACK may
+      // well still come; we wait for it ourselves.
+      awaitAckOurselves(leg, irq);
+      return 0;
+    }
+    if (leg.irq == irq) leg.irq = nullptr;
     nta_incoming_destroy(irq);
     if (leg.state == Leg::State::early) {
       report(core::LegCancelled{leg.id});
       retire(leg.id);
       return 0;
     }
-    if (leg.state == Leg::State::answered) {
-      leg.state = Leg::State::confirmed;
-      sendBye(leg);
-      if (!leg.byeAfterAck) report(core::LegEnded{leg.id, 408});
-      retire(leg.id);
-    }
+    if (leg.state == Leg::State::answered) ackTimedOut(leg);
     return 0;
   }
   const sip_method_t m = sip->sip_request ? sip->sip_request->rq_method : sip_method_unknown;
@@ -82,11 +92,116 @@ int CallLegs::onInviteServerEvent(Leg& leg, nta_incoming_t* irq, const sip_t* si
       retire(leg.id);
     }
   } else if (m == sip_method_ack) {
-    leg.irq = nullptr;
+    if (leg.irq == irq) leg.irq = nullptr;
     nta_incoming_destroy(irq);
     acked(leg, sip);
   }
   return 0;
+}
+
+// RFC 3261 §13.3.1.4: no ACK within 64*T1 of our 2xx; the session is over.
+void CallLegs::ackTimedOut(Leg& leg) {
+  leg.ackWait.clear();
+  leg.state = Leg::State::confirmed;
+  sendBye(leg);
+  if (!leg.byeAfterAck) report(core::LegEnded{leg.id, 408});
+  retire(leg.id);
+}
+
+// nta fired Timer H for our 2xx before 64*T1 had passed. Its transaction is
+// over either way (it stopped retransmitting the 2xx), so the rest of the wait
+// is ours, as RFC 3261 §13.3.1.4 puts it on the UAS core anyway (§17.2.1: a
+// 2xx is not the transaction's to retransmit): we keep the 2xx and its INVITE,
+// retransmit the 2xx at T1 doubling to T2 until the ACK or the real deadline,
+// and let the transaction go, so the ACK reaches the dialog (a live one would
+// absorb it) and onDialogRequest calls acked().
+void CallLegs::awaitAckOurselves(Leg& leg, nta_incoming_t* irq) {
+  LegAckWait& w = leg.ackWait;
+  const int64_t now = monotonicNow().ms;
+  if (!w.ours()) {
+    w.response = nta_incoming_getresponse(irq);
+    w.request = nta_incoming_getrequest(irq);
+    w.intervalMs = 0;
+  }
+  if (leg.irq == irq) leg.irq = nullptr;
+  nta_incoming_destroy(irq);
+  ++earlyTimerH_;
+  if (earlyTimerHLoggedAtMs_ == 0 || now - earlyTimerHLoggedAtMs_ >= 10'000) {
+    SB_WARN("calls",
+            "nta's Timer H fired %lld ms after our 200 (64*T1 is %lld ms) for %llu call(s) since the last warning: "
+            "the ACK is waited for until 64*T1 (Sofia's cached-clock bug, docs/OPERATIONS.md)",
+            static_cast<long long>(now - w.answeredAtMs), static_cast<long long>(t1x64Ms_),
+            static_cast<unsigned long long>(earlyTimerH_));
+    earlyTimerH_ = 0;
+    earlyTimerHLoggedAtMs_ = now;
+  }
+  if (!w.ours()) {
+    // Nothing to retransmit (cannot happen: nta keeps both until freed): the
+    // wait still lasts until 64*T1.
+    SB_WARN("calls", "leg %llu: no 200 to retransmit after nta's early Timer H", static_cast<unsigned long long>(leg.id));
+  }
+  armAckWait(leg);
+}
+
+void CallLegs::armAckWait(Leg& leg) {
+  LegAckWait& w = leg.ackWait;
+  const int64_t interval = dialog::next2xxIntervalMs(w.intervalMs);
+  const dialog::AckWaitStep step = dialog::nextAckWaitStep(w.answeredAtMs, monotonicNow().ms, t1x64Ms_, interval);
+  if (step.retransmit) w.intervalMs = interval;
+  if (!w.timer) w.timer.reset(su_timer_create(su_root_task(root_), 1000));
+  if (w.timer) su_timer_set_interval(w.timer.get(), &LegCallbacks::ackWait, &leg, step.inMs);
+}
+
+void CallLegs::onAckWait(Leg& leg) {
+  if (find(leg.id) != &leg || leg.state != Leg::State::answered) return;
+  if (dialog::ackWaitLeftMs(leg.ackWait.answeredAtMs, monotonicNow().ms, t1x64Ms_) == 0) {
+    // A retransmitted INVITE may have given the leg a transaction again
+    // (inviteRetransmitted): it is over with the wait.
+    if (leg.irq) nta_incoming_destroy(std::exchange(leg.irq, nullptr));
+    ackTimedOut(leg);
+    return;
+  }
+  // While a retransmitted INVITE's transaction holds the 2xx, nta retransmits it.
+  if (!leg.irq) retransmit2xx(leg);
+  armAckWait(leg);
+}
+
+// Our 2xx once more, as it first went (same To tag, Contact and SDP), to the
+// INVITE's Via like any response (RFC 3261 §18.2.2), on the transport the
+// INVITE came on: nta's stateless reply with a copy of the 2xx already made.
+bool CallLegs::retransmit2xx(Leg& leg) {
+  LegAckWait& w = leg.ackWait;
+  if (!w.response || !w.request) return false;
+  msg_t* copy = msg_dup(w.response);
+  if (!copy) return false;
+  return nta_msg_mreply(agent_, copy, sip_object(copy), SIP_200_OK, msg_ref_create(w.request), TAG_END()) == 0;
+}
+
+// A retransmission of the INVITE our 2xx answered, after nta let its
+// transaction go early: the caller has not had our 2xx (RFC 3261 §17.1.1.2: it
+// stops retransmitting once it has). nta matched it to the dialog (it carries
+// no To tag, and our tag was added after the leg was made: a loose match), so
+// it must not be taken for a re-INVITE. It becomes the leg's transaction
+// again, answered with the same 2xx, which nta then retransmits; its ACK or
+// Timer H comes back through onInviteServerEvent, and our deadline stands.
+std::optional<int> CallLegs::inviteRetransmitted(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
+  if (!leg.inbound || leg.state != Leg::State::answered || !leg.ackWait.ours() || leg.irq) return std::nullopt;
+  if (!sip->sip_to || sip->sip_to->a_tag || inviteKey(sip) != leg.inviteKey || leg.inviteKey.empty())
+    return std::nullopt;
+  msg_t* copy = msg_dup(leg.ackWait.response);
+  if (!copy) return 500;
+  nta_incoming_bind(irq, &LegCallbacks::inviteServer, reinterpret_cast<nta_incoming_magic_t*>(&leg));
+  if (nta_incoming_mreply(irq, copy) < 0) return 500;
+  leg.irq = irq;
+  return 0;  // answered (with our 2xx) above
+}
+
+bool CallLegs::knownInvite(const sip_t* sip) const {
+  if (invites_.empty()) return false;
+  const std::string key = inviteKey(sip);
+  if (key.empty()) return false;
+  auto it = invites_.find(key);
+  return it != invites_.end() && (it->second == 0 || it->second > monotonicNow().ms);
 }
 
 // The ACK of our 2xx to the customer. After an INVITE without an offer it
@@ -95,6 +210,7 @@ int CallLegs::onInviteServerEvent(Leg& leg, nta_incoming_t* irq, const sip_t* si
 void CallLegs::acked(Leg& leg, const sip_t* ack) {
   if (leg.state != Leg::State::answered) return;
   leg.state = Leg::State::confirmed;
+  leg.ackWait.clear();
   if (Leg* agent = leg.peer ? find(leg.peer) : nullptr) {
     const Payload p = payloadOf(ack);
     learn(leg, p.body);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/log.hpp"
@@ -143,6 +144,33 @@ struct LegHold {
   }
 };
 
+// Inbound, from our 2xx to its ACK (call_legs_inbound.cpp): RFC 3261
+// §13.3.1.4's wait, timed by us as well as by nta. Debian's Sofia 1.12.11 can
+// fire Timer H for every INVITE awaiting its ACK at once, long before 64*T1
+// (its cached millisecond clock is zeroed mid-timer: docs/ARCHITECTURE.md,
+// "Sofia's early Timer H"). When it does, nta's transaction is over and we
+// keep the wait ourselves: the 2xx and its INVITE (references) to retransmit
+// the 2xx at T1 doubling to T2, the timer for that and for the real deadline,
+// and the ACK then reaches the leg's dialog (nta has no transaction left to
+// absorb it in).
+struct LegAckWait {
+  int64_t answeredAtMs = 0;  // monotonic, when our 2xx went out
+  msg_t* request = nullptr;
+  msg_t* response = nullptr;
+  int64_t intervalMs = 0;  // the last retransmission interval
+  TimerPtr timer;
+  bool ours() const { return response != nullptr; }  // nta gave up early, we wait
+  void clear() {
+    timer.reset();
+    if (request) msg_destroy(std::exchange(request, nullptr));
+    if (response) msg_destroy(std::exchange(response, nullptr));
+  }
+  LegAckWait() = default;
+  LegAckWait(const LegAckWait&) = delete;
+  LegAckWait& operator=(const LegAckWait&) = delete;
+  ~LegAckWait() { clear(); }
+};
+
 // One side of a call. Inbound: the customer's INVITE server transaction and the
 // dialog we answer it in. Outbound: while calling, one Fork per contact; after the
 // first 2xx, the winning fork's dialog.
@@ -194,6 +222,8 @@ struct CallLegs::Leg {
   LegSessionTimer session;  // RFC 4028, call_legs_timers.cpp
   LegDigits digits;         // Call.sendDigits, call_legs_digits.cpp
   LegHold hold;             // Call.hold and the far ends' holds, call_legs_hold.cpp
+  LegAckWait ackWait;       // inbound: our 2xx waiting for its ACK, call_legs_inbound.cpp
+  std::string inviteKey;    // inbound: its INVITE's transaction key (inviteKey, RFC 3261 §17.2.3)
 
   ~Leg() {
     if (irq) nta_incoming_destroy(irq);
@@ -260,6 +290,8 @@ struct LegCallbacks {
   // Hold (call_legs_hold.cpp): the answer to our re-INVITE, and its retry.
   static int holdResponse(nta_outgoing_magic_t* m, nta_outgoing_t* orq, const sip_t* sip) noexcept;
   static void holdRetry(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept;
+  // Our own wait for the ACK of a 2xx after nta's early Timer H (call_legs_inbound.cpp).
+  static void ackWait(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept;
 };
 
 // A peer's digest challenge to a request we sent (RFC 3261 §22.2): 401 or 407

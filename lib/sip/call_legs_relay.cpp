@@ -57,6 +57,10 @@ int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
       // that matches none of them comes here.
       return 481;
     case sip_method_invite:
+      // The customer's INVITE again, after nta let its transaction go early:
+      // no re-INVITE (RFC 3261 §17.2.3), our 2xx again (call_legs_inbound.cpp).
+      if (auto again = inviteRetransmitted(leg, irq, sip)) return *again;
+      [[fallthrough]];
     case sip_method_update:
       // RFC 4028: a pure session refresh is answered on this leg.
       if (auto answered = peerRefresh(leg, irq, sip)) return *answered;

@@ -52,6 +52,14 @@ int LegCallbacks::closingRequest(nta_leg_magic_t*, nta_leg_t*, nta_incoming_t* i
   return m == sip_method_bye ? 200 : 481;
 }
 
+void LegCallbacks::ackWait(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept {
+  auto* leg = static_cast<CallLegs::Leg*>(arg);
+  guarded(*leg->owner, "ACK wait", [&] {
+    leg->owner->onAckWait(*leg);
+    return 0;
+  });
+}
+
 std::string requestUriOf(nta_outgoing_t* orq) {
   const url_t* u = nta_outgoing_request_uri(orq);
   if (!u) return {};

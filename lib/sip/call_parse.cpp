@@ -47,6 +47,30 @@ bool isSdp(const sip_t* sip) {
 
 uint32_t cseqOf(const sip_t* sip) { return sip && sip->sip_cseq ? sip->sip_cseq->cs_seq : 1; }
 
+std::string inviteKey(const sip_t* sip) {
+  if (!sip || !sip->sip_call_id || !sip->sip_call_id->i_id || !sip->sip_cseq || !sip->sip_via) return {};
+  // Tags, branch and host compare case-insensitively (Sofia's incoming_find
+  // does the same); the Call-ID does not (RFC 3261 §20.8).
+  const auto lower = [](const char* s) {
+    std::string out = s ? s : "";
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  const sip_via_t* v = sip->sip_via;
+  std::string key = sip->sip_call_id->i_id;
+  key += '\n';
+  key += lower(sip->sip_from ? sip->sip_from->a_tag : nullptr);
+  key += '\n';
+  key += std::to_string(sip->sip_cseq->cs_seq);
+  key += '\n';
+  key += lower(v->v_branch);
+  key += '\n';
+  key += lower(v->v_host);
+  key += ':';
+  key += v->v_port ? v->v_port : "";
+  return key;
+}
+
 std::string dialledNumber(std::string_view user) { return std::string(user.substr(0, user.find(';'))); }
 
 nlohmann::json parseIvrPath(std::string_view value) {

@@ -37,6 +37,12 @@ bool hasBody(const sip_t* sip);
 bool isSdp(const sip_t* sip);
 // The CSeq number (1 without a CSeq: a request we would not have taken).
 uint32_t cseqOf(const sip_t* sip);
+// What tells one INVITE transaction from another when nta no longer holds it
+// (RFC 3261 §17.2.3): Call-ID, From tag, CSeq number and the top Via's branch
+// and sent-by; "" without a Call-ID, CSeq or Via. A retransmission has the
+// same key, a new INVITE (a re-sent one after 401/407/422 has a new CSeq and
+// branch) another.
+std::string inviteKey(const sip_t* sip);
 
 // The header a PBX may send with the menu choices a customer made before the
 // call reached us, e.g. "X-IVR-Path: 1=Sales;2=English". Case-insensitive name.

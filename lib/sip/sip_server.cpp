@@ -210,6 +210,14 @@ bool SipServer::dialsEmergency(const sip_t* sip) const {
 }
 
 void SipServer::handleInvite(msg_t* msg, sip_t* sip) {
+  if (!(sip->sip_to && sip->sip_to->a_tag) && callLegs_->knownInvite(sip)) {
+    // RFC 3261 §17.2.3: a retransmission of an INVITE that already has (or
+    // had, within 64*T1) a call, whose transaction nta no longer holds (after
+    // its Timer H, which Sofia 1.12.11 can fire early: docs/ARCHITECTURE.md).
+    // Absorbed, as its transaction would have: never a second call.
+    nta_msg_discard(agent_.get(), msg);
+    return;
+  }
   std::string source, ip;
   const config::Trunk* trunk = messageSource(msg, source, ip) ? trunkForSource(config_->trunks, ip) : nullptr;
   if (draining_ && (trunk || !dialsEmergency(sip))) {
