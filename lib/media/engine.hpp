@@ -216,6 +216,7 @@ class MediaEngine {
   event* frameTimer_ = nullptr;  // media thread: the recordings' 20 ms clock, running while there are any
   size_t recordings_ = 0;        // media thread: endpoints recording
   size_t mixing_ = 0;            // media thread: endpoints hearing a mix
+  int64_t frameDueUs_ = 0;       // media thread: when the frame clock's next frame is due
   std::unique_ptr<Recorder> recorder_;
   struct Atomics;
   std::unique_ptr<Atomics> counters_;

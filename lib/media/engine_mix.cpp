@@ -58,6 +58,7 @@ void MediaEngine::frameClock() {
   if (wanted && !frameTimer_) frameTimer_ = event_new(thread_.base(), -1, EV_PERSIST, &MediaEngine::onFrameTimer, this);
   if (!frameTimer_) return;
   if (wanted && !event_pending(frameTimer_, EV_TIMEOUT, nullptr)) {
+    frameDueUs_ = nowUs() + 20'000;
     const timeval frame{0, 20'000};
     event_add(frameTimer_, &frame);
   } else if (!wanted) {
@@ -65,11 +66,26 @@ void MediaEngine::frameClock() {
   }
 }
 
+// The clock counts frames by the time that passed, not by its wake-ups: a
+// media thread running late (a loaded host) makes every frame it owes, up to
+// the jitter buffers' depth (200 ms), so a recording's length stays the wall
+// time it recorded and a mix's stream its timing; a longer stall is given up.
 void MediaEngine::onFrameTimer(int, short, void* arg) noexcept {
   guardedCallback("media", "frame", [&] {
     auto* engine = static_cast<MediaEngine*>(arg);
-    if (engine->mixing_ > 0) engine->mixFrames();
-    if (engine->recordings_ > 0) engine->recordFrames();
+    constexpr int64_t kFrameUs = 20'000, kSlackUs = 1'000;
+    constexpr int kMaxFrames = static_cast<int>(JitterBuffer::kMaxBufferedSamples / JitterBuffer::kFrameSamples);
+    const int64_t now = nowUs();
+    int frames = 0;
+    while (engine->frameDueUs_ <= now + kSlackUs && frames < kMaxFrames) {
+      engine->frameDueUs_ += kFrameUs;
+      ++frames;
+    }
+    if (engine->frameDueUs_ <= now) engine->frameDueUs_ = now + kFrameUs;
+    for (int i = 0; i < frames; ++i) {
+      if (engine->mixing_ > 0) engine->mixFrames();
+      if (engine->recordings_ > 0) engine->recordFrames();
+    }
   });
 }
 
