@@ -229,32 +229,29 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       if (!e.rtcpLeg.onRtcp(buf, static_cast<size_t>(n), e.out, now)) drop();
       continue;
     }
-    std::optional<RtpHeader> h;
-    if (!rtcp) {
-      h = parseRtp(buf, static_cast<size_t>(n));
-      if (!h) {
-        drop();
-        continue;
-      }
-      e.lastRxUs = now;
-      e.timedOut = false;
-      e.rtcpLeg.onRtp(*h, now, static_cast<int>(h->payloadType) != e.dtmfPt);  // its receiver statistics
-      if (h->payloadType == e.dtmfPt && e.dtmfPt >= 0 && h->payloadBytes >= 4 && (!e.eventSeen || h->timestamp != e.eventTs)) {
-        // RFC 4733 §2.5.1.1: every packet of one event carries its start's
-        // timestamp; a new timestamp is a new key.
-        e.eventSeen = true;
-        e.eventTs = h->timestamp;
-        const uint8_t code = buf[h->headerBytes];
-        if (code < 16 && report_) report_(DigitReceived{e.leg, kDtmfEvents[code]});
-      }
-      if (e.muted && !silence(buf, *h, e.dtmfPt)) {
-        drop();
-        continue;
-      }
+    const std::optional<RtpHeader> h = parseRtp(buf, static_cast<size_t>(n));
+    if (!h) {
+      drop();
+      continue;
+    }
+    e.lastRxUs = now;
+    e.timedOut = false;
+    e.rtcpLeg.onRtp(*h, now, static_cast<int>(h->payloadType) != e.dtmfPt);  // its receiver statistics
+    if (h->payloadType == e.dtmfPt && e.dtmfPt >= 0 && h->payloadBytes >= 4 && (!e.eventSeen || h->timestamp != e.eventTs)) {
+      // RFC 4733 §2.5.1.1: every packet of one event carries its start's
+      // timestamp; a new timestamp is a new key.
+      e.eventSeen = true;
+      e.eventTs = h->timestamp;
+      const uint8_t code = buf[h->headerBytes];
+      if (code < 16 && report_) report_(DigitReceived{e.leg, kDtmfEvents[code]});
+    }
+    if (e.muted && !silence(buf, *h, e.dtmfPt)) {
+      drop();
+      continue;
     }
     auto peer = endpoints_.find(e.peer);
-    if (!rtcp && recordings_ > 0) tap(e, peer == endpoints_.end() ? nullptr : peer->second.get(), buf, *h);
-    const bool g711 = !rtcp && (h->payloadType == 0 || h->payloadType == 8);
+    if (recordings_ > 0) tap(e, peer == endpoints_.end() ? nullptr : peer->second.get(), buf, *h);
+    const bool g711 = (h->payloadType == 0 || h->payloadType == 8);
     // Heard in a mix: a decoded copy for the frame clock (engine_mix.cpp).
     const bool mixed = g711 && e.mixInput && e.mixInput->buffer.feed(h->payloadType, buf + h->headerBytes, h->payloadBytes);
     // What a leg nobody relays to hears of us (a supervisor's mix) is in the law it sends.
@@ -264,7 +261,7 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       continue;
     }
     Endpoint& p = *peer->second;
-    if (!rtcp && p.fedByUs()) {
+    if (p.fedByUs()) {
       // The leg hears our telephone-events, hold music or a mix now, not the other party.
       if (!mixed) drop();
       continue;
@@ -273,9 +270,9 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       p.lastPt = h->payloadType;
       p.ptFromPeer = true;
     }
-    sockaddr_in to = rtcp ? p.rtcpTarget() : p.rtpTarget();
-    if (!rtcp) p.out.rewrite(buf, *h, now);
-    if (::sendto(rtcp ? p.sockets.rtcp : p.sockets.rtp, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&to),
+    const sockaddr_in to = p.rtpTarget();
+    p.out.rewrite(buf, *h, now);
+    if (::sendto(p.sockets.rtp, buf, static_cast<size_t>(n), 0, reinterpret_cast<const sockaddr*>(&to),
                  sizeof to) < 0) {
       drop();
       continue;

@@ -9,6 +9,20 @@
 
 namespace sb::media {
 
+// Network byte order (RFC 3550 §5.1, §6.4) read and written in place, for
+// RTP here and RTCP in rtcp.cpp.
+inline uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint32_t be32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 | p[3];
+}
+inline void put16(uint8_t* p, uint16_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+inline void put32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+}
+
 // The fixed header of one packet (RFC 3550 §5.1). `headerBytes` counts the
 // CSRC list and the header extension (§5.3.1), so the payload starts there.
 struct RtpHeader {
