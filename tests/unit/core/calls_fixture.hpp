@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/gateway.hpp"
@@ -14,7 +15,6 @@
 namespace sb::core::test::calls {
 
 using nlohmann::json;
-
 
 inline const std::string kAlice = "alice@example.com";
 inline const std::string kBob = "bob@example.com";
@@ -115,12 +115,47 @@ inline TimerAction lastStartedTimer(const Outputs& out) {
   return *last;
 }
 
-inline std::string endState(Fixture& f, const std::string& sessionId) {
+// The session `sessionId` as Gateway.listSessions shows it (null when absent).
+inline json sessionRow(Fixture& f, const std::string& sessionId) {
   const json all = f.gw.listSessions();
   for (const auto& s : all["sessions"])
-    if (s["sessionId"] == sessionId) return s["endState"].is_string() ? s["endState"].get<std::string>() : "";
-  return "";
+    if (s["sessionId"] == sessionId) return s;
+  return {};
 }
+
+inline std::string endState(Fixture& f, const std::string& sessionId) {
+  const json s = sessionRow(f, sessionId);
+  return s.is_object() && s["endState"].is_string() ? s["endState"].get<std::string>() : "";
+}
+
+inline Directory anchoredDirectory() {
+  Directory d = callDirectory();
+  d.mediaAnchored = true;
+  return d;
+}
+
+// A customer's call answered by alice at her desk phone (1001); the
+// (extension, userId) pairs of `alsoOnline` registered and online before it
+// comes in, so it is alice's all the same (priority 1).
+struct AnsweredCall : Fixture {
+  LegId customer = 0, alice = 0;
+  std::string sid;
+  Outputs answer;  // what core did on alice's answer
+  explicit AnsweredCall(Directory d = anchoredDirectory(),
+                        const std::vector<std::pair<std::string, std::string>>& alsoOnline = {})
+      : Fixture(std::move(d)) {
+    registerPhone("1001");
+    for (const auto& [extension, userId] : alsoOnline) registerPhone(extension);
+    online(kAlice);
+    for (const auto& [extension, userId] : alsoOnline) online(userId);
+    InboundDecision in = call();
+    customer = in.leg;
+    alice = in.outputs.only<RingLeg>()[0].leg;
+    sid = in.outputs.events().back().data["sessionId"];
+    answer = fact(LegAnswered{alice});
+  }
+  json session() { return sessionRow(*this, sid); }
+};
 
 
 }  // namespace sb::core::test::calls

@@ -27,20 +27,8 @@ Directory supervisedDirectory() {
 }
 
 // A call answered by alice, sue online at her desk phone.
-struct Answered : Fixture {
-  LegId customer = 0, alice = 0;
-  std::string sid;
-  explicit Answered(Directory d = supervisedDirectory()) : Fixture(std::move(d)) {
-    registerPhone("1001");
-    registerPhone("1003");
-    online(kAlice);
-    online(kSue);
-    InboundDecision in = call();
-    customer = in.leg;
-    alice = in.outputs.only<RingLeg>()[0].leg;
-    sid = in.outputs.events().back().data["sessionId"];
-    fact(LegAnswered{alice});
-  }
+struct Answered : AnsweredCall {
+  explicit Answered(Directory d = supervisedDirectory()) : AnsweredCall(std::move(d), {{"1003", kSue}}) {}
   // Call.monitor by sue, her leg answered: the leg and the answer's outputs.
   std::pair<LegId, Outputs> monitor(const std::string& mode) {
     Outcome o = gw.callMonitor(kSue, sid, false, mode, clock.now());
@@ -50,12 +38,6 @@ struct Answered : Fixture {
     CHECK(ring.offerFrom == customer);  // the customer's offer, at sue's own endpoint
     CHECK(std::get<DeskPhoneTarget>(ring.target).extensionId == "1003");
     return {ring.leg, fact(LegAnswered{ring.leg})};
-  }
-  json session() {
-    const json all = gw.listSessions();
-    for (const auto& s : all["sessions"])
-      if (s["sessionId"] == sid) return s;
-    return {};
   }
 };
 

@@ -10,29 +10,7 @@ using namespace sb::core::test::calls;
 
 namespace {
 
-struct Answered : Fixture {
-  LegId customer = 0, alice = 0;
-  std::string sid;
-  Answered() : Fixture([] {
-    Directory d = callDirectory();
-    d.mediaAnchored = true;
-    return d;
-  }()) {
-    registerPhone("1001");
-    online(kAlice);
-    InboundDecision in = call();
-    customer = in.leg;
-    alice = in.outputs.only<RingLeg>()[0].leg;
-    sid = in.outputs.events().back().data["sessionId"];
-    fact(LegAnswered{alice});
-  }
-  json session() {
-    const json all = gw.listSessions();
-    for (const auto& s : all["sessions"])
-      if (s["sessionId"] == sid) return s;
-    return {};
-  }
-};
+using Answered = AnsweredCall;
 
 }  // namespace
 

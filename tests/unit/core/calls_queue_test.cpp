@@ -43,13 +43,6 @@ std::string sessionOf(const Outputs& out) {
   return "";
 }
 
-json sessionRow(Fixture& f, const std::string& id) {
-  const json all = f.gw.listSessions();
-  for (const auto& s : all["sessions"])
-    if (s["sessionId"] == id) return s;
-  return json();
-}
-
 // Dan, mobile only (through the trunk), offered a customer's call with
 // mobileConfirmSeconds 8: his mobile is ringing.
 struct MobileConfirm {

@@ -20,27 +20,7 @@ Directory recordingDirectory(sb::config::Recording::Mode mode) {
   return d;
 }
 
-// A call answered by alice, with the directory given.
-struct Answered : Fixture {
-  LegId customer = 0, alice = 0;
-  std::string sid;
-  Outputs answer;
-  explicit Answered(Directory d) : Fixture(std::move(d)) {
-    registerPhone("1001");
-    online(kAlice);
-    InboundDecision in = call();
-    customer = in.leg;
-    alice = in.outputs.only<RingLeg>()[0].leg;
-    sid = in.outputs.events().back().data["sessionId"];
-    answer = fact(LegAnswered{alice});
-  }
-  json session() {
-    const json all = gw.listSessions();
-    for (const auto& s : all["sessions"])
-      if (s["sessionId"] == sid) return s;
-    return {};
-  }
-};
+using Answered = AnsweredCall;
 
 }  // namespace
 
