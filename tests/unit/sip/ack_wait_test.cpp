@@ -4,32 +4,17 @@
 // §13.3.1.4), and the 2xx is retransmitted at T1, 2*T1, ... up to T2 meanwhile.
 #include <doctest/doctest.h>
 
-#include <sofia-sip/sip.h>
-#include <sofia-sip/sip_header.h>
-
 #include <string>
 #include <vector>
 
+#include "parsed_message.hpp"
 #include "sip/call_parse.hpp"
 #include "sip/dialog/ack_wait.hpp"
 
 using namespace sb::sip::dialog;
 
 namespace {
-// An INVITE parsed by Sofia, as the agent's message callback gets it.
-struct Parsed {
-  explicit Parsed(const std::string& text) {
-    msg = msg_make(sip_default_mclass(), 0, text.data(), static_cast<isize_t>(text.size()));
-    sip = msg ? sip_object(msg) : nullptr;
-  }
-  ~Parsed() {
-    if (msg) msg_destroy(msg);
-  }
-  Parsed(const Parsed&) = delete;
-  Parsed& operator=(const Parsed&) = delete;
-  msg_t* msg = nullptr;
-  sip_t* sip = nullptr;
-};
+using sb::sip::test::Parsed;
 
 std::string invite(const std::string& callId, const std::string& fromTag, int cseq, const std::string& branch,
                    const std::string& sentBy = "127.0.0.2:5060") {

@@ -1,31 +1,17 @@
 #include "sip/digest_client.hpp"
 
 #include <doctest/doctest.h>
-#include <sofia-sip/sip.h>
-#include <sofia-sip/sip_header.h>
 
 #include <string>
 
+#include "parsed_message.hpp"
 #include "sip/trunk_auth.hpp"
 
 using namespace sb::sip;
 
 namespace {
 
-// A response parsed by Sofia, as nta hands it to a transaction's callback.
-struct Parsed {
-  explicit Parsed(const std::string& text) {
-    msg = msg_make(sip_default_mclass(), 0, text.data(), static_cast<isize_t>(text.size()));
-    sip = msg ? sip_object(msg) : nullptr;
-  }
-  ~Parsed() {
-    if (msg) msg_destroy(msg);
-  }
-  Parsed(const Parsed&) = delete;
-  Parsed& operator=(const Parsed&) = delete;
-  msg_t* msg = nullptr;
-  sip_t* sip = nullptr;
-};
+using sb::sip::test::Parsed;
 
 std::string response(int status, const std::string& challenges) {
   return "SIP/2.0 " + std::to_string(status) +
