@@ -271,6 +271,11 @@ class Gateway {
   void setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out);
   // Anchored media: hold music to the customer, if any, stops (a new agent answers).
   void stopMusic(const Call& call, Outputs& out) const;
+  // Anchored media: `agentLeg`, whose phone's own holds the SIP layer answers
+  // itself (BridgeLegs::ownHold) so that ours is the music the customer hears; else 0.
+  LegId ownHold(LegId agentLeg) const { return directory_.mediaAnchored ? agentLeg : 0; }
+  // The agent's phone held or resumed the call itself (LegHeld on its leg).
+  void phoneHeld(Call& call, bool held, TimePoint now, Outputs& out);
   // gateway_recording.cpp: a change of the call's recording, its action and events.
   void setRecording(Call& call, RecordLeg::Op op, Outputs& out);
   void recordOnAnswer(Call& call, Outputs& out);  // recording.mode always

@@ -89,7 +89,7 @@ void Gateway::attendedTransfer(Call& referred, const LegRefer& refer, TimePoint 
   out.push(NotifyRefer{refer.leg, 200});
   out.push(HangUpLeg{cust.agentLeg});
   out.push(HangUpLeg{b.agentLeg});
-  out.push(BridgeLegs{cust.customerLeg, b.leg});
+  out.push(BridgeLegs{cust.customerLeg, b.leg, ownHold(b.leg)});
   out.push(ReofferLeg{cust.customerLeg, b.leg, b.leg});
   stopMusic(cust, out);
   // The colleague joins the customer's session before the consultation ends,

@@ -36,7 +36,7 @@ void Gateway::answered(Call& call, LegId leg, TimePoint now, Outputs& out) {
     out.push(AnswerLeg{call.customerLeg, leg});
   }
   call.customerAnswered = true;
-  out.push(BridgeLegs{call.customerLeg, leg});
+  out.push(BridgeLegs{call.customerLeg, leg, ownHold(leg)});
   recordOnAnswer(call, out);
   if (Session* s = sessions_.find(call.sessionId)) {
     transitionSession(*s, SessionState::active, wallMs(now));
@@ -171,8 +171,11 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
         }
         if constexpr (std::is_same_v<F, LegHeld>) {
           // The far end's own hold: the agent's phone (its hold key) or the customer's side.
-          if (call->phase == Call::Phase::bridged && (f.leg == call->agentLeg || f.leg == call->customerLeg))
-            setHeld(*call, f.held, f.leg == call->agentLeg ? "seat" : "client", now, out);
+          if (call->phase != Call::Phase::bridged) return;
+          if (f.leg == call->agentLeg)
+            phoneHeld(*call, f.held, now, out);  // gateway_hold.cpp
+          else if (f.leg == call->customerLeg)
+            setHeld(*call, f.held, "client", now, out);
           return;
         }
         if constexpr (std::is_same_v<F, LegRecordingFailed>) {

@@ -59,6 +59,20 @@ Outcome Gateway::callIsMicMuted(const std::string& userId, const std::string& se
   return Outcome::success({{"sessionId", sessionId}, {"muted", found->agentUserId == userId && found->micMuted}});
 }
 
+// The agent's phone's hold key. With anchored media the SIP layer answered
+// its re-INVITE itself and the customer's leg is still sendrecv: the customer
+// hears the skill group's holdMusic, as with Call.hold, until the phone
+// resumes. Without, its re-INVITE went on to the customer's side as it came.
+void Gateway::phoneHeld(Call& call, bool held, TimePoint now, Outputs& out) {
+  const Session* s = sessions_.find(call.sessionId);
+  if (!s || held == (s->state == SessionState::held)) return;  // held already (Call.hold): its music plays
+  if (directory_.mediaAnchored) {
+    const config::SkillGroup* group = directory_.findSkillGroup(call.skillGroupId);
+    out.push(PlayToLeg{call.customerLeg, held, held && group ? group->holdMusic : std::string()});
+  }
+  setHeld(call, held, "seat", now, out);
+}
+
 void Gateway::stopMusic(const Call& call, Outputs& out) const {
   if (directory_.mediaAnchored) out.push(PlayToLeg{call.customerLeg, false, {}});
 }

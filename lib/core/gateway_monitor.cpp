@@ -199,7 +199,7 @@ void Gateway::takeOver(Call& call, TimePoint now, Outputs& out) {
     legCalls_.erase(firstLeg);
     agentLine(first, call.offerDevice, false);
   }
-  out.push(BridgeLegs{call.customerLeg, supervisorLeg});
+  out.push(BridgeLegs{call.customerLeg, supervisorLeg, ownHold(supervisorLeg)});
   nlohmann::json data{{"sessionId", call.sessionId}, {"userId", call.monitorUserId}, {"previousUserId", first}};
   if (!first.empty()) out.push(sessionEvent(event::takenOver, first, data));
   out.push(sessionEvent(event::takenOver, call.monitorUserId, data));

@@ -102,6 +102,10 @@ struct AnswerLeg {
 struct BridgeLegs {
   LegId a = 0;
   LegId b = 0;
+  // Anchored media: the leg (an agent's) whose own holds the SIP layer
+  // answers itself instead of relaying them, reporting LegHeld, so that core
+  // plays the hold music to the other (docs/CORE.md, "Hold"); 0 for none.
+  LegId ownHold = 0;
 };
 // CANCEL an outbound leg still ringing (every fork). If a 2xx crosses the CANCEL,
 // the SIP layer ACKs and BYEs it (RFC 3261 §9.1, §15) and reports nothing more.

@@ -293,6 +293,8 @@ void CallLegs::bridge(const core::BridgeLegs& a) {
   Leg* y = find(a.b);
   if (x) x->peer = a.b;
   if (y) y->peer = a.a;
+  if (x) x->hold.answeredHere = media_ && a.ownHold == a.a;
+  if (y) y->hold.answeredHere = media_ && a.ownHold == a.b;
   if (media_ && x && y) media_->pair(a.a, a.b);
 }
 

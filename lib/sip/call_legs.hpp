@@ -114,7 +114,7 @@ class CallLegs {
   // what leg `from`'s SDP says. Legs hear each other once bridged (or, for
   // early media, once one's 18x SDP is passed to the other).
   std::string present(Leg& to, const std::string& body);
-  void learn(Leg& from, const std::string& body);
+  void learn(Leg& from, const std::string& body, bool silent = false);
   void muteLeg(const core::MuteLeg& a);
   void playToLeg(const core::PlayToLeg& a);
   void recordLeg(const core::RecordLeg& a);
@@ -147,6 +147,8 @@ class CallLegs {
   void armHoldRetry(Leg& leg, int64_t ms);
   int onHoldResponse(Leg& leg, nta_outgoing_t* orq, const sip_t* sip);
   void notePeerHold(Leg& from, const std::string& sdp);
+  // A desk phone's own hold (or resume) on a leg answered here: our 200.
+  std::optional<int> holdHere(Leg& leg, nta_incoming_t* irq, const sip_t* sip, const dialog::UasDecision& d);
   void ring(const core::RingLeg& a);
   void ringFork(Leg& leg, const std::string& requestUri, const std::string& routeUrl, const std::string& toUri,
                 const std::string& trunk = {});

@@ -169,4 +169,45 @@ void CallLegs::notePeerHold(Leg& from, const std::string& sdp) {
   report(core::LegHeld{from.id, *held});
 }
 
+// Anchored media: a desk phone (or an agent's mobile) holding the call
+// itself. Relayed, its sendonly would make the customer's PBX play its own
+// music or go silent; instead its offer is answered here with our SDP for
+// that leg, the direction mirrored (RFC 3264 §6.1, §8.4), the customer's leg
+// left sendrecv, and LegHeld tells core, which plays the skill group's hold
+// music to the customer (docs/CORE.md, "Hold"). Its resume is answered here
+// too, as are offers while it holds; any other change is relayed as before.
+// `d`: our RFC 4028 answer to the request, already found acceptable.
+std::optional<int> CallLegs::holdHere(Leg& leg, nta_incoming_t* irq, const sip_t* sip, const dialog::UasDecision& d) {
+  if (!leg.hold.answeredHere || !media_ || !isSdp(sip)) return std::nullopt;
+  const sip_method_t m = sip->sip_request->rq_method;
+  const std::string offer = payloadOf(sip).body;
+  const std::optional<bool> held = sdpHeld(offer);
+  if (!held || (!*held && !leg.hold.peerHeld)) return std::nullopt;
+  if (m == sip_method_invite && leg.state != Leg::State::confirmed) return std::nullopt;  // relay() answers 491
+  // RFC 3261 §14.1: an INVITE of ours on the leg still in progress (our hold,
+  // a relayed re-INVITE, our refresh): glare, 491 (§14.2).
+  if (leg.hold.orq || relayedInvite(leg.id, true) || leg.ackFork || leg.ackRelay ||
+      (leg.session.refresh && leg.session.refreshIsInvite))
+    return 491;
+  std::optional<std::string> answer = sdpMirroredAnswer(offer, leg.session.localSdp);
+  if (!answer) return std::nullopt;  // not the session we negotiated: relayed as it came
+  *answer = present(leg, *answer);
+  leg.session.localSdp = *answer;
+  leg.session.peerSdp = offer;
+  ++leg.hold.versionShift;  // our answer is one version further than what was relayed onto the leg (RFC 3264 §8)
+  learn(leg, offer, *held);
+  applyTimerAnswer(leg, d);
+  const std::string lines = uasTimerLines(leg);
+  nta_incoming_treply(irq, SIP_200_OK, TAG_IF(m == sip_method_invite, SIPTAG_CONTACT(nta_agent_contact(agent_))),
+                      TAG_IF(!lines.empty(), SIPTAG_HEADER_STR(lines.c_str())),
+                      SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(answer->c_str()),
+                      SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
+  nta_incoming_destroy(irq);
+  if (*held != leg.hold.peerHeld) {
+    leg.hold.peerHeld = *held;
+    report(core::LegHeld{leg.id, *held});
+  }
+  return 0;
+}
+
 }  // namespace sb::sip

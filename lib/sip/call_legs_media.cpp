@@ -39,7 +39,9 @@ std::string CallLegs::present(Leg& to, const std::string& body) {
   return sdpAnchored(body, mediaAddress_, *port).value_or(body);
 }
 
-void CallLegs::learn(Leg& from, const std::string& body) {
+// `silent`: the leg may send nothing and not be timed out (a phone holding
+// with sendonly that we answered ourselves often sends no music of its own).
+void CallLegs::learn(Leg& from, const std::string& body, bool silent) {
   if (!media_ || !looksLikeSdp(body)) return;
   const std::optional<SdpAudio> audio = sdpAudio(body);
   if (!audio) return;
@@ -52,7 +54,7 @@ void CallLegs::learn(Leg& from, const std::string& body) {
     where.sin_addr.s_addr = INADDR_ANY;
   }
   if (!media_->endpoint(from.id)) return;
-  media_->remote(from.id, where, audio->rtcpPort, audio->sends, audio->telephoneEvent);
+  media_->remote(from.id, where, audio->rtcpPort, audio->sends && !silent, audio->telephoneEvent);
 }
 
 void CallLegs::muteLeg(const core::MuteLeg& a) {

@@ -135,6 +135,9 @@ struct LegHold {
   // so the leg never sees a version go back (RFC 3264 §8).
   uint64_t versionShift = 0;
   bool peerHeld = false;  // the far end's last offer asked to receive nothing
+  // Anchored media, an agent's leg (BridgeLegs::ownHold): its own holds are
+  // answered here, not relayed (the customer keeps hearing us: our music).
+  bool answeredHere = false;
   TimerPtr retry;
   LegHold() = default;
   LegHold(const LegHold&) = delete;

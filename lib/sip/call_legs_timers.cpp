@@ -295,7 +295,9 @@ std::optional<int> CallLegs::peerRefresh(Leg& leg, nta_incoming_t* irq, const si
     nta_incoming_destroy(irq);
     return 0;
   }
-  if (!refreshOnly) return std::nullopt;  // relayed; relayTimerAnswer() adds our side
+  // A desk phone's own hold with anchored media is answered here too (call_legs_hold.cpp);
+  // any other change is relayed, and relayTimerAnswer() adds our side.
+  if (!refreshOnly) return holdHere(leg, irq, sip, d);
   applyTimerAnswer(leg, d);
   const std::string lines = uasTimerLines(leg);
   const bool invite = m == sip_method_invite;

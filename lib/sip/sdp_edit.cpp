@@ -166,3 +166,48 @@ std::optional<std::string> sdpAnchored(const std::string& sdp, const std::string
 }
 
 }  // namespace sb::sip
+
+namespace sb::sip {
+
+std::optional<std::string> sdpMirroredAnswer(const std::string& offer, const std::string& ours) {
+  // c=0.0.0.0 in the offer reads as sendonly (RFC 2543's hold), so its answer is recvonly.
+  Parsed theirs(offer, sdp_f_mode_0000), mine(ours, 0);
+  if (!theirs.session || !mine.session || !mine.session->sdp_origin) return std::nullopt;
+  sdp_media_t* m = mine.session->sdp_media;
+  const sdp_media_t* o = theirs.session->sdp_media;
+  for (; m && o; m = m->m_next, o = o->m_next) {
+    if (m->m_type != o->m_type) return std::nullopt;  // not the streams we negotiated: not ours to answer
+    if (o->m_rejected || o->m_port == 0 || m->m_rejected) {
+      m->m_port = 0;  // RFC 3264 §6: refused in the offer, refused in the answer
+      m->m_rejected = 1;
+      continue;
+    }
+    // RFC 3264 §6.1: sendonly is answered recvonly, recvonly sendonly, inactive inactive.
+    const unsigned offered = static_cast<unsigned>(o->m_mode);
+    m->m_mode = ((offered & sdp_sendonly) ? unsigned{sdp_recvonly} : 0U) | ((offered & sdp_recvonly) ? unsigned{sdp_sendonly} : 0U);
+    // §6.1: the answer's formats are among the offer's; ours that the offer
+    // kept stay (a phone re-offering on hold may narrow its list), and none
+    // kept leaves ours as they were rather than an empty m= line.
+    sdp_rtpmap_t** keep = &m->m_rtpmaps;
+    bool any = false;
+    for (sdp_rtpmap_t* rm = m->m_rtpmaps; rm; rm = rm->rm_next)
+      for (const sdp_rtpmap_t* x = o->m_rtpmaps; x; x = x->rm_next)
+        if (x->rm_pt == rm->rm_pt) any = true;
+    if (any) {
+      while (*keep) {
+        bool offeredToo = false;
+        for (const sdp_rtpmap_t* x = o->m_rtpmaps; x; x = x->rm_next)
+          if (x->rm_pt == (*keep)->rm_pt) offeredToo = true;
+        if (offeredToo)
+          keep = &(*keep)->rm_next;
+        else
+          *keep = (*keep)->rm_next;
+      }
+    }
+  }
+  if (m || o) return std::nullopt;  // a different number of streams (§8: an offer keeps every m= line)
+  ++mine.session->sdp_origin->o_version;  // §8: a changed description, one version higher
+  return mine.print();
+}
+
+}  // namespace sb::sip

@@ -66,4 +66,14 @@ std::optional<SdpAudio> sdpAudio(const std::string& sdp);
 // nullopt: not SDP Sofia can read, or no audio stream.
 std::optional<std::string> sdpAnchored(const std::string& sdp, const std::string& address, uint16_t port);
 
+// Our answer to an offer on a leg whose SDP we answer ourselves (anchored
+// media: a desk phone's own hold, docs/ARCHITECTURE.md "Hold and the SDP
+// seatbridge writes"): `ours`, the last description the leg got from us, with
+// each stream's direction the mirror of the offer's (RFC 3264 §6.1: sendonly
+// or c=0.0.0.0 -> recvonly, inactive -> inactive, sendrecv -> sendrecv), its
+// formats narrowed to those the offer still has, and its session version one
+// higher (§8). nullopt: either is not SDP Sofia can read, or their streams do
+// not line up (then the offer is not a hold of the session we negotiated).
+std::optional<std::string> sdpMirroredAnswer(const std::string& offer, const std::string& ours);
+
 }  // namespace sb::sip

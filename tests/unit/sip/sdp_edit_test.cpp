@@ -121,3 +121,38 @@ TEST_CASE("sdp anchoring: a description handed to a leg names seatbridge's addre
   CHECK_FALSE(sdpAnchored("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 5000 RTP/AVP 96\r\n",
                           "192.0.2.10", 20002));
 }
+
+TEST_CASE("sdp mirrored answer: a phone's own hold answered with our SDP, the direction mirrored (RFC 3264 §6.1)") {
+  // Ours: what the agent's leg last got from us (seatbridge's endpoint), PCMU, PCMA and telephone-events.
+  const std::string ours =
+      "v=0\r\no=pbx 555 3 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+      "m=audio 20000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+      "a=rtpmap:101 telephone-event/8000\r\n";
+  const auto sendonly = sdpMirroredAnswer(kPhone + "a=sendonly\r\n", ours);
+  REQUIRE(sendonly);
+  CHECK(has(*sendonly, "o=pbx 555 4 IN IP4 10.0.0.1"));  // our origin, one version higher (§8)
+  CHECK(has(*sendonly, "a=recvonly"));
+  CHECK(has(*sendonly, "m=audio 20000 RTP/AVP 0 101"));  // only formats the offer has: PCMA is gone
+  CHECK(has(*sendonly, "c=IN IP4 10.0.0.1"));
+  CHECK(sdpHeld(*sendonly) == false);  // we still receive: the customer is not held
+  // RFC 2543's hold, c=0.0.0.0: read as sendonly, answered recvonly from our real address.
+  std::string old = kPhone;
+  old.replace(old.find("c=IN IP4 127.0.0.1"), 18, "c=IN IP4 0.0.0.0");
+  const auto zero = sdpMirroredAnswer(old, ours);
+  REQUIRE(zero);
+  CHECK(has(*zero, "a=recvonly"));
+  CHECK(has(*zero, "c=IN IP4 10.0.0.1"));
+  const auto inactive = sdpMirroredAnswer(kPhone + "a=inactive\r\n", ours);
+  REQUIRE(inactive);
+  CHECK(has(*inactive, "a=inactive"));
+  // The resume: sendrecv answered sendrecv (no direction line: the default).
+  const auto resumed = sdpMirroredAnswer(kPhone, *sendonly);
+  REQUIRE(resumed);
+  CHECK(has(*resumed, "o=pbx 555 5 IN IP4 10.0.0.1"));
+  CHECK_FALSE(has(*resumed, "a=recvonly"));
+  CHECK_FALSE(has(*resumed, "a=sendonly"));
+  CHECK_FALSE(has(*resumed, "a=inactive"));
+  // Streams that do not line up with ours (a video stream added): not ours to answer.
+  CHECK_FALSE(sdpMirroredAnswer(kPhone + "m=video 40002 RTP/AVP 96\r\n", ours));
+  CHECK_FALSE(sdpMirroredAnswer("not sdp", ours));
+}
