@@ -76,7 +76,9 @@ std::vector<control::EventDoc> events() {
        "The recording could not go on; the call goes on unrecorded. `reason` names the cause: the file could not "
        "be opened or written (`cannot open ...`, `writing failed: No space left on device`), or "
        "`codecNotDecodable` (a side's codec is not G.711, which seatbridge decodes; that side is silence). Counted "
-       "in seatbridge_recording_failures_total and logged."},
+       "in seatbridge_recording_failures_total and logged. With recording.mode always, a call answered in a codec "
+       "other than PCMU or PCMA gets it at the answer, with reason `codecNotDecodable` and no `recording`: it is "
+       "never recorded."},
       {n(ev::monitorStarted), "yes", "`sessionId`, `supervisorUserId`, `userId` (the agent), `mode`",
        "The supervisor's device answered Call.monitor: they hear the customer and the agent; `mode` says who hears "
        "them (listen: nobody; whisper: the agent; barge: both). Sent to the supervisor and to the agent."},
@@ -136,6 +138,11 @@ std::vector<control::errc::ErrorDoc> domainErrors() {
                             "Call.monitor, Call.takeover, the Call.*Recording methods), and this seatbridge passes the "
                             "audio through between the phone and the trunk without relaying it (media.mode bypass), "
                             "so it cannot."},
+      {e::codecNotDecodable, "Call.monitor, Call.takeover or Call.startRecording on a call whose codec seatbridge "
+                             "relays but does not decode (anything but PCMU and PCMA: G.722, Opus...): mixing and "
+                             "recording need the audio decoded. With recording.mode always such a call gets a "
+                             "recordingFailed event with reason codecNotDecodable; Call.hold and a desk phone's own "
+                             "hold fall back to a sendonly hold of the customer's leg (its PBX's music)."},
       {e::notSupervisor, "Call.monitor or Call.takeover by an agent who is not a supervisor (role: supervisor) of "
                          "the session's skill group (supervises)."},
       {e::transcriptUnavailable, "Call.monitor with textOnly: a live transcript needs speech recognition, which "

@@ -147,6 +147,9 @@ struct SkillGroup {
   std::vector<std::string> dialPatterns;   // numbers its agents may dial (Agent::dialPatterns unset)
   std::vector<std::string> callerNumbers;  // presented on its agents' outbound calls, before the trunk's
   std::string holdMusic;  // a WAV (8 kHz) played to its customers on hold with anchored media; "" = the built-in chime
+  // A WAV (8 kHz) its customers hear while they wait, as early media (a 183
+  // with seatbridge's own SDP answer); "" = ringing (180). Anchored media only.
+  std::string queueMusic;
 };
 
 struct Number {

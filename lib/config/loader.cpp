@@ -277,12 +277,17 @@ void readRoot(const YAML::Node& doc, Diagnostics& d, Config& c) {
   readSection(root, "agents", c.agents, readAgent);
   readSection(root, "skillGroups", c.skillGroups, readSkillGroup);
   for (size_t i = 0; i < c.skillGroups.size(); ++i) {
-    std::string& music = c.skillGroups[i].holdMusic;
-    if (music.empty()) continue;
-    music = resolvePath(c.baseDir, music);
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(music, ec))
-      d.error(d.item("skillGroups", i) + ".holdMusic", "no such file: " + music);
+    SkillGroup& g = c.skillGroups[i];
+    for (auto [key, music] : {std::pair{".holdMusic", &g.holdMusic}, std::pair{".queueMusic", &g.queueMusic}}) {
+      if (music->empty()) continue;
+      *music = resolvePath(c.baseDir, *music);
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(*music, ec))
+        d.error(d.item("skillGroups", i) + key, "no such file: " + *music);
+    }
+    if (!g.queueMusic.empty() && c.media.mode != Media::Mode::anchored)
+      d.error(d.item("skillGroups", i) + ".queueMusic",
+              "queue music is played by seatbridge into the call's audio: it needs media.mode anchored");
   }
   readSection(root, "numbers", c.numbers, readNumber);
   readSection(root, "trunks", c.trunks, readTrunk);

@@ -67,10 +67,11 @@ void readAgent(const YAML::Node& n, const std::string& p, Diagnostics& d, std::v
 void readSkillGroup(const YAML::Node& n, const std::string& p, Diagnostics& d, std::vector<SkillGroup>& out) {
   Fields f(d, p);
   if (!f.open(n, {"id", "name", "ringTimeout", "queueTimeout", "afterCallWork", "maxQueueLength", "overflowTo",
-                  "dialPatterns", "callerNumbers", "holdMusic"}))
+                  "dialPatterns", "callerNumbers", "holdMusic", "queueMusic"}))
     return;
   SkillGroup g;
   f.readString("holdMusic", g.holdMusic);
+  f.readString("queueMusic", g.queueMusic);
   f.readStringList("dialPatterns", g.dialPatterns);
   f.readStringList("callerNumbers", g.callerNumbers);
   f.readString("id", g.id, true);

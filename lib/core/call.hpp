@@ -82,6 +82,10 @@ struct Call {
   // The customer's leg has been answered once (a later agent's answer is
   // re-offered to it instead: Call.transfer).
   bool customerAnswered = false;
+  bool queueMusic = false;  // the customer hears its skill group's queueMusic while waiting (early media)
+  // Anchored media: the bridge's codec is not G.711 (LegAnswered::decodable):
+  // no music, mix or recording can be made of it (docs/CORE.md, "Codecs").
+  bool undecodable = false;
   // Call.transfer to one agent (gateway_transfer.cpp): their leg ringing
   // while the first agent stays on the line.
   LegId transferLeg = 0;

@@ -36,6 +36,10 @@ struct LegRinging {
 // An outbound leg was answered (2xx; the SIP layer has ACKed it).
 struct LegAnswered {
   LegId leg = 0;
+  // Anchored media: its codec is one seatbridge decodes (PCMU, PCMA); false
+  // for any other (G.722, Opus...), relayed but never decoded: features that
+  // decode are refused on the call (docs/CORE.md, "Codecs").
+  bool decodable = true;
 };
 // An outbound leg failed before it was answered: a final non-2xx, or the SIP
 // layer's own 408 (no answer, Timer B) / 503 (transport error, no contact).

@@ -25,6 +25,7 @@ inline constexpr std::string_view deviceUnavailable = "deviceUnavailable";  // n
 inline constexpr std::string_view mediaNotAnchored = "mediaNotAnchored";  // mute, monitor, takeover: need media.mode anchored
 inline constexpr std::string_view recordingDisabled = "recordingDisabled";  // recording.mode never
 inline constexpr std::string_view notSupervisor = "notSupervisor";  // Call.monitor, Call.takeover: not a supervisor of the session's skill group
+inline constexpr std::string_view codecNotDecodable = "codecNotDecodable";  // monitor, takeover, startRecording: the call's codec is not G.711
 inline constexpr std::string_view transcriptUnavailable = "transcriptUnavailable";  // Call.monitor textOnly: no speech recognition yet
 }  // namespace errc
 

@@ -273,7 +273,12 @@ class Gateway {
   void stopMusic(const Call& call, Outputs& out) const;
   // Anchored media: `agentLeg`, whose phone's own holds the SIP layer answers
   // itself (BridgeLegs::ownHold) so that ours is the music the customer hears; else 0.
-  LegId ownHold(LegId agentLeg) const { return directory_.mediaAnchored ? agentLeg : 0; }
+  // Not on a codec we cannot play music in: then the phone's hold is relayed.
+  LegId ownHold(const Call& call, LegId agentLeg) const {
+    return directory_.mediaAnchored && !call.undecodable ? agentLeg : 0;
+  }
+  // Anchored media and a codec the engine decodes (docs/CORE.md, "Codecs").
+  bool decodes(const Call& call) const { return directory_.mediaAnchored && !call.undecodable; }
   // The agent's phone held or resumed the call itself (LegHeld on its leg).
   void phoneHeld(Call& call, bool held, TimePoint now, Outputs& out);
   // gateway_recording.cpp: a change of the call's recording, its action and events.

@@ -89,7 +89,9 @@ void Gateway::attendedTransfer(Call& referred, const LegRefer& refer, TimePoint 
   out.push(NotifyRefer{refer.leg, 200});
   out.push(HangUpLeg{cust.agentLeg});
   out.push(HangUpLeg{b.agentLeg});
-  out.push(BridgeLegs{cust.customerLeg, b.leg, ownHold(b.leg)});
+  // The customer is re-offered the colleague's SDP: either call's codec may be the bridge's.
+  cust.undecodable = cust.undecodable || cons.undecodable;
+  out.push(BridgeLegs{cust.customerLeg, b.leg, ownHold(cust, b.leg)});
   out.push(ReofferLeg{cust.customerLeg, b.leg, b.leg});
   stopMusic(cust, out);
   // The colleague joins the customer's session before the consultation ends,

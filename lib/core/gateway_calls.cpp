@@ -98,8 +98,17 @@ InboundDecision Gateway::onInboundCall(const InboundCall& in, TimePoint now) {
     endCall(call, CloseBy::admin, EndState::noSeatOnline, now, d.outputs, "noSeatOnline");
     return d;
   }
-  // RFC 3261 §21.1.2: the customer hears ringing while waiting for an agent.
-  d.outputs.push(SendProvisional{d.leg, 180});
+  if (directory_.mediaAnchored && !group->queueMusic.empty()) {
+    // Queue music as early media (RFC 3261 §13.3.1.1, RFC 3960 §2): a 183
+    // with seatbridge's own answer, the music played into it until an agent
+    // answers (answered() stops it) or the customer gives up.
+    d.outputs.push(SendProvisional{d.leg, 183, 0, true});
+    d.outputs.push(PlayToLeg{d.leg, true, group->queueMusic});
+    call.queueMusic = true;
+  } else {
+    // RFC 3261 §21.1.2: the customer hears ringing while waiting for an agent.
+    d.outputs.push(SendProvisional{d.leg, 180});
+  }
   call.queueTimer = startCallTimer(call.sessionId, now + std::chrono::seconds(std::max(1, group->queueTimeout)), d.outputs);
   waiting_[group->id].push_back(call.sessionId);
   armLifeTimer(call, now, d.outputs);

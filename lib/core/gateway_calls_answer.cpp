@@ -34,9 +34,10 @@ void Gateway::answered(Call& call, LegId leg, TimePoint now, Outputs& out) {
     stopMusic(call, out);  // put on hold, then transferred to a queue: the new agent is heard
   } else {
     out.push(AnswerLeg{call.customerLeg, leg});
+    if (std::exchange(call.queueMusic, false)) out.push(PlayToLeg{call.customerLeg, false, {}});  // the agent is heard
   }
   call.customerAnswered = true;
-  out.push(BridgeLegs{call.customerLeg, leg, ownHold(leg)});
+  out.push(BridgeLegs{call.customerLeg, leg, ownHold(call, leg)});
   recordOnAnswer(call, out);
   if (Session* s = sessions_.find(call.sessionId)) {
     transitionSession(*s, SessionState::active, wallMs(now));
@@ -165,6 +166,10 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
           if constexpr (std::is_same_v<F, LegAnswered>) out.push(HangUpLeg{f.leg});
           return;
         }
+        // The codec of the bridge the answering leg makes (a supervisor's
+        // leg hears a mix in G.711 whatever it is): docs/CORE.md, "Codecs".
+        if constexpr (std::is_same_v<F, LegAnswered>)
+          if (f.leg != call->monitorLeg) call->undecodable = !f.decodable;
         if constexpr (std::is_same_v<F, LegRefer>) {
           onRefer(*call, f, now, out);
           return;

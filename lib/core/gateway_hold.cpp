@@ -16,7 +16,7 @@ Outcome Gateway::callHold(const std::string& userId, const std::string& sessionI
     return Outcome::failure(errc::invalidTransition,
                             "session " + sessionId + (hold ? " is already on hold" : " is not on hold"));
   Outcome o = Outcome::success({{"sessionId", sessionId}});
-  if (directory_.mediaAnchored) {
+  if (decodes(call)) {
     // seatbridge plays the music itself: the customer's leg stays sendrecv
     // (its PBX would play its own over ours in answer to sendonly) and hears
     // the skill group's holdMusic instead of the agent, whose phone is put on
@@ -26,7 +26,8 @@ Outcome Gateway::callHold(const std::string& userId, const std::string& sessionI
   } else {
     // RFC 3264 §8.4 on both legs: the customer's side stops sending to the
     // agent (a PBX there plays its own music to the customer in answer to
-    // sendonly), and the agent's phone stops sending to the customer.
+    // sendonly), and the agent's phone stops sending to the customer. Also
+    // with anchored media on a codec we cannot encode music in (G.722...).
     o.outputs.push(HoldLeg{call.customerLeg, hold});
   }
   o.outputs.push(HoldLeg{call.agentLeg, hold});
@@ -66,7 +67,7 @@ Outcome Gateway::callIsMicMuted(const std::string& userId, const std::string& se
 void Gateway::phoneHeld(Call& call, bool held, TimePoint now, Outputs& out) {
   const Session* s = sessions_.find(call.sessionId);
   if (!s || held == (s->state == SessionState::held)) return;  // held already (Call.hold): its music plays
-  if (directory_.mediaAnchored) {
+  if (decodes(call)) {  // else its hold was relayed to the customer as it came (ownHold)
     const config::SkillGroup* group = directory_.findSkillGroup(call.skillGroupId);
     out.push(PlayToLeg{call.customerLeg, held, held && group ? group->holdMusic : std::string()});
   }
@@ -74,7 +75,7 @@ void Gateway::phoneHeld(Call& call, bool held, TimePoint now, Outputs& out) {
 }
 
 void Gateway::stopMusic(const Call& call, Outputs& out) const {
-  if (directory_.mediaAnchored) out.push(PlayToLeg{call.customerLeg, false, {}});
+  if (directory_.mediaAnchored) out.push(PlayToLeg{call.customerLeg, false, {}});  // harmless when none plays
 }
 
 void Gateway::setHeld(Call& call, bool held, const char* by, TimePoint now, Outputs& out) {

@@ -60,6 +60,11 @@ Outcome Gateway::supervisedCall(const std::string& userId, const std::string& se
   if (c.monitorLeg != 0 && c.monitorUserId != userId)
     return Outcome::failure(errc::invalidTransition,
                             "session " + sessionId + " is being supervised by " + c.monitorUserId + " already");
+  // Listening, whispering and barging are mixes, and a takeover starts as a listen.
+  if (c.undecodable)
+    return Outcome::failure(errc::codecNotDecodable, "session " + sessionId +
+                                                         "'s codec is not PCMU or PCMA: seatbridge relays it but "
+                                                         "cannot decode it to mix");
   call = &c;
   return Outcome::success({{"sessionId", sessionId}});
 }
@@ -199,7 +204,7 @@ void Gateway::takeOver(Call& call, TimePoint now, Outputs& out) {
     legCalls_.erase(firstLeg);
     agentLine(first, call.offerDevice, false);
   }
-  out.push(BridgeLegs{call.customerLeg, supervisorLeg, ownHold(supervisorLeg)});
+  out.push(BridgeLegs{call.customerLeg, supervisorLeg, ownHold(call, supervisorLeg)});
   nlohmann::json data{{"sessionId", call.sessionId}, {"userId", call.monitorUserId}, {"previousUserId", first}};
   if (!first.empty()) out.push(sessionEvent(event::takenOver, first, data));
   out.push(sessionEvent(event::takenOver, call.monitorUserId, data));

@@ -329,7 +329,7 @@ void Gateway::onOutboundFact(Call& call, const LegFact& fact, TimePoint now, Out
             out.push(ReofferLeg{call.agentLeg, call.customerLeg});
           else
             out.push(AnswerLeg{call.agentLeg, call.customerLeg});
-          out.push(BridgeLegs{call.agentLeg, call.customerLeg, ownHold(call.agentLeg)});
+          out.push(BridgeLegs{call.agentLeg, call.customerLeg, ownHold(call, call.agentLeg)});
           recordOnAnswer(call, out);
           if (Session* s = sessions_.find(call.sessionId)) transitionSession(*s, SessionState::active, wallMs(now));
           extensions_.callStarted(call.extensionId);

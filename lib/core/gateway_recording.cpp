@@ -34,6 +34,9 @@ Outcome Gateway::callRecording(const std::string& userId, const std::string& ses
     return Outcome::failure(errc::mediaNotAnchored, "recording needs the call's audio relayed by seatbridge");
   if (call.phase != Call::Phase::bridged)
     return Outcome::failure(errc::invalidTransition, "session " + sessionId + " is not answered");
+  if (op == Op::start && call.undecodable)
+    return Outcome::failure(errc::codecNotDecodable,
+                            "session " + sessionId + "'s codec is not PCMU or PCMA: seatbridge relays it but cannot decode it to record");
   using R = Call::Recording;
   const char* refusal = nullptr;
   switch (op) {
@@ -67,9 +70,17 @@ void Gateway::setRecording(Call& call, Op op, Outputs& out) {
 }
 
 void Gateway::recordOnAnswer(Call& call, Outputs& out) {
-  if (directory_.recording.mode == config::Recording::Mode::always && directory_.mediaAnchored &&
-      call.recording == Call::Recording::off)
+  if (directory_.recording.mode != config::Recording::Mode::always || !directory_.mediaAnchored ||
+      call.recording != Call::Recording::off)
+    return;
+  if (!call.undecodable) {
     setRecording(call, Op::start, out);
+    return;
+  }
+  // Every call is to be recorded and this one cannot be: said, never silently skipped.
+  const nlohmann::json data{{"sessionId", call.sessionId}, {"reason", "codecNotDecodable"}};
+  out.push(sessionEvent(event::recordingFailed, call.agentUserId, data));
+  if (!call.peerUserId.empty()) out.push(sessionEvent(event::recordingFailed, call.peerUserId, data));
 }
 
 void Gateway::recordingFailed(Call& call, const std::string& reason, Outputs& out) {

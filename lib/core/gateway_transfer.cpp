@@ -138,7 +138,7 @@ bool Gateway::onTransferFact(Call& call, const LegFact& fact, TimePoint now, Out
             if (firstLeg != 0 && call.referLeg == firstLeg) out.push(NotifyRefer{firstLeg, 200});
             call.referLeg = 0;
             if (firstLeg != 0) out.push(HangUpLeg{firstLeg});
-            out.push(BridgeLegs{call.customerLeg, call.transferLeg, ownHold(call.transferLeg)});
+            out.push(BridgeLegs{call.customerLeg, call.transferLeg, ownHold(call, call.transferLeg)});
             if (firstLeg != 0) {
               out.push(transferEvent(call, call.transferTo, ""));
               legCalls_.erase(firstLeg);

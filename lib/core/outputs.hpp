@@ -92,6 +92,11 @@ struct SendProvisional {
   // Carries the early media SDP that `with`'s own 18x brought, if any (a
   // customer's network playing ringback or an announcement); 0: no body.
   LegId with = 0;
+  // Anchored media, queue music (code 183): the SIP layer answers the leg's
+  // offer itself (its own SDP, one G.711 law) so that the music core plays
+  // to it is heard while it waits; the 200 repeats that answer (RFC 3261
+  // §13.2.1). Without an offer it can answer, a 180 without a body instead.
+  bool answerHere = false;
 };
 // 200 OK on inbound `leg` with the SDP answer that arrived on `with`'s 2xx.
 struct AnswerLeg {

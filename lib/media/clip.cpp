@@ -58,6 +58,13 @@ std::shared_ptr<const Clip> Clip::chime() {
   return built;
 }
 
+void transcodeG711(uint8_t* payload, size_t n, uint8_t fromPt) {
+  if (fromPt == 0)
+    for (size_t i = 0; i < n; ++i) payload[i] = ulaw_to_alaw(payload[i]);
+  else
+    for (size_t i = 0; i < n; ++i) payload[i] = alaw_to_ulaw(payload[i]);
+}
+
 void encodeG711(const int16_t* samples, size_t n, uint8_t pt, uint8_t* out) {
   for (size_t i = 0; i < n; ++i) out[i] = pt == 0 ? linear_to_ulaw(samples[i]) : linear_to_alaw(samples[i]);
 }

@@ -27,5 +27,9 @@ class Clip {
 
 // `n` samples as a G.711 payload for payload type `pt` (0 µ-law, else A-law).
 void encodeG711(const int16_t* samples, size_t n, uint8_t pt, uint8_t* out);
+// `n` G.711 bytes in place from one law to the other (payload type 0 PCMU to
+// 8 PCMA or back), with spandsp's direct tables (G.711 Appendix's law to law
+// conversion, no linear step and no loss beyond the two laws' own).
+void transcodeG711(uint8_t* payload, size_t n, uint8_t fromPt);
 
 }  // namespace sb::media

@@ -113,8 +113,9 @@ std::optional<uint16_t> MediaEngine::endpoint(LegId leg) {
   return port;
 }
 
-void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, bool sending, int dtmfPayloadType) {
-  thread_.post([this, leg, rtp, rtcpPort, sending, dtmfPayloadType] {
+void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, bool sending, int dtmfPayloadType,
+                         uint8_t laws) {
+  thread_.post([this, leg, rtp, rtcpPort, sending, dtmfPayloadType, laws] {
     auto it = endpoints_.find(leg);
     if (it == endpoints_.end()) return;
     Endpoint& e = *it->second;
@@ -129,6 +130,7 @@ void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, b
     if (sending && !e.sending) e.learntUs = nowUs();  // the RTP timeout counts from here
     e.sending = sending;
     e.dtmfPt = dtmfPayloadType;
+    e.laws = laws;
     e.timedOut = false;
   });
   legDtmf_[leg] = dtmfPayloadType;
@@ -181,6 +183,7 @@ EngineCounters MediaEngine::counters() const {
   c.recordingBytes = r.bytesWritten;
   c.recordingDrops = r.blocksDropped;
   c.recordingFailures = counters_->recordingFailures.load(std::memory_order_relaxed);
+  c.packetsTranscoded = counters_->transcoded.load(std::memory_order_relaxed);
   return c;
 }
 
@@ -267,7 +270,15 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       continue;
     }
     if (g711) {
-      p.lastPt = h->payloadType;
+      // PCMU on one leg and PCMA on the other: the payload converted in place
+      // (same size, same timing) and the payload type with it.
+      const uint8_t law = p.lawFor(h->payloadType);
+      if (law != h->payloadType) {
+        transcodeG711(buf + h->headerBytes, h->payloadBytes, h->payloadType);
+        buf[1] = static_cast<uint8_t>((buf[1] & 0x80) | law);
+        counters_->transcoded.fetch_add(1, std::memory_order_relaxed);
+      }
+      p.lastPt = law;
       p.ptFromPeer = true;
     }
     const sockaddr_in to = p.rtpTarget();
@@ -287,7 +298,7 @@ void MediaEngine::tick() {
     stats_({now.packetsRelayed - reported_.packetsRelayed, now.packetsDropped - reported_.packetsDropped,
             now.strangerPackets - reported_.strangerPackets, now.streamTimeouts - reported_.streamTimeouts,
             now.recordingBytes - reported_.recordingBytes, now.recordingDrops - reported_.recordingDrops,
-            now.recordingFailures - reported_.recordingFailures},
+            now.recordingFailures - reported_.recordingFailures, now.packetsTranscoded - reported_.packetsTranscoded},
            {endpoints_.size(), recordings_, mixing_});
     reported_ = now;
   }

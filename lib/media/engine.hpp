@@ -37,6 +37,8 @@ namespace sb::media {
 
 using LegId = uint64_t;
 struct RtpHeader;
+// G.711 laws a leg accepts (MediaEngine::remote's `laws`), as bits.
+inline constexpr uint8_t kPcmu = 1, kPcma = 2;
 
 struct EngineConfig {
   std::string bindAddress = "127.0.0.1";  // where the sockets are bound
@@ -97,6 +99,7 @@ struct EngineCounters {
   uint64_t recordingBytes = 0;     // written to recordings' files
   uint64_t recordingDrops = 0;     // blocks of recorded audio lost (a disk too slow, a file failed)
   uint64_t recordingFailures = 0;  // recordings that could not go on (RecordingFailed)
+  uint64_t packetsTranscoded = 0;  // of those relayed: PCMU to PCMA or back
 };
 
 // What is open now (for the metrics' gauges).
@@ -126,7 +129,10 @@ class MediaEngine {
   // SIP thread. What the leg's latest SDP says: where it receives RTP (RTCP
   // at port + 1 unless `rtcpPort`), and whether it sends (sendrecv, sendonly).
   // `dtmfPayloadType`: its telephone-event payload type (RFC 4733), -1 for none.
-  void remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, bool sending, int dtmfPayloadType = -1);
+  // `laws`: the G.711 laws its SDP lists (kPcmu | kPcma), 0 for neither: the
+  // other law is transcoded towards it (PCMU on one leg, PCMA on the other).
+  void remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, bool sending, int dtmfPayloadType = -1,
+              uint8_t laws = 0);
   // SIP thread. What the leg sends reaches its peer as silence (Call.muteMic),
   // in the same packets, so the stream's timing is untouched: PCMU and PCMA
   // payloads are overwritten with their silence value; telephone-events pass
@@ -145,6 +151,11 @@ class MediaEngine {
   // PCMA), under the leg's own SSRC and numbering; the other party's audio to
   // it is held back until stop(). Files are read once and kept.
   void play(LegId leg, const std::string& file);
+  // SIP thread. The G.711 law (payload type 0 PCMU or 8 PCMA) the leg
+  // negotiated, for what the engine sends it itself before it has been
+  // relayed anything (queue music after our own early answer); other values
+  // are ignored.
+  void law(LegId leg, uint8_t payloadType);
   void stopPlaying(LegId leg);
   // SIP thread. Recording (docs/ARCHITECTURE.md, "Recording"): what the leg
   // sends (channel 0, left) and what it is sent by whoever it is paired with

@@ -78,6 +78,16 @@ void MediaEngine::nextDigitPacket(Endpoint& e) {
   event_add(e.digitTimer, &next);
 }
 
+void MediaEngine::law(LegId leg, uint8_t payloadType) {
+  if (payloadType != 0 && payloadType != 8) return;
+  thread_.post([this, leg, payloadType] {
+    auto it = endpoints_.find(leg);
+    if (it == endpoints_.end()) return;
+    it->second->lastPt = payloadType;
+    it->second->ptFromPeer = true;  // negotiated: what the leg itself sends does not change it
+  });
+}
+
 void MediaEngine::play(LegId leg, const std::string& file) {
   thread_.post([this, leg, file] {
     auto it = endpoints_.find(leg);
@@ -151,8 +161,9 @@ void MediaEngine::sendFrame(Endpoint& e, const int16_t* frame, uint16_t& seq, ui
   constexpr size_t kFrame = JitterBuffer::kFrameSamples;
   uint8_t pkt[12 + kFrame];
   ts += kFrame;
-  writeRtpHeader(pkt, e.lastPt, false, ++seq, ts, ssrc);
-  encodeG711(frame, kFrame, e.lastPt, pkt + 12);
+  const uint8_t law = e.lawFor(e.lastPt);  // one its SDP accepts, even before anything was relayed to it
+  writeRtpHeader(pkt, law, false, ++seq, ts, ssrc);
+  encodeG711(frame, kFrame, law, pkt + 12);
   sendOwn(e, pkt, sizeof pkt, nowUs());
 }
 

@@ -29,7 +29,7 @@ inline bool sameAddress(const sockaddr_in& a, const sockaddr_in& b) {
 }
 
 struct MediaEngine::Atomics {
-  std::atomic<uint64_t> relayed{0}, dropped{0}, strangers{0}, timeouts{0}, recordingFailures{0};
+  std::atomic<uint64_t> relayed{0}, dropped{0}, strangers{0}, timeouts{0}, recordingFailures{0}, transcoded{0};
 };
 
 // A leg being recorded (record()), on the media thread.
@@ -67,6 +67,16 @@ struct MediaEngine::Endpoint {
   bool latched = false, rtcpLatched = false;
   sockaddr_in source{}, rtcpSource{};
   int dtmfPt = -1;      // its telephone-event payload type
+  // The G.711 laws its SDP accepts (kPcmu, kPcma; 0 unknown: whatever comes
+  // is relayed as it is). A packet in the other law is transcoded on its way
+  // to it (PCMU on one leg, PCMA on the other).
+  uint8_t laws = 0;
+  // The law of a G.711 packet relayed to it: `pt` itself, or the other law
+  // when only that one is accepted.
+  uint8_t lawFor(uint8_t pt) const {
+    const uint8_t bit = pt == 0 ? kPcmu : kPcma;
+    return laws == 0 || (laws & bit) ? pt : static_cast<uint8_t>(pt == 0 ? 8 : 0);
+  }
   bool muted = false;  // what it sends is silenced towards its peer
   // RFC 4733 events received from it: the timestamp of the last one reported.
   bool eventSeen = false;

@@ -77,6 +77,10 @@ Metrics::Metrics(const std::string& version)
                                                     "Recordings that could not go on: their file could not be opened "
                                                     "or written (a full disk), or a codec seatbridge does not decode")
                             .Add({})),
+      mediaTranscoded(family<prometheus::Counter>(*registry_, "seatbridge_media_transcoded_packets_total",
+                                                  "RTP packets relayed from one G.711 law to the other (PCMU on one "
+                                                  "leg, PCMA on the other)")
+                          .Add({})),
       sipLoopLag(family<prometheus::Gauge>(*registry_, "seatbridge_sip_loop_lag_seconds",
                                            "How late the SIP thread ran the last heartbeat posted to it (once a second)")
                      .Add({})),

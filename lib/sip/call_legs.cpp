@@ -19,6 +19,7 @@
 #include "metrics/metrics.hpp"
 #include "media/engine.hpp"
 #include "sip/call_legs_parts.hpp"
+#include "sip/sdp_edit.hpp"
 
 namespace sb::sip {
 
@@ -204,6 +205,10 @@ void CallLegs::execute(const core::Action& action) {
 void CallLegs::provisional(const core::SendProvisional& a) {
   Leg* l = find(a.leg);
   if (!l || !l->inbound || l->state != Leg::State::early || !l->irq) return;
+  if (a.answerHere) {
+    earlyAnswer(*l);  // call_legs_media.cpp
+    return;
+  }
   const Leg* with = a.with ? find(a.with) : nullptr;
   const std::string sdp = with ? present(*l, with->earlySdp) : std::string();
   if (media_ && with && !sdp.empty()) media_->pair(l->id, with->id);  // the far end's ringback or announcement
@@ -216,8 +221,14 @@ void CallLegs::answer(const core::AnswerLeg& a) {
   Leg* in = find(a.leg);
   Leg* out = find(a.with);
   if (!in || !in->inbound || in->state != Leg::State::early || !in->irq) return;
-  const std::string sdp = out ? present(*in, out->sdp) : std::string();
-  const std::string type = out ? out->contentType : std::string("application/sdp");
+  // RFC 3261 §13.2.1: an answer we gave in a 183 is the answer, repeated in the 200.
+  const bool own = !in->ownAnswer.empty();
+  // The other leg may have answered in the G.711 law the customer did not
+  // offer (ring() offered both): the customer's answer names its own law.
+  const std::string sdp = own   ? in->ownAnswer
+                          : out ? present(*in, media_ ? sdpAnswerInOfferedLaw(out->sdp, in->sdp).value_or(out->sdp) : out->sdp)
+                                : std::string();
+  const std::string type = out && !own ? out->contentType : std::string("application/sdp");
   const std::string lines = withReplaces(uasTimerLines(*in), in->trunk.empty());  // RFC 4028 §9, RFC 3891 §6.1
   nta_incoming_treply(in->irq, SIP_200_OK, SIPTAG_CONTACT(nta_agent_contact(agent_)), SIPTAG_ALLOW_STR(kAllow),
                       SIPTAG_SERVER_STR(server_.c_str()), TAG_IF(!lines.empty(), SIPTAG_HEADER_STR(lines.c_str())),

@@ -117,6 +117,9 @@ class CallLegs {
   void learn(Leg& from, const std::string& body, bool silent = false);
   void muteLeg(const core::MuteLeg& a);
   void playToLeg(const core::PlayToLeg& a);
+  // Queue music: our own answer to an inbound leg's offer in a 183, or a 180
+  // when it has none we can give (SendProvisional::answerHere).
+  void earlyAnswer(Leg& leg);
   void recordLeg(const core::RecordLeg& a);
   void mixLeg(const core::MixLeg& a);
   void acked(Leg& leg, const sip_t* ack);

@@ -7,6 +7,8 @@
 // early media is passed to the other. Without an engine (bypass) both are the
 // identity.
 #include <arpa/inet.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/sip_tag.h>
 
 #include "common/log.hpp"
 #include "media/engine.hpp"
@@ -54,15 +56,52 @@ void CallLegs::learn(Leg& from, const std::string& body, bool silent) {
     where.sin_addr.s_addr = INADDR_ANY;
   }
   if (!media_->endpoint(from.id)) return;
-  media_->remote(from.id, where, audio->rtcpPort, audio->sends && !silent, audio->telephoneEvent);
+  // Our own answer fixed its law (queue music, earlyAnswer): that one alone
+  // until its dialog is confirmed; from then on what it negotiates anew.
+  const std::optional<SdpAudio> ours =
+      from.ownAnswer.empty() || from.state == Leg::State::confirmed ? std::nullopt : sdpAudio(from.ownAnswer);
+  media_->remote(from.id, where, audio->rtcpPort, audio->sends && !silent, audio->telephoneEvent,
+                 ours ? ours->laws : audio->laws);
 }
 
 void CallLegs::muteLeg(const core::MuteLeg& a) {
   if (media_) media_->mute(a.leg, a.muted);
 }
 
+// RFC 3261 §13.3.1.1: early media in a 183 Session Progress. Our answer, not
+// an agent's: the customer hears the engine's queue music from its own
+// endpoint until an agent answers, when the same answer goes in the 200
+// (§13.2.1) and the agent's phone, offered the customer's SDP narrowed to
+// our answer's codec (ring()), is paired with it. The 183 is sent unreliably
+// (RFC 3262 is not used for it): a lost one costs the music, not the call.
+void CallLegs::earlyAnswer(Leg& leg) {
+  const std::optional<uint16_t> port = media_ && !leg.sdp.empty() ? media_->endpoint(leg.id) : std::nullopt;
+  std::optional<std::string> sdp;
+  if (port && looksLikeSdp(leg.sdp))
+    sdp = sdpOwnAnswer(leg.sdp, "seatbridge", leg.id, mediaAddress_, *port);
+  if (!sdp) {
+    // No offer (its INVITE had none), none with G.711, or no RTP port left:
+    // ringing, as without queue music.
+    SB_INFO("calls", "leg %llu: no offer seatbridge can answer with queue music; ringing instead",
+            static_cast<unsigned long long>(leg.id));
+    nta_incoming_treply(leg.irq, SIP_180_RINGING, SIPTAG_CONTACT(nta_agent_contact(agent_)),
+                        SIPTAG_SERVER_STR(server_.c_str()), TAG_END());
+    return;
+  }
+  leg.ownAnswer = *sdp;
+  learn(leg, leg.sdp);  // its laws now those of our answer, not all its offer lists
+  if (const std::optional<SdpAudio> ours = sdpAudio(*sdp); ours && ours->format >= 0)
+    media_->law(leg.id, static_cast<uint8_t>(ours->format));
+  nta_incoming_treply(leg.irq, SIP_183_SESSION_PROGRESS, SIPTAG_CONTACT(nta_agent_contact(agent_)),
+                      SIPTAG_SERVER_STR(server_.c_str()), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                      SIPTAG_PAYLOAD_STR(sdp->c_str()), TAG_END());
+}
+
 void CallLegs::playToLeg(const core::PlayToLeg& a) {
   if (!media_) return;
+  // A customer still waiting hears us only once we answered its offer (earlyAnswer).
+  if (const Leg* l = find(a.leg); a.play && l && l->inbound && l->state == Leg::State::early && l->ownAnswer.empty())
+    return;
   if (a.play)
     media_->play(a.leg, a.file);
   else

@@ -44,7 +44,11 @@ void CallLegs::ring(const core::RingLeg& a) {
     l.maxForwards = src->maxForwards;
     l.contentType = src->contentType;
     l.offerless = src->sdp.empty();
-    l.sdp = present(l, src->sdp);
+    // Answered by us already (queue music): the phone may pick only the codec
+    // we chose; with anchored media also the other G.711 law, transcoded.
+    std::string offer = src->ownAnswer.empty() ? src->sdp : sdpNarrowed(src->sdp, src->ownAnswer).value_or(src->sdp);
+    if (media_) offer = sdpWithBothLaws(offer).value_or(offer);
+    l.sdp = present(l, offer);
   }
   if (l.maxForwards == 0) {
     // RFC 3261 §16.3 item 3 as a B2BUA applies it: a call looping through the
@@ -312,7 +316,14 @@ void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
     }
   }
   leg.forks.clear();
-  report(core::LegAnswered{leg.id});
+  // Anchored media: whether the codec it answered with (an answer's first
+  // format, RFC 3264 §6.1) is one the engine decodes: G.711. Offerless, the
+  // answer is still to come from the other side: taken as decodable.
+  bool decodable = true;
+  if (media_ && !leg.sdp.empty() && !offerInAnswer)
+    if (const std::optional<SdpAudio> a = sdpAudio(leg.sdp); a && a->format >= 0)
+      decodable = a->format == 0 || a->format == 8;
+  report(core::LegAnswered{leg.id, decodable});
 }
 
 // Call.accept on a ringing desk phone: NOTIFY `Event: talk` in each early

@@ -192,6 +192,10 @@ struct CallLegs::Leg {
   std::string routeUrl;
   std::string contentType = "application/sdp";
   std::string sdp;            // inbound: the customer's offer; outbound: the agent's answer
+  // Inbound, queue music (SendProvisional::answerHere): our own answer to its
+  // offer, sent in a 183 and again in the 200 (RFC 3261 §13.2.1); the legs
+  // rung with its offer get it narrowed to this answer's codec.
+  std::string ownAnswer;
   unsigned maxForwards = 70;  // what the next hop gets (already decremented)
   core::LegId peer = 0;
   bool byeAfterAck = false;  // RFC 3261 §15: no BYE before our 2xx is ACKed

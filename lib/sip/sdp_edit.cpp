@@ -107,6 +107,59 @@ namespace {
 
 bool isAudio(const sdp_media_t* m) { return m->m_type == sdp_media_audio && !m->m_rejected && m->m_port != 0; }
 
+sdp_media_t* firstAudio(sdp_session_t* s) {
+  for (sdp_media_t* m = s ? s->sdp_media : nullptr; m; m = m->m_next)
+    if (isAudio(m)) return m;
+  return nullptr;
+}
+
+bool hasFormat(const sdp_media_t* m, int pt) {
+  for (const sdp_rtpmap_t* x = m->m_rtpmaps; x; x = x->rm_next)
+    if (static_cast<int>(x->rm_pt) == pt) return true;
+  return false;
+}
+
+// `m`'s formats narrowed to those `allowed` has too (by payload type); none
+// in common leaves `m` as it was rather than an m= line without formats.
+void keepFormatsOf(sdp_media_t* m, const sdp_media_t* allowed) {
+  bool any = false;
+  for (const sdp_rtpmap_t* rm = m->m_rtpmaps; rm; rm = rm->rm_next) any = any || hasFormat(allowed, rm->rm_pt);
+  if (!any) return;
+  for (sdp_rtpmap_t** keep = &m->m_rtpmaps; *keep;) {
+    if (hasFormat(allowed, (*keep)->rm_pt))
+      keep = &(*keep)->rm_next;
+    else
+      *keep = (*keep)->rm_next;
+  }
+}
+
+// RFC 3551 §6: PCMU is 0 and PCMA 8, statically. The engine knows G.711 by
+// those numbers alone, so a dynamic number given to either (allowed, rare)
+// counts as a codec it relays without decoding.
+int g711Law(const sdp_rtpmap_t* rm) {
+  return rm->rm_pt == 0 || rm->rm_pt == 8 ? static_cast<int>(rm->rm_pt) : -1;
+}
+
+uint8_t lawBit(int law) { return law == 0 ? 1 : law == 8 ? 2 : 0; }
+
+uint8_t lawsOf(const sdp_media_t* m) {
+  uint8_t laws = 0;
+  for (const sdp_rtpmap_t* rm = m->m_rtpmaps; rm; rm = rm->rm_next) laws |= lawBit(g711Law(rm));
+  return laws;
+}
+
+// A static G.711 format of Sofia's own, allocated in `home` (RFC 3551 §6).
+sdp_rtpmap_t* staticLaw(su_home_t* home, int law) {
+  auto* rm = static_cast<sdp_rtpmap_t*>(su_zalloc(home, sizeof(sdp_rtpmap_t)));
+  if (!rm) return nullptr;
+  rm->rm_size = static_cast<int>(sizeof(sdp_rtpmap_t));
+  rm->rm_predef = 1;
+  rm->rm_pt = static_cast<unsigned>(law);
+  rm->rm_encoding = law == 0 ? "PCMU" : "PCMA";
+  rm->rm_rate = 8000;
+  return rm;
+}
+
 const char* connectionOf(const sdp_session_t* s, const sdp_media_t* m) {
   if (m->m_connections && m->m_connections->c_address) return m->m_connections->c_address;
   if (s->sdp_connection && s->sdp_connection->c_address) return s->sdp_connection->c_address;
@@ -126,6 +179,8 @@ std::optional<SdpAudio> sdpAudio(const std::string& sdp) {
     a.address = address;
     a.port = static_cast<uint16_t>(m->m_port);
     a.sends = (m->m_mode & sdp_sendonly) != 0 && a.address != "0.0.0.0";
+    if (m->m_rtpmaps) a.format = static_cast<int>(m->m_rtpmaps->rm_pt);
+    for (const sdp_rtpmap_t* rm = m->m_rtpmaps; rm; rm = rm->rm_next) a.laws |= lawBit(g711Law(rm));
     for (const sdp_rtpmap_t* rm = m->m_rtpmaps; rm; rm = rm->rm_next)
       if (rm->rm_encoding && su_casematch(rm->rm_encoding, "telephone-event")) a.telephoneEvent = rm->rm_pt;
     for (const sdp_attribute_t* at = m->m_attributes; at; at = at->a_next)
@@ -165,10 +220,6 @@ std::optional<std::string> sdpAnchored(const std::string& sdp, const std::string
   return s.print();
 }
 
-}  // namespace sb::sip
-
-namespace sb::sip {
-
 std::optional<std::string> sdpMirroredAnswer(const std::string& offer, const std::string& ours) {
   // c=0.0.0.0 in the offer reads as sendonly (RFC 2543's hold), so its answer is recvonly.
   Parsed theirs(offer, sdp_f_mode_0000), mine(ours, 0);
@@ -185,29 +236,132 @@ std::optional<std::string> sdpMirroredAnswer(const std::string& offer, const std
     // RFC 3264 §6.1: sendonly is answered recvonly, recvonly sendonly, inactive inactive.
     const unsigned offered = static_cast<unsigned>(o->m_mode);
     m->m_mode = ((offered & sdp_sendonly) ? unsigned{sdp_recvonly} : 0U) | ((offered & sdp_recvonly) ? unsigned{sdp_sendonly} : 0U);
-    // §6.1: the answer's formats are among the offer's; ours that the offer
-    // kept stay (a phone re-offering on hold may narrow its list), and none
-    // kept leaves ours as they were rather than an empty m= line.
-    sdp_rtpmap_t** keep = &m->m_rtpmaps;
-    bool any = false;
-    for (sdp_rtpmap_t* rm = m->m_rtpmaps; rm; rm = rm->rm_next)
-      for (const sdp_rtpmap_t* x = o->m_rtpmaps; x; x = x->rm_next)
-        if (x->rm_pt == rm->rm_pt) any = true;
-    if (any) {
-      while (*keep) {
-        bool offeredToo = false;
-        for (const sdp_rtpmap_t* x = o->m_rtpmaps; x; x = x->rm_next)
-          if (x->rm_pt == (*keep)->rm_pt) offeredToo = true;
-        if (offeredToo)
-          keep = &(*keep)->rm_next;
-        else
-          *keep = (*keep)->rm_next;
-      }
-    }
+    // §6.1: the answer's formats are among the offer's (a phone re-offering
+    // on hold may narrow its list).
+    keepFormatsOf(m, o);
   }
   if (m || o) return std::nullopt;  // a different number of streams (§8: an offer keeps every m= line)
   ++mine.session->sdp_origin->o_version;  // §8: a changed description, one version higher
   return mine.print();
+}
+
+std::optional<std::string> sdpOwnAnswer(const std::string& offer, const std::string& user, uint64_t sessionId,
+                                        const std::string& address, uint16_t port) {
+  // c=0.0.0.0 read as sendonly (RFC 2543's hold), so it is answered recvonly.
+  Parsed s(offer, sdp_f_mode_0000);
+  if (!s.session || !s.session->sdp_origin || !s.session->sdp_origin->o_address) return std::nullopt;
+  sdp_media_t* audio = firstAudio(s.session);
+  // Plain RTP/AVP only: an SRTP offer (RTP/SAVP, a=crypto) is not ours to answer.
+  if (!audio || audio->m_proto != sdp_proto_rtp) return std::nullopt;
+  // RFC 3264 §6.1: one codec out of the offer, the first G.711 law it lists
+  // (seatbridge makes the music in it), and telephone-events at 8000 Hz
+  // beside it (RFC 4733 §2.5.1.2: the answer keeps the offer's number).
+  sdp_rtpmap_t* law = nullptr;
+  sdp_rtpmap_t* events = nullptr;
+  for (sdp_rtpmap_t* rm = audio->m_rtpmaps; rm; rm = rm->rm_next) {
+    if (!law && g711Law(rm) >= 0) law = rm;
+    if (!events && rm->rm_encoding && su_casematch(rm->rm_encoding, "telephone-event") && rm->rm_rate == 8000)
+      events = rm;
+  }
+  if (!law) return std::nullopt;  // nothing seatbridge can play in
+  law->rm_next = nullptr;
+  if (events && events != law) {
+    events->rm_next = nullptr;
+    law->rm_next = events;
+  }
+  audio->m_rtpmaps = law;
+  audio->m_port = port;
+  // §6.1: sendonly answered recvonly, recvonly sendonly, inactive inactive.
+  const unsigned offered = static_cast<unsigned>(audio->m_mode);
+  audio->m_mode = static_cast<sdp_mode_t>(((offered & sdp_sendonly) ? unsigned{sdp_recvonly} : 0U) |
+                                          ((offered & sdp_recvonly) ? unsigned{sdp_sendonly} : 0U));
+  // The offerer's own attributes (its RTCP port, ssrc, ptime...) are not
+  // ours to answer with: we send 20 ms packets, G.711's default (RFC 3551 §4.5).
+  audio->m_attributes = nullptr;
+  audio->m_bandwidths = nullptr;
+  for (sdp_media_t* m = s.session->sdp_media; m; m = m->m_next) {
+    if (m == audio) continue;
+    m->m_port = 0;  // RFC 3264 §6: a stream we do not carry is refused
+    m->m_rejected = 1;
+  }
+  sdp_origin_t* o = s.session->sdp_origin;
+  o->o_username = su_strdup(s.home, user.c_str());
+  o->o_id = sessionId;
+  o->o_version = 1;
+  o->o_address->c_address = su_strdup(s.home, address.c_str());
+  o->o_address->c_addrtype = sdp_addr_ip4;
+  // Our address where the offer had one (session level, media level or both, RFC 4566 §5.7).
+  for (sdp_connection_t* c : {s.session->sdp_connection, audio->m_connections})
+    if (c) {
+      c->c_address = su_strdup(s.home, address.c_str());
+      c->c_addrtype = sdp_addr_ip4;
+      c->c_next = nullptr;
+    }
+  s.session->sdp_attributes = nullptr;
+  s.session->sdp_bandwidths = nullptr;
+  return s.print();
+}
+
+std::optional<std::string> sdpNarrowed(const std::string& offer, const std::string& answer) {
+  Parsed o(offer, 0), a(answer, 0);
+  sdp_media_t* offered = firstAudio(o.session);
+  const sdp_media_t* chosen = firstAudio(a.session);
+  if (!offered || !chosen) return std::nullopt;
+  keepFormatsOf(offered, chosen);
+  return o.print();
+}
+
+std::optional<std::string> sdpWithBothLaws(const std::string& offer) {
+  Parsed o(offer, 0);
+  sdp_media_t* audio = firstAudio(o.session);
+  if (!audio) return std::nullopt;
+  const uint8_t laws = lawsOf(audio);
+  if (laws != 1 && laws != 2) return std::nullopt;  // both already, or neither: nothing to add
+  for (sdp_rtpmap_t* rm = audio->m_rtpmaps; rm; rm = rm->rm_next) {
+    if (g711Law(rm) < 0) continue;
+    const int other = laws == 1 ? 8 : 0;
+    // Its number must be free: a dynamic format numbered like the static one
+    // (against RFC 3551 §6, but seen) leaves the offer as it was.
+    if (hasFormat(audio, other)) return std::nullopt;
+    sdp_rtpmap_t* added = staticLaw(o.home, other);
+    if (!added) return std::nullopt;
+    added->rm_next = rm->rm_next;  // right after the law offered: second choice
+    rm->rm_next = added;
+    break;
+  }
+  return o.print();
+}
+
+std::optional<std::string> sdpAnswerInOfferedLaw(const std::string& answer, const std::string& offer) {
+  Parsed a(answer, 0), o(offer, 0);
+  sdp_media_t* answered = firstAudio(a.session);
+  const sdp_media_t* offered = firstAudio(o.session);
+  if (!answered || !offered) return std::nullopt;
+  const uint8_t offeredLaws = lawsOf(offered), answeredLaws = lawsOf(answered);
+  if (offeredLaws == 0 || (answeredLaws & ~offeredLaws) == 0) return std::nullopt;  // nothing to change
+  // The offer's own number for its law (a dynamic one stays as it offered it).
+  const sdp_rtpmap_t* want = nullptr;
+  for (const sdp_rtpmap_t* rm = offered->m_rtpmaps; rm && !want; rm = rm->rm_next)
+    if (g711Law(rm) >= 0) want = rm;
+  bool placed = (answeredLaws & offeredLaws) != 0;
+  for (sdp_rtpmap_t** rm = &answered->m_rtpmaps; *rm;) {
+    const int law = g711Law(*rm);
+    if (law < 0 || (lawBit(law) & offeredLaws)) {
+      rm = &(*rm)->rm_next;
+      continue;
+    }
+    if (placed) {
+      *rm = (*rm)->rm_next;  // the offered law is in the answer already
+      continue;
+    }
+    sdp_rtpmap_t* swapped = sdp_rtpmap_dup(a.home, want);  // in the answer's own home (it copies want's list)
+    if (!swapped) return std::nullopt;
+    swapped->rm_next = (*rm)->rm_next;
+    *rm = swapped;
+    placed = true;
+    rm = &swapped->rm_next;
+  }
+  return a.print();
 }
 
 }  // namespace sb::sip

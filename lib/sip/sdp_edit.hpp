@@ -51,6 +51,11 @@ struct SdpAudio {
   uint16_t rtcpPort = 0;
   bool sends = true;
   int telephoneEvent = -1;  // the payload type of its telephone-event (RFC 4733 §7), -1 for none
+  // Its first format: in an answer, the codec it sends (RFC 3264 §6.1: the
+  // answerer's preferred); -1 for none.
+  int format = -1;
+  // The G.711 laws it lists (media::kPcmu 1, media::kPcma 2, as bits).
+  uint8_t laws = 0;
 };
 // The first audio stream not refused; nullopt when there is none, or the
 // description is not SDP Sofia can read.
@@ -75,5 +80,36 @@ std::optional<std::string> sdpAnchored(const std::string& sdp, const std::string
 // higher (§8). nullopt: either is not SDP Sofia can read, or their streams do
 // not line up (then the offer is not a hold of the session we negotiated).
 std::optional<std::string> sdpMirroredAnswer(const std::string& offer, const std::string& ours);
+
+// Queue music as early media (RFC 3261 §13.2.1; docs/ARCHITECTURE.md,
+// "Anchored media"): seatbridge's own answer to a customer's offer, sent in a
+// 183 while the call waits and again, unchanged, in the 200. Its first audio
+// stream at `address`:`port`, with one codec, the first G.711 law the offer
+// lists, and the offer's telephone-event at 8000 Hz if any; its direction
+// the mirror of the offer's (RFC 3264 §6.1); every other stream refused
+// (port 0, §6); under an origin of our own (`user`, `sessionId`, version 1,
+// `address`). nullopt: not SDP Sofia can read, no audio, or no G.711 in it.
+std::optional<std::string> sdpOwnAnswer(const std::string& offer, const std::string& user, uint64_t sessionId,
+                                        const std::string& address, uint16_t port);
+
+// `offer` with its first audio stream's formats narrowed to those of
+// `answer`'s first audio stream: the customer's offer as an agent's phone
+// gets it once we answered the customer ourselves (sdpOwnAnswer), so that
+// both legs use the one codec. nullopt: either has no audio Sofia can read.
+std::optional<std::string> sdpNarrowed(const std::string& offer, const std::string& answer);
+
+// PCMU <-> PCMA (the media engine transcodes between them): an offer listing
+// one G.711 law gets the other one added right after it, so a phone that has
+// only the other can still take the call. nullopt: it lists both or neither,
+// or has no audio Sofia can read (the offer goes as it is).
+std::optional<std::string> sdpWithBothLaws(const std::string& offer);
+
+// The answer an offerer gets when the other leg answered our widened offer
+// (sdpWithBothLaws) in the law the offerer did not list: that law replaced by
+// the offerer's own (its number and name as offered), RFC 3264 §6.1's "the
+// answer's formats are among the offer's"; the engine transcodes between the
+// legs. nullopt: nothing to change (every law answered was offered, or the
+// offer has no G.711), or not SDP Sofia can read.
+std::optional<std::string> sdpAnswerInOfferedLaw(const std::string& answer, const std::string& offer);
 
 }  // namespace sb::sip

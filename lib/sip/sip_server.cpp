@@ -100,6 +100,7 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
           metrics.recordingBytes.Increment(static_cast<double>(delta.recordingBytes));
           metrics.recordingDrops.Increment(static_cast<double>(delta.recordingDrops));
           metrics.recordingFailures.Increment(static_cast<double>(delta.recordingFailures));
+          metrics.mediaTranscoded.Increment(static_cast<double>(delta.packetsTranscoded));
         });
     media_->start();
     callLegs_->setMedia(media_.get(), m.address);

@@ -40,6 +40,8 @@ MAX_OWN_SHARE = 0.05  # one's own tone: at most this share (no echo, no loop)
 
 class AudioCall(unittest.TestCase):
     MEDIA = None  # the daemon's media section: None keeps the default (bypass)
+    CODECS = ("g711",)  # the phones' codec modules
+    RATE = 8000  # their sample rate (aufile plays only a WAV at the codec's rate)
 
     def setUp(self):
         self.phones = []
@@ -77,8 +79,8 @@ class AudioCall(unittest.TestCase):
         raise AssertionError(f"{message}\n{self.context()}") from None
 
     def phone(self, name, host, account, frequency, sip_port=None):
-        tone = write_tone(os.path.join(self.d.tmp, f"{name}-{frequency}Hz.wav"), frequency, TONE_SECONDS)
-        p = Baresip(self.d.tmp, name, host, account, tone, sip_port=sip_port)
+        tone = write_tone(os.path.join(self.d.tmp, f"{name}-{frequency}Hz.wav"), frequency, TONE_SECONDS, rate=self.RATE)
+        p = Baresip(self.d.tmp, name, host, account, tone, sip_port=sip_port, codecs=self.CODECS, rate=self.RATE)
         self.addCleanup(p.close)
         self.phones.append(p)
         try:

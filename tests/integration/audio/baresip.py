@@ -59,8 +59,9 @@ class Baresip:
     """One baresip process: host is its SIP and SDP address, account its
     accounts line (<sip:...>;params), tone the WAV it plays."""
 
-    def __init__(self, workdir, name, host, account, tone, sip_port=None):
+    def __init__(self, workdir, name, host, account, tone, sip_port=None, codecs=("g711",), rate=8000):
         self.name, self.host = name, host
+        self.rate = rate  # its codec's sample rate: the tone's and the recordings'
         self.dir = os.path.join(workdir, name)
         self.snd_path = os.path.join(self.dir, "recordings")
         os.makedirs(self.snd_path)
@@ -76,7 +77,7 @@ class Baresip:
                 f"rtp_ports {self.rtp_port}-{self.rtp_port + 1}",
                 "rtcp_mux no",
                 f"module_path {MODULE_PATH}",
-                "module g711.so",
+                *[f"module {c}.so" for c in codecs],
                 "module aufile.so",
                 "module sndfile.so",
                 "module ctrl_tcp.so",
@@ -226,10 +227,10 @@ class Baresip:
 
     def heard_seconds(self):
         """How much it has heard so far, from the size of its dec recording
-        (libsndfile writes each frame as it comes; 8 kHz, 16-bit mono, a 44-byte header)."""
+        (libsndfile writes each frame as it comes; 16-bit mono at its rate, a 44-byte header)."""
         path = self.recording("dec")
         try:
-            return max(0, os.path.getsize(path) - 44) / 16000 if path else 0.0
+            return max(0, os.path.getsize(path) - 44) / (2 * self.rate) if path else 0.0
         except OSError:
             return 0.0
 

@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -196,4 +199,29 @@ TEST_CASE("skillGroups[].holdMusic: resolved against the file's folder, and it m
   CHECK(r.errors[0].path == "skillGroups[0].holdMusic");
   CHECK(r.errors[0].message == "no such file: /nonexistent-dir/music/none.wav");
   CHECK(r.errors[0].line == 5);
+}
+
+TEST_CASE("skillGroups[].queueMusic: a file that exists, and only with anchored media") {
+  const std::string base =
+      "sip: {listen: ['udp:127.0.0.1:5060'], domain: example.test}\n"
+      "control: {socket: run/s.sock}\n"
+      "storage: {path: var/s.db}\n";
+  auto missing = loadString(base + "media: {mode: anchored}\nskillGroups:\n  - {id: sales, queueMusic: q.wav}\n", "q.yaml",
+                            "/nonexistent-dir");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.errors[0].path == "skillGroups[0].queueMusic");
+  CHECK(missing.errors[0].message == "no such file: /nonexistent-dir/q.wav");
+  // A file that exists, relative to the configuration's folder.
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sb-q-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "q.wav") << "RIFF";
+  auto bypass = loadString(base + "skillGroups:\n  - {id: sales, queueMusic: q.wav}\n", "q.yaml", dir.string());
+  REQUIRE_FALSE(bypass.ok());
+  CHECK(bypass.errors[0].path == "skillGroups[0].queueMusic");
+  CHECK(bypass.errors[0].message.find("media.mode anchored") != std::string::npos);
+  auto fine = loadString(base + "media: {mode: anchored}\nskillGroups:\n  - {id: sales, queueMusic: q.wav}\n", "q.yaml",
+                         dir.string());
+  std::filesystem::remove_all(dir);
+  REQUIRE(fine.ok());
+  CHECK(fine.config->skillGroups[0].queueMusic == (dir / "q.wav").string());
 }

@@ -32,7 +32,7 @@ inline sb::config::Agent agentOf(const std::string& userId, const std::string& e
 
 inline Directory callDirectory() {
   Directory d;
-  d.skillGroups = {{"sales", "Sales", 20, 120, 10, 0, "", {}, {}, ""}};
+  d.skillGroups = {{"sales", "Sales", 20, 120, 10, 0, "", {}, {}, "", ""}};
   sb::config::Agent dan = agentOf(kDan, "", 3);
   dan.mobile = "+15550100004";
   dan.useMobileAccept = 2;
@@ -134,15 +134,31 @@ inline Directory anchoredDirectory() {
   return d;
 }
 
+inline const std::string kSue = "sue@example.com";
+
+// `d` with sue, a supervisor of sales at her desk phone 1003.
+inline Directory withSupervisor(Directory d) {
+  sb::config::Agent sue = agentOf(kSue, "1003", 1);
+  sue.skillGroups.clear();
+  sue.supervisor = true;
+  sue.supervises = {"sales"};
+  d.agents.push_back(sue);
+  sb::config::Extension e;
+  e.id = "1003";
+  d.extensions.push_back(e);
+  return d;
+}
+
 // A customer's call answered by alice at her desk phone (1001); the
 // (extension, userId) pairs of `alsoOnline` registered and online before it
-// comes in, so it is alice's all the same (priority 1).
+// comes in, so it is alice's all the same (priority 1). `decodable`: her
+// phone answered in G.711 (LegAnswered::decodable).
 struct AnsweredCall : Fixture {
   LegId customer = 0, alice = 0;
   std::string sid;
   Outputs answer;  // what core did on alice's answer
   explicit AnsweredCall(Directory d = anchoredDirectory(),
-                        const std::vector<std::pair<std::string, std::string>>& alsoOnline = {})
+                        const std::vector<std::pair<std::string, std::string>>& alsoOnline = {}, bool decodable = true)
       : Fixture(std::move(d)) {
     registerPhone("1001");
     for (const auto& [extension, userId] : alsoOnline) registerPhone(extension);
@@ -152,7 +168,7 @@ struct AnsweredCall : Fixture {
     customer = in.leg;
     alice = in.outputs.only<RingLeg>()[0].leg;
     sid = in.outputs.events().back().data["sessionId"];
-    answer = fact(LegAnswered{alice});
+    answer = fact(LegAnswered{alice, decodable});
   }
   json session() { return sessionRow(*this, sid); }
 };

@@ -10,21 +10,7 @@ using namespace sb::core::test::calls;
 
 namespace {
 
-const std::string kSue = "sue@example.com";
-
-Directory supervisedDirectory() {
-  Directory d = callDirectory();
-  d.mediaAnchored = true;
-  sb::config::Agent sue = agentOf(kSue, "1003", 1);
-  sue.skillGroups.clear();
-  sue.supervisor = true;
-  sue.supervises = {"sales"};
-  d.agents.push_back(sue);
-  sb::config::Extension e;
-  e.id = "1003";
-  d.extensions.push_back(e);
-  return d;
-}
+Directory supervisedDirectory() { return withSupervisor(anchoredDirectory()); }
 
 // A call answered by alice, sue online at her desk phone.
 struct Answered : AnsweredCall {

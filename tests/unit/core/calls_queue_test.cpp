@@ -23,7 +23,7 @@ Directory boundedDirectory(int maxMissed = 0, int maxSessionSeconds = 14400) {
   Directory d = callDirectory();
   d.skillGroups[0].maxQueueLength = 1;
   d.skillGroups[0].overflowTo = "support";
-  sb::config::SkillGroup support{"support", "Support", 20, 120, 0, 0, "", {}, {}, ""};
+  sb::config::SkillGroup support{"support", "Support", 20, 120, 0, 0, "", {}, {}, "", ""};
   support.maxQueueLength = 1;
   d.skillGroups.push_back(support);
   sb::config::Agent carol = agentOf(kCarol, "1003", 1);
@@ -240,4 +240,44 @@ TEST_CASE_FIXTURE(MobileConfirm, "core offers: a mobile that hangs up before its
   CHECK(e.only<CancelLeg>().empty());  // already gone on the wire
   CHECK(e.only<HangUpLeg>().empty());  // the customer's leg stays: the call goes on waiting
   CHECK(names(e).back() == "statusChanged:" + kDan + "=free");
+}
+
+// Queue music (docs/CORE.md, "Queue music"): with anchored media and a
+// skill group's queueMusic, the customer waits hearing it as early media.
+TEST_CASE("core queue music: a 183 answered by seatbridge and the group's music while waiting, stopped at the answer") {
+  Directory d = anchoredDirectory();
+  d.skillGroups[0].queueMusic = "/srv/music/queue.wav";
+  Fixture f(std::move(d));
+  f.registerPhone("1001");
+  f.online(kAlice);
+  InboundDecision in = f.call();
+  REQUIRE(in.outputs.only<SendProvisional>().size() == 1);
+  const SendProvisional p = in.outputs.only<SendProvisional>()[0];
+  CHECK((p.leg == in.leg && p.code == 183 && p.answerHere && p.with == 0));
+  REQUIRE(in.outputs.only<PlayToLeg>().size() == 1);
+  const PlayToLeg play = in.outputs.only<PlayToLeg>()[0];
+  CHECK((play.leg == in.leg && play.play && play.file == "/srv/music/queue.wav"));
+  const LegId alice = in.outputs.only<RingLeg>()[0].leg;
+  Outputs answer = f.fact(LegAnswered{alice});
+  REQUIRE(answer.only<PlayToLeg>().size() == 1);
+  CHECK((answer.only<PlayToLeg>()[0].leg == in.leg && !answer.only<PlayToLeg>()[0].play));
+  REQUIRE(answer.only<AnswerLeg>().size() == 1);
+  CHECK(answer.only<AnswerLeg>()[0].leg == in.leg);
+}
+
+TEST_CASE("core queue music: none configured, or bypass media: ringing (180) and no music") {
+  for (bool anchored : {true, false}) {
+    Directory d = callDirectory();
+    d.mediaAnchored = anchored;
+    if (!anchored) d.skillGroups[0].queueMusic = "/srv/music/queue.wav";  // the loader refuses this; core ignores it
+    Fixture f(std::move(d));
+    f.registerPhone("1001");
+    f.online(kAlice);
+    InboundDecision in = f.call();
+    REQUIRE(in.outputs.only<SendProvisional>().size() == 1);
+    CHECK(in.outputs.only<SendProvisional>()[0].code == 180);
+    CHECK_FALSE(in.outputs.only<SendProvisional>()[0].answerHere);
+    CHECK(in.outputs.only<PlayToLeg>().empty());
+    CHECK(f.fact(LegAnswered{in.outputs.only<RingLeg>()[0].leg}).only<PlayToLeg>().empty());
+  }
 }

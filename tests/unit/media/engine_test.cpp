@@ -287,6 +287,63 @@ TEST_CASE("media engine: hold music replaces the other party towards a leg, in i
   CHECK((*got)[20] == 0xd5);
 }
 
+TEST_CASE("media engine: PCMA on one leg and PCMU on the other are transcoded on the relay path") {
+  Call call(config(32500));
+  call.engine.remote(1, call.customer.self(), 0, true, -1, kPcma);  // the customer's SDP lists PCMA alone
+  call.engine.remote(2, call.agent.self(), 0, true, -1, kPcmu);     // the agent's phone answered PCMU
+  call.engine.sync([] {});
+  auto pcma = rtp(10, 1600, 0xa1a1);
+  pcma[1] = 8;  // A-law silence (0xd5) as payload
+  call.customer.send(call.customerPort, pcma);
+  auto got = call.agent.receive();
+  REQUIRE(got);
+  auto h = parseRtp(got->data(), got->size());
+  REQUIRE(h);
+  CHECK(h->payloadType == 0);
+  CHECK((h->sequence == 10 && h->timestamp == 1600 && h->ssrc == 0xa1a1));  // the stream is otherwise as sent
+  CHECK(h->payloadBytes == 160);
+  uint8_t silence = 0xd5;
+  transcodeG711(&silence, 1, 8);
+  CHECK(silence != 0xd5);  // μ-law's near-zero codes are 0x7f, 0xfe and 0xff
+  CHECK((*got)[12] == silence);
+  CHECK((*got)[171] == silence);
+  // A marker bit survives the new payload type.
+  auto pcmu = rtp(20, 3200, 0xb2b2);
+  pcmu[1] = 0x80;  // PCMU, marker set
+  pcmu[12] = 0x00;  // μ-law's loudest negative code ...
+  call.agent.send(call.agentPort, pcmu);
+  got = call.customer.receive();
+  REQUIRE(got);
+  CHECK((*got)[1] == (0x80 | 8));
+  uint8_t loudest = 0x00;
+  transcodeG711(&loudest, 1, 0);
+  CHECK((*got)[12] == loudest);  // ... in A-law, as spandsp's table has it
+  uint8_t rest = 0xd5;
+  transcodeG711(&rest, 1, 0);
+  CHECK((*got)[13] == rest);
+  // A leg listing both laws gets either as sent.
+  call.engine.remote(2, call.agent.self(), 0, true, -1, kPcmu | kPcma);
+  call.engine.sync([] {});
+  call.customer.send(call.customerPort, pcma);
+  got = call.agent.receive();
+  REQUIRE(got);
+  CHECK((*got)[1] == 8);
+  call.engine.sync([] {});
+  CHECK(call.engine.counters().packetsTranscoded == 2);
+}
+
+TEST_CASE("media engine: the law a leg negotiated is the one our own audio to it uses before any relay") {
+  Call call(config(32560));
+  call.engine.law(1, 8);  // queue music after our own early answer in PCMA
+  call.engine.play(1, "");
+  auto got = call.customer.receive();
+  REQUIRE(got);
+  const auto h = parseRtp(got->data(), got->size());
+  REQUIRE(h);
+  CHECK(h->payloadType == 8);
+  call.engine.stopPlaying(1);
+}
+
 TEST_CASE("media clips: a WAV of 8 kHz is read; others are refused with the reason; the chime is built in") {
   std::string why;
   CHECK_FALSE(Clip::load("/nonexistent/hold.wav", &why));

@@ -156,3 +156,103 @@ TEST_CASE("sdp mirrored answer: a phone's own hold answered with our SDP, the di
   CHECK_FALSE(sdpMirroredAnswer(kPhone + "m=video 40002 RTP/AVP 96\r\n", ours));
   CHECK_FALSE(sdpMirroredAnswer("not sdp", ours));
 }
+
+TEST_CASE("sdp own answer: queue music's early answer, one G.711 law and telephone-events, under our origin") {
+  const std::string offer =
+      "v=0\r\no=pbx 77 3 IN IP4 10.0.0.9\r\ns=call\r\nc=IN IP4 10.0.0.9\r\nb=AS:200\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+      "m=audio 6000 RTP/AVP 9 8 0 96\r\na=rtpmap:9 G722/8000\r\na=rtpmap:96 telephone-event/8000\r\n"
+      "a=fmtp:96 0-15\r\na=rtcp:6001\r\na=ptime:30\r\na=sendrecv\r\n"
+      "m=video 7000 RTP/AVP 97\r\na=rtpmap:97 H264/90000\r\n";
+  const auto out = sdpOwnAnswer(offer, "seatbridge", 42, "192.0.2.10", 20004);
+  REQUIRE(out);
+  CHECK(has(*out, "o=seatbridge 42 1 IN IP4 192.0.2.10"));
+  CHECK(has(*out, "c=IN IP4 192.0.2.10"));
+  CHECK(has(*out, "m=audio 20004 RTP/AVP 8 96"));  // the first law offered (PCMA), G.722 left out
+  CHECK(has(*out, "a=fmtp:96 0-15"));               // the offer's event number and range kept (RFC 4733)
+  CHECK_FALSE(has(*out, "a=rtcp:6001"));
+  CHECK_FALSE(has(*out, "a=ptime:30"));
+  CHECK_FALSE(has(*out, "a=group:BUNDLE 0"));
+  CHECK(has(*out, "m=video 0 RTP/AVP 97"));  // refused
+  CHECK(out->find("10.0.0.9") == std::string::npos);
+  const auto audio = sdpAudio(*out);
+  REQUIRE(audio);
+  CHECK((audio->port == 20004 && audio->format == 8 && audio->telephoneEvent == 96));
+  // A sendonly offer is answered recvonly (RFC 3264 §6.1).
+  const auto recv = sdpOwnAnswer(kPhone + "a=sendonly\r\n", "seatbridge", 1, "192.0.2.10", 20004);
+  REQUIRE(recv);
+  CHECK(has(*recv, "a=recvonly"));
+  CHECK(has(*recv, "m=audio 20004 RTP/AVP 0 101"));
+  // Nothing we can make music in, or no SDP: no answer of ours.
+  CHECK_FALSE(sdpOwnAnswer("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+                           "m=audio 5000 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n",
+                           "seatbridge", 1, "192.0.2.10", 20004));
+  CHECK_FALSE(sdpOwnAnswer("not sdp", "seatbridge", 1, "192.0.2.10", 20004));
+  // SRTP is not ours to answer (its keys would be dropped).
+  CHECK_FALSE(sdpOwnAnswer("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+                           "m=audio 5000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:abcd\r\n",
+                           "seatbridge", 1, "192.0.2.10", 20004));
+  // An RFC 2543 hold (c=0.0.0.0) is answered recvonly; an IPv6 offer gets our IPv4 address as IP4.
+  const auto zero = sdpOwnAnswer("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+                                 "m=audio 5000 RTP/AVP 0\r\n",
+                                 "seatbridge", 1, "192.0.2.10", 20004);
+  REQUIRE(zero);
+  CHECK(has(*zero, "a=recvonly"));
+  CHECK(has(*zero, "c=IN IP4 192.0.2.10"));
+  const auto six = sdpOwnAnswer("v=0\r\no=x 1 1 IN IP6 2001:db8::1\r\ns=-\r\nc=IN IP6 2001:db8::1\r\nt=0 0\r\n"
+                                "m=audio 5000 RTP/AVP 8\r\n",
+                                "seatbridge", 1, "192.0.2.10", 20004);
+  REQUIRE(six);
+  CHECK(has(*six, "c=IN IP4 192.0.2.10"));
+  CHECK(has(*six, "o=seatbridge 1 1 IN IP4 192.0.2.10"));
+}
+
+TEST_CASE("sdp narrowed: the customer's offer as an agent's phone gets it once we answered it ourselves") {
+  const std::string offer =
+      "v=0\r\no=pbx 77 3 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+      "m=audio 6000 RTP/AVP 9 8 0 96\r\na=rtpmap:9 G722/8000\r\na=rtpmap:96 telephone-event/8000\r\n";
+  const auto ours = sdpOwnAnswer(offer, "seatbridge", 42, "192.0.2.10", 20004);
+  REQUIRE(ours);
+  const auto narrowed = sdpNarrowed(offer, *ours);
+  REQUIRE(narrowed);
+  CHECK(has(*narrowed, "o=pbx 77 3 IN IP4 10.0.0.9"));  // still the customer's description
+  CHECK(has(*narrowed, "m=audio 6000 RTP/AVP 8 96"));
+  CHECK_FALSE(sdpNarrowed(offer, "not sdp"));
+}
+
+TEST_CASE("sdp both laws: an offer with one G.711 law gets the other beside it; the answer goes back in the offered one") {
+  const std::string alawOnly =
+      "v=0\r\no=pbx 77 3 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+      "m=audio 6000 RTP/AVP 9 8 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+  const auto widened = sdpWithBothLaws(alawOnly);
+  REQUIRE(widened);
+  CHECK(has(*widened, "m=audio 6000 RTP/AVP 9 8 0 101"));  // PCMU second to PCMA: no transcoding when both can
+  const auto audio = sdpAudio(*widened);
+  REQUIRE(audio);
+  CHECK(audio->laws == 3);
+  const auto ulawToo = sdpWithBothLaws(kPhone);  // PCMU alone: PCMA added after it
+  REQUIRE(ulawToo);
+  CHECK(has(*ulawToo, "m=audio 40000 RTP/AVP 0 8 101"));
+  CHECK_FALSE(sdpWithBothLaws("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+                              "m=audio 5000 RTP/AVP 0 8\r\n"));  // both already
+  CHECK_FALSE(sdpWithBothLaws("v=0\r\no=x 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+                              "m=audio 5000 RTP/AVP 9\r\n"));  // neither
+
+  // The phone took PCMU: the PBX that offered PCMA alone gets PCMA in its answer.
+  const std::string phone =
+      "v=0\r\no=desk 5 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+  const auto answer = sdpAnswerInOfferedLaw(phone, alawOnly);
+  REQUIRE(answer);
+  CHECK(has(*answer, "m=audio 40000 RTP/AVP 8 101"));
+  CHECK_FALSE(has(*answer, "a=rtpmap:0 PCMU/8000"));
+  CHECK(has(*answer, "o=desk 5 1 IN IP4 127.0.0.1"));  // still the phone's description
+  const auto back = sdpAudio(*answer);
+  REQUIRE(back);
+  CHECK((back->laws == 2 && back->format == 8));
+  CHECK_FALSE(sdpAnswerInOfferedLaw(phone, kPhone));  // PCMU was offered: nothing to change
+  // Both laws answered, one offered: the other dropped.
+  const auto both = sdpAnswerInOfferedLaw(
+      "v=0\r\no=d 5 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0 8\r\n", alawOnly);
+  REQUIRE(both);
+  CHECK(has(*both, "m=audio 40000 RTP/AVP 8"));
+}
