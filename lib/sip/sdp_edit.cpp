@@ -140,6 +140,12 @@ int g711Law(const sdp_rtpmap_t* rm) {
   return rm->rm_pt == 0 || rm->rm_pt == 8 ? static_cast<int>(rm->rm_pt) : -1;
 }
 
+// RFC 3264 §6.1: an answer's direction for an offered one: sendonly is
+// answered recvonly, recvonly sendonly, inactive inactive, sendrecv sendrecv.
+unsigned mirrored(unsigned offered) {  // sdp_media_t::m_mode's bits
+  return ((offered & sdp_sendonly) ? unsigned{sdp_recvonly} : 0U) | ((offered & sdp_recvonly) ? unsigned{sdp_sendonly} : 0U);
+}
+
 uint8_t lawBit(int law) { return law == 0 ? 1 : law == 8 ? 2 : 0; }
 
 uint8_t lawsOf(const sdp_media_t* m) {
@@ -233,9 +239,7 @@ std::optional<std::string> sdpMirroredAnswer(const std::string& offer, const std
       m->m_rejected = 1;
       continue;
     }
-    // RFC 3264 §6.1: sendonly is answered recvonly, recvonly sendonly, inactive inactive.
-    const unsigned offered = static_cast<unsigned>(o->m_mode);
-    m->m_mode = ((offered & sdp_sendonly) ? unsigned{sdp_recvonly} : 0U) | ((offered & sdp_recvonly) ? unsigned{sdp_sendonly} : 0U);
+    m->m_mode = mirrored(o->m_mode);
     // §6.1: the answer's formats are among the offer's (a phone re-offering
     // on hold may narrow its list).
     keepFormatsOf(m, o);
@@ -271,10 +275,7 @@ std::optional<std::string> sdpOwnAnswer(const std::string& offer, const std::str
   }
   audio->m_rtpmaps = law;
   audio->m_port = port;
-  // §6.1: sendonly answered recvonly, recvonly sendonly, inactive inactive.
-  const unsigned offered = static_cast<unsigned>(audio->m_mode);
-  audio->m_mode = static_cast<sdp_mode_t>(((offered & sdp_sendonly) ? unsigned{sdp_recvonly} : 0U) |
-                                          ((offered & sdp_recvonly) ? unsigned{sdp_sendonly} : 0U));
+  audio->m_mode = mirrored(audio->m_mode);
   // The offerer's own attributes (its RTCP port, ssrc, ptime...) are not
   // ours to answer with: we send 20 ms packets, G.711's default (RFC 3551 §4.5).
   audio->m_attributes = nullptr;
