@@ -49,7 +49,9 @@ std::vector<control::EventDoc> events() {
       {n(ev::dtmf), "yes", "`sessionId`, `digit` (0-9, *, #, A-D), `flow` (IN: the customer's side, OUT: the agent's)",
        "A key was pressed on a bridged call, as the leg sent it: in an INFO (application/dtmf-relay or "
        "application/dtmf), or, with media.mode anchored, as an RFC 4733 telephone-event in its RTP (one event "
-       "per key, however many packets carry it; the packets are relayed to the other leg as they are)."},
+       "per key, however many packets carry it; the packets are relayed to the other leg as they are) or, from "
+       "a leg whose SDP has no telephone-event, as the key's tone pair in its audio (found by seatbridge's "
+       "in-band DTMF receiver; the tones are relayed as audio)."},
       {n(ev::sessionEnded), "the agent who had it; none when no agent was offered it",
        "`sessionId`, `closeBy` (client, seat, admin, timer), `mainReason`, `subReason`",
        "The session is over (Gateway.listSessions and Gateway.listRecords give its endState)."},

@@ -130,6 +130,11 @@ void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, b
     if (sending && !e.sending) e.learntUs = nowUs();  // the RTP timeout counts from here
     e.sending = sending;
     e.dtmfPt = dtmfPayloadType;
+    // A leg that cannot send telephone-events sends its keys as tones.
+    if (dtmfPayloadType < 0 && !e.inband)
+      e.inband = std::make_unique<InbandDtmf>();
+    else if (dtmfPayloadType >= 0)
+      e.inband.reset();
     e.laws = laws;
     e.timedOut = false;
   });
@@ -184,6 +189,7 @@ EngineCounters MediaEngine::counters() const {
   c.recordingDrops = r.blocksDropped;
   c.recordingFailures = counters_->recordingFailures.load(std::memory_order_relaxed);
   c.packetsTranscoded = counters_->transcoded.load(std::memory_order_relaxed);
+  c.inbandDigits = counters_->inbandDigits.load(std::memory_order_relaxed);
   return c;
 }
 
@@ -248,6 +254,13 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       const uint8_t code = buf[h->headerBytes];
       if (code < 16 && report_) report_(DigitReceived{e.leg, kDtmfEvents[code]});
     }
+    if (e.inband && (h->payloadType == 0 || h->payloadType == 8)) {
+      // Before mute: an agent keying an IVR while muted is still heard by us.
+      for (const char key : e.inband->feed(h->payloadType, buf + h->headerBytes, h->payloadBytes)) {
+        counters_->inbandDigits.fetch_add(1, std::memory_order_relaxed);
+        if (report_) report_(DigitReceived{e.leg, key});
+      }
+    }
     if (e.muted && !silence(buf, *h, e.dtmfPt)) {
       drop();
       continue;
@@ -298,7 +311,8 @@ void MediaEngine::tick() {
     stats_({now.packetsRelayed - reported_.packetsRelayed, now.packetsDropped - reported_.packetsDropped,
             now.strangerPackets - reported_.strangerPackets, now.streamTimeouts - reported_.streamTimeouts,
             now.recordingBytes - reported_.recordingBytes, now.recordingDrops - reported_.recordingDrops,
-            now.recordingFailures - reported_.recordingFailures, now.packetsTranscoded - reported_.packetsTranscoded},
+            now.recordingFailures - reported_.recordingFailures, now.packetsTranscoded - reported_.packetsTranscoded,
+            now.inbandDigits - reported_.inbandDigits},
            {endpoints_.size(), recordings_, mixing_});
     reported_ = now;
   }

@@ -1,5 +1,5 @@
 #pragma once
-// The media engine (docs/ARCHITECTURE.md, "Anchored media"): seatbridge's own
+// The media engine (docs/MEDIA.md, "Anchored media"): seatbridge's own
 // RTP endpoints, one per call leg, on a thread of their own so that audio never
 // waits for signalling and signalling never waits for audio.
 //
@@ -60,8 +60,10 @@ struct EngineConfig {
 struct StreamTimedOut {
   LegId leg = 0;
 };
-// A key pressed on a leg, as an RFC 4733 telephone-event in its RTP; reported
-// once per event (its first packet). `digit` is one of 0-9 * # A-D.
+// A key pressed on a leg, as an RFC 4733 telephone-event in its RTP (reported
+// once per event, its first packet) or, on a leg whose SDP has no
+// telephone-event, as a tone pair in its G.711 audio (InbandDtmf). `digit`
+// is one of 0-9 * # A-D.
 struct DigitReceived {
   LegId leg = 0;
   char digit = 0;
@@ -100,6 +102,7 @@ struct EngineCounters {
   uint64_t recordingDrops = 0;     // blocks of recorded audio lost (a disk too slow, a file failed)
   uint64_t recordingFailures = 0;  // recordings that could not go on (RecordingFailed)
   uint64_t packetsTranscoded = 0;  // of those relayed: PCMU to PCMA or back
+  uint64_t inbandDigits = 0;       // keys found as tones in a leg's audio (InbandDtmf)
 };
 
 // What is open now (for the metrics' gauges).
@@ -151,13 +154,8 @@ class MediaEngine {
   // PCMA), under the leg's own SSRC and numbering; the other party's audio to
   // it is held back until stop(). Files are read once and kept.
   void play(LegId leg, const std::string& file);
-  // SIP thread. The G.711 law (payload type 0 PCMU or 8 PCMA) the leg
-  // negotiated, for what the engine sends it itself before it has been
-  // relayed anything (queue music after our own early answer); other values
-  // are ignored.
-  void law(LegId leg, uint8_t payloadType);
   void stopPlaying(LegId leg);
-  // SIP thread. Recording (docs/ARCHITECTURE.md, "Recording"): what the leg
+  // SIP thread. Recording (docs/MEDIA.md, "Recording"): what the leg
   // sends (channel 0, left) and what it is sent by whoever it is paired with
   // (channel 1, right; a transfer's new peer included), as PCM WAV at `path`,
   // stereo or their mono mix, 20 ms at a time on the engine's frame clock.
@@ -166,7 +164,7 @@ class MediaEngine {
   void record(LegId leg, const std::string& path, bool stereo);
   void pauseRecording(LegId leg, bool paused);
   void stopRecording(LegId leg);
-  // SIP thread. Mixing (docs/ARCHITECTURE.md, "Mixing"): what `listener`
+  // SIP thread. Mixing (docs/MEDIA.md, "Mixing"): what `listener`
   // hears from now on instead of the leg it is paired with: the sum of
   // `sources`' audio, each decoded (G.711), scaled by its gain and saturated,
   // encoded in the codec the listener uses, 20 ms a packet on the engine's

@@ -13,6 +13,7 @@
 
 #include "media/engine.hpp"
 #include "media/jitter_buffer.hpp"
+#include "media/inband_dtmf.hpp"
 #include "media/recording_tap.hpp"
 #include "media/rtcp.hpp"
 #include "media/rtp.hpp"
@@ -29,7 +30,7 @@ inline bool sameAddress(const sockaddr_in& a, const sockaddr_in& b) {
 }
 
 struct MediaEngine::Atomics {
-  std::atomic<uint64_t> relayed{0}, dropped{0}, strangers{0}, timeouts{0}, recordingFailures{0}, transcoded{0};
+  std::atomic<uint64_t> relayed{0}, dropped{0}, strangers{0}, timeouts{0}, recordingFailures{0}, transcoded{0}, inbandDigits{0};
 };
 
 // A leg being recorded (record()), on the media thread.
@@ -81,6 +82,8 @@ struct MediaEngine::Endpoint {
   // RFC 4733 events received from it: the timestamp of the last one reported.
   bool eventSeen = false;
   uint32_t eventTs = 0;
+  // Its SDP has no telephone-event: its keys come as tones, found here.
+  std::unique_ptr<InbandDtmf> inband;
   // sendDigits towards it: the digits left, the one being sent and how far.
   std::string digits;
   event* digitTimer = nullptr;

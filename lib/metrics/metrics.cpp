@@ -81,6 +81,10 @@ Metrics::Metrics(const std::string& version)
                                                   "RTP packets relayed from one G.711 law to the other (PCMU on one "
                                                   "leg, PCMA on the other)")
                           .Add({})),
+      mediaInbandDigits(family<prometheus::Counter>(*registry_, "seatbridge_media_inband_digits_total",
+                                                    "Keys found as DTMF tones in the audio of legs that negotiated no "
+                                                    "telephone-event (RFC 4733)")
+                            .Add({})),
       sipLoopLag(family<prometheus::Gauge>(*registry_, "seatbridge_sip_loop_lag_seconds",
                                            "How late the SIP thread ran the last heartbeat posted to it (once a second)")
                      .Add({})),

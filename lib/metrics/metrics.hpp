@@ -83,6 +83,7 @@ class Metrics {
   prometheus::Counter& recordingDrops;     // blocks of recorded audio lost to a slow or failed disk
   prometheus::Counter& recordingFailures;  // recordings that could not go on: a file, or a codec not decoded
   prometheus::Counter& mediaTranscoded;    // RTP packets relayed PCMU to PCMA or back
+  prometheus::Counter& mediaInbandDigits;  // keys found as tones in a leg's audio
   prometheus::Gauge& sipLoopLag;  // seconds late the SIP thread ran the last heartbeat  // batches of records (or a prune) the store refused
   prometheus::Histogram& sessionSetupSeconds;
   prometheus::Histogram& sessionAnswerSeconds;

@@ -101,6 +101,7 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
           metrics.recordingDrops.Increment(static_cast<double>(delta.recordingDrops));
           metrics.recordingFailures.Increment(static_cast<double>(delta.recordingFailures));
           metrics.mediaTranscoded.Increment(static_cast<double>(delta.packetsTranscoded));
+          metrics.mediaInbandDigits.Increment(static_cast<double>(delta.inbandDigits));
         });
     media_->start();
     callLegs_->setMedia(media_.get(), m.address);
