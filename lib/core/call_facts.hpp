@@ -41,6 +41,12 @@ struct LegAnswered {
   // decode are refused on the call (docs/CORE.md, "Codecs").
   bool decodable = true;
 };
+// Anchored media: a leg's answer to a later offer (a relayed re-INVITE or
+// UPDATE, a re-offer's ACK) names a codec anew: decodable as in LegAnswered.
+struct LegCodec {
+  LegId leg = 0;
+  bool decodable = true;
+};
 // An outbound leg failed before it was answered: a final non-2xx, or the SIP
 // layer's own 408 (no answer, Timer B) / 503 (transport error, no contact).
 struct LegFailed {
@@ -109,7 +115,7 @@ struct LegQuality {
 };
 
 using LegFact = std::variant<LegRinging, LegAnswered, LegFailed, LegCancelled, LegEnded, LegDigit, LegHeld, LegRefer,
-                             LegRecordingFailed, LegQuality>;
+                             LegRecordingFailed, LegQuality, LegCodec>;
 
 // What core/ decided for an inbound call.
 struct InboundDecision {

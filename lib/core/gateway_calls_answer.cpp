@@ -168,8 +168,9 @@ Outputs Gateway::onLegFact(const LegFact& fact, TimePoint now) {
         }
         // The codec of the bridge the answering leg makes (a supervisor's
         // leg hears a mix in G.711 whatever it is): docs/CORE.md, "Codecs".
-        if constexpr (std::is_same_v<F, LegAnswered>)
+        if constexpr (std::is_same_v<F, LegAnswered> || std::is_same_v<F, LegCodec>)
           if (f.leg != call->monitorLeg) call->undecodable = !f.decodable;
+        if constexpr (std::is_same_v<F, LegCodec>) return;  // a re-INVITE's answer, no step of the call
         if constexpr (std::is_same_v<F, LegRefer>) {
           onRefer(*call, f, now, out);
           return;

@@ -78,16 +78,6 @@ void MediaEngine::nextDigitPacket(Endpoint& e) {
   event_add(e.digitTimer, &next);
 }
 
-void MediaEngine::law(LegId leg, uint8_t payloadType) {
-  if (payloadType != 0 && payloadType != 8) return;
-  thread_.post([this, leg, payloadType] {
-    auto it = endpoints_.find(leg);
-    if (it == endpoints_.end()) return;
-    it->second->lastPt = payloadType;
-    it->second->ptFromPeer = true;  // negotiated: what the leg itself sends does not change it
-  });
-}
-
 void MediaEngine::play(LegId leg, const std::string& file) {
   thread_.post([this, leg, file] {
     auto it = endpoints_.find(leg);

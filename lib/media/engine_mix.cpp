@@ -1,4 +1,4 @@
-// Mixing (docs/ARCHITECTURE.md, "Mixing"): the decode-mix-encode path, taken
+// Mixing (docs/MEDIA.md, "Mixing"): the decode-mix-encode path, taken
 // only by the legs that hear more than one party (a supervisor, an agent being
 // whispered to, a customer barged in on). Every other packet stays on the
 // relay path, undecoded. Each leg heard in a mix has a jitter buffer its
@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "common/c_callback.hpp"
+#include "media/clip.hpp"
 #include "media/engine_parts.hpp"
 
 namespace sb::media {
@@ -109,6 +110,14 @@ void MediaEngine::mixFrames() {
     for (size_t i = 0; i < kFrame; ++i) frame[i] = static_cast<int16_t>(std::clamp(std::lround(sum[i]), -32768L, 32767L));
     constexpr uint32_t kMixerSsrc = 0x4d495845;  // the mixer's own SSRC, rewritten into the leg's stream
     sendFrame(l, frame, l.mixSeq, l.mixTs, kMixerSsrc);
+    // A recorded leg's right channel is what it hears: here the mix (a
+    // customer barged in on hears the agent and the supervisor), which tap()
+    // leaves to this.
+    if (l.recording && !l.recording->paused && !l.recording->failed) {
+      uint8_t heard[kFrame];
+      encodeG711(frame, kFrame, 0, heard);
+      l.recording->tap.feed(1, 0, heard, kFrame);
+    }
   }
 }
 

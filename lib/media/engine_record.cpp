@@ -1,4 +1,4 @@
-// Recording (docs/ARCHITECTURE.md, "Recording"): a recorded leg's two
+// Recording (docs/MEDIA.md, "Recording"): a recorded leg's two
 // directions are tapped as packets pass the relay (a copy of the payload,
 // decoded), and the engine's 20 ms frame clock turns them into frames for the
 // writer thread (recorder.cpp). The relay never waits for any of it.
@@ -62,7 +62,8 @@ void MediaEngine::tap(Endpoint& from, Endpoint* to, const uint8_t* packet, const
                                              " is not G.711 (PCMU, PCMA); that side is recorded as silence"});
   };
   if (from.recording) feed(from, 0);
-  if (to && to->recording && to->peer == from.leg) feed(*to, 1);
+  // A leg hearing a mix (a barge) has that mix recorded instead (mixFrames).
+  if (to && to->recording && to->peer == from.leg && to->mix.empty()) feed(*to, 1);
 }
 
 // The frame clock: one 20 ms frame of every recording not paused, handed to

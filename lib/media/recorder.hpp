@@ -1,5 +1,5 @@
 #pragma once
-// Call recordings' files (docs/ARCHITECTURE.md, "Recording"): WAV, 16-bit
+// Call recordings' files (docs/MEDIA.md, "Recording"): WAV, 16-bit
 // linear PCM at 8000 Hz, one or two channels, written by libsndfile on a
 // thread of its own so that a slow, full or unwritable disk never stalls the
 // media thread, and so never the call's audio. The media thread hands it

@@ -1,5 +1,5 @@
 #pragma once
-// What a recording hears, per 20 ms (docs/ARCHITECTURE.md, "Recording"): the
+// What a recording hears, per 20 ms (docs/MEDIA.md, "Recording"): the
 // two directions of one call leg, each in a JitterBuffer of its own, read out
 // on the engine's frame clock as one stereo frame (channel 0 left, 1 right)
 // or their sum (mono).

@@ -1,5 +1,5 @@
 #pragma once
-// RTCP, terminated per leg (RFC 3550 §6; docs/ARCHITECTURE.md, "Call
+// RTCP, terminated per leg (RFC 3550 §6; docs/MEDIA.md, "Call
 // quality"). A B2BUA cannot relay RTCP: the SSRC and sequence numbers each
 // phone sees are the ones our StreamRewriter writes, so a report passed on
 // would describe a stream the other side never saw. Each endpoint is an RTP

@@ -224,10 +224,9 @@ void CallLegs::answer(const core::AnswerLeg& a) {
   // RFC 3261 §13.2.1: an answer we gave in a 183 is the answer, repeated in the 200.
   const bool own = !in->ownAnswer.empty();
   // The other leg may have answered in the G.711 law the customer did not
-  // offer (ring() offered both): the customer's answer names its own law.
-  const std::string sdp = own   ? in->ownAnswer
-                          : out ? present(*in, media_ ? sdpAnswerInOfferedLaw(out->sdp, in->sdp).value_or(out->sdp) : out->sdp)
-                                : std::string();
+  // offer (ring() offered both): the customer's answer names its own law
+  // (relayedSdp; an offerless INVITE gets the agent's offer, both laws).
+  const std::string sdp = own ? in->ownAnswer : out ? relayedSdp(*in, out->sdp, in->sdp) : std::string();
   const std::string type = out && !own ? out->contentType : std::string("application/sdp");
   const std::string lines = withReplaces(uasTimerLines(*in), in->trunk.empty());  // RFC 4028 §9, RFC 3891 §6.1
   nta_incoming_treply(in->irq, SIP_200_OK, SIPTAG_CONTACT(nta_agent_contact(agent_)), SIPTAG_ALLOW_STR(kAllow),

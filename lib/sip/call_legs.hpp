@@ -31,6 +31,7 @@
 #include "core/device_facts.hpp"
 #include "core/outputs.hpp"
 #include "sip/dialog/session_timer.hpp"
+#include "sip/sdp_edit.hpp"
 #include "sip/sofia.hpp"
 #include "sip/trunk_auth.hpp"
 
@@ -114,7 +115,15 @@ class CallLegs {
   // what leg `from`'s SDP says. Legs hear each other once bridged (or, for
   // early media, once one's 18x SDP is passed to the other).
   std::string present(Leg& to, const std::string& body);
-  void learn(Leg& from, const std::string& body, bool silent = false);
+  // What `from`'s SDP says, as the engine was told; nullopt when no audio was read.
+  std::optional<SdpAudio> learn(Leg& from, const std::string& body, bool silent = false);
+  // SDP from one leg's peer relayed onto `to` (a re-INVITE's or UPDATE's
+  // offer, its answer, the answer in an ACK): `offer` empty, `body` is an
+  // offer; else the answer to `offer`, as its author sent it.
+  std::string relayedSdp(Leg& to, const std::string& body, const std::string& offer);
+  // A renegotiated answer from `leg`'s side: core learns whether the codec
+  // is still one the engine decodes (core::LegCodec).
+  void renegotiated(Leg& leg, const std::optional<SdpAudio>& answer);
   void muteLeg(const core::MuteLeg& a);
   void playToLeg(const core::PlayToLeg& a);
   // Queue music: our own answer to an inbound leg's offer in a 183, or a 180
@@ -193,7 +202,8 @@ class CallLegs {
   std::string uacTimerLines(const dialog::UacOffer& offer, std::optional<dialog::Refresher> refresher) const;
   void answered(Leg& leg, const std::string& sdp);
   bool tooBrief(Fork& fork, const sip_t* sip, int status);
-  void forkTimerUp(Leg& leg, Fork& fork, const sip_t* sip);
+  // The 2xx's SDP, as learn() read it.
+  std::optional<SdpAudio> forkTimerUp(Leg& leg, Fork& fork, const sip_t* sip);
   void armSessionTimer(Leg& leg, int64_t ms);
   void restartSessionTimer(Leg& leg);
   void onSessionTimer(Leg& leg);
@@ -204,8 +214,9 @@ class CallLegs {
   void applyTimerAnswer(Leg& leg, const dialog::UasDecision& d);
   std::optional<dialog::UasDecision> relayTimerAnswer(const sip_t* request) const;
   std::string relayTimerLines(const Leg& to, sip_method_t m) const;
-  void relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* response);
-  void relayedOffer(Leg& from, Leg& to, const sip_t* request);
+  // `fromSdp`: the response's SDP as `from` got it (relayedSdp).
+  void relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* response, const std::string& fromSdp);
+  void relayedOffer(Leg& from, Leg& to, const Relay& r);
   void ownReinviteAnswered(Leg& leg, const sip_t* response);
 
   Leg* find(core::LegId id);

@@ -54,7 +54,9 @@ void CallLegs::reofferLeg(const core::ReofferLeg& a) {
   const Leg* with = find(a.with);
   if (!leg || !with) return;
   const std::string& theirs = with->session.peerSdp.empty() ? with->sdp : with->session.peerSdp;
-  std::optional<std::string> body = sdpUnderOrigin(theirs, leg->session.localSdp, !with->hold.peerHeld);
+  // Anchored, an offer lists both G.711 laws as ring()'s did (the engine transcodes).
+  const std::string offer = media_ ? sdpWithBothLaws(theirs).value_or(theirs) : theirs;
+  std::optional<std::string> body = sdpUnderOrigin(offer, leg->session.localSdp, !with->hold.peerHeld);
   if (body) body = present(*leg, *body);
   if (!body) {
     SB_WARN("calls", "leg %llu: the other party's SDP cannot be offered", static_cast<unsigned long long>(leg->id));

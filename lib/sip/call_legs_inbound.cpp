@@ -213,7 +213,7 @@ void CallLegs::acked(Leg& leg, const sip_t* ack) {
   leg.ackWait.clear();
   if (Leg* agent = leg.peer ? find(leg.peer) : nullptr) {
     const Payload p = payloadOf(ack);
-    learn(leg, p.body);
+    renegotiated(leg, learn(leg, p.body));  // the bridge's codec, which LegAnswered could not know yet
     sendPendingAck(*agent, p.type, p.body);
   }
   if (leg.byeAfterAck) {

@@ -1,4 +1,4 @@
-// Anchored media (media.mode anchored; docs/ARCHITECTURE.md, "Anchored
+// Anchored media (media.mode anchored; docs/MEDIA.md, "Anchored
 // media"): every SDP a leg gets from us names seatbridge's own RTP endpoint
 // for that leg (lib/media), and every SDP a leg sends tells the engine where
 // that leg receives and whether it sends. Audio flows between two legs once
@@ -43,10 +43,10 @@ std::string CallLegs::present(Leg& to, const std::string& body) {
 
 // `silent`: the leg may send nothing and not be timed out (a phone holding
 // with sendonly that we answered ourselves often sends no music of its own).
-void CallLegs::learn(Leg& from, const std::string& body, bool silent) {
-  if (!media_ || !looksLikeSdp(body)) return;
-  const std::optional<SdpAudio> audio = sdpAudio(body);
-  if (!audio) return;
+std::optional<SdpAudio> CallLegs::learn(Leg& from, const std::string& body, bool silent) {
+  if (!media_ || !looksLikeSdp(body)) return std::nullopt;
+  std::optional<SdpAudio> audio = sdpAudio(body);
+  if (!audio) return std::nullopt;
   sockaddr_in where{};
   where.sin_family = AF_INET;
   where.sin_port = htons(audio->port);
@@ -55,13 +55,35 @@ void CallLegs::learn(Leg& from, const std::string& body, bool silent) {
             static_cast<unsigned long long>(from.id), audio->address.c_str());
     where.sin_addr.s_addr = INADDR_ANY;
   }
-  if (!media_->endpoint(from.id)) return;
+  if (!media_->endpoint(from.id)) return audio;
   // Our own answer fixed its law (queue music, earlyAnswer): that one alone
   // until its dialog is confirmed; from then on what it negotiates anew.
   const std::optional<SdpAudio> ours =
       from.ownAnswer.empty() || from.state == Leg::State::confirmed ? std::nullopt : sdpAudio(from.ownAnswer);
   media_->remote(from.id, where, audio->rtcpPort, audio->sends && !silent, audio->telephoneEvent,
                  ours ? ours->laws : audio->laws);
+  return audio;
+}
+
+// A re-offer keeps what the first offer had (ring(), ReofferLeg): both G.711
+// laws, so a phone with only the other one still answers, the engine
+// transcoding; and an answer names the law its offerer listed (RFC 3264
+// §6.1). A leg whose SDP seatbridge wrote itself (our early answer, queue
+// music) keeps our origin, one version further each time (RFC 3264 §8: o=
+// changes only in its version within a session); any other leg gets its
+// peer's origin, raised by the versions our holds added (LegHold::versionShift).
+std::string CallLegs::relayedSdp(Leg& to, const std::string& body, const std::string& offer) {
+  if (!media_ || !looksLikeSdp(body)) return sdpVersionShifted(body, to.hold.versionShift);
+  std::string sdp = offer.empty() ? sdpWithBothLaws(body).value_or(body) : sdpAnswerInOfferedLaw(body, offer).value_or(body);
+  if (!to.ownAnswer.empty() && !to.session.localSdp.empty())
+    sdp = sdpUnderOrigin(sdp, to.session.localSdp).value_or(sdp);
+  else
+    sdp = sdpVersionShifted(sdp, to.hold.versionShift);
+  return present(to, sdp);
+}
+
+void CallLegs::renegotiated(Leg& leg, const std::optional<SdpAudio>& answer) {
+  if (answer) report(core::LegCodec{leg.id, answer->decodable()});
 }
 
 void CallLegs::muteLeg(const core::MuteLeg& a) {
@@ -89,9 +111,7 @@ void CallLegs::earlyAnswer(Leg& leg) {
     return;
   }
   leg.ownAnswer = *sdp;
-  learn(leg, leg.sdp);  // its laws now those of our answer, not all its offer lists
-  if (const std::optional<SdpAudio> ours = sdpAudio(*sdp); ours && ours->format >= 0)
-    media_->law(leg.id, static_cast<uint8_t>(ours->format));
+  learn(leg, leg.sdp);  // its law now our answer's alone, not all its offer lists: what the music is sent in
   nta_incoming_treply(leg.irq, SIP_183_SESSION_PROGRESS, SIPTAG_CONTACT(nta_agent_contact(agent_)),
                       SIPTAG_SERVER_STR(server_.c_str()), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
                       SIPTAG_PAYLOAD_STR(sdp->c_str()), TAG_END());

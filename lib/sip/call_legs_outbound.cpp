@@ -218,8 +218,13 @@ void CallLegs::sendAck(nta_leg_t* dialog, const std::string& routeUrl, uint32_t 
   if (ack) nta_outgoing_destroy(ack);  // nta keeps it to re-ACK retransmitted 2xx
 }
 
-void CallLegs::sendPendingAck(Leg& leg, const std::string& contentType, const std::string& body0) {
-  const std::string body = present(leg, body0);
+void CallLegs::sendPendingAck(Leg& leg, const std::string& contentType, const std::string& answer) {
+  // The answer to the offer the leg put in its 2xx: the fork's (leg.sdp), or
+  // an offerless relayed re-INVITE's (Relay::offer).
+  if (!leg.ackFork && !leg.ackRelay) return;
+  const std::string& offer = leg.ackFork ? leg.sdp : leg.ackRelay->offer;
+  const std::string body = answer.empty() ? answer : relayedSdp(leg, answer, offer);
+  if (!body.empty()) leg.session.localSdp = body;
   if (leg.ackFork) {
     if (leg.dialog) sendAck(leg.dialog, leg.routeUrl, leg.ackCseq, leg.ackFork->auth.lines(), contentType, body);
     forkGraveyard_.push_back(std::move(leg.ackFork));
@@ -302,7 +307,7 @@ void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
   leg.state = Leg::State::confirmed;
   leg.sdp = std::move(offer.body);
   if (!offer.type.empty()) leg.contentType = std::move(offer.type);
-  forkTimerUp(leg, fork, sip);  // RFC 4028 §7.2
+  const std::optional<SdpAudio> audio = forkTimerUp(leg, fork, sip);  // RFC 4028 §7.2
   if (!parked.empty()) leg.session.localSdp = parked;  // what a refresh or the re-offer builds on
   // First 2xx wins: every other fork is CANCELled (and BYEd if it answers anyway).
   for (auto& f : leg.forks) {
@@ -318,12 +323,9 @@ void CallLegs::forkAnswered(Leg& leg, Fork& fork, const sip_t* sip) {
   leg.forks.clear();
   // Anchored media: whether the codec it answered with (an answer's first
   // format, RFC 3264 §6.1) is one the engine decodes: G.711. Offerless, the
-  // answer is still to come from the other side: taken as decodable.
-  bool decodable = true;
-  if (media_ && !leg.sdp.empty() && !offerInAnswer)
-    if (const std::optional<SdpAudio> a = sdpAudio(leg.sdp); a && a->format >= 0)
-      decodable = a->format == 0 || a->format == 8;
-  report(core::LegAnswered{leg.id, decodable});
+  // answer is still to come from the other side (its ACK, core::LegCodec):
+  // taken as decodable until then.
+  report(core::LegAnswered{leg.id, offerInAnswer || !audio || audio->decodable()});
 }
 
 // Call.accept on a ringing desk phone: NOTIFY `Event: talk` in each early

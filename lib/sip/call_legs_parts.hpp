@@ -79,6 +79,10 @@ struct CallLegs::Relay {
   nta_outgoing_t* orq = nullptr;
   sip_method_t method = sip_method_unknown;
   bool offerless = false;  // a re-INVITE without a body: its 2xx carries the offer
+  // The SDP offer of this exchange as its author sent it (the request's, or
+  // an offerless re-INVITE's 2xx's): what the answer's laws are put back to.
+  std::string offer;
+  std::string sent;  // the request's SDP as `to` gets it (relayedSdp), the same when sent again
   bool answered = false;   // irq has its final answer (kept only to see its ACK)
   // Into a trunk with credentials: the request as received (a reference, to
   // send it again when the trunk challenges it) and the answers sent.

@@ -31,7 +31,7 @@ int CallLegs::onDialogRequest(Leg& leg, nta_incoming_t* irq, const sip_t* sip) {
         acked(leg, sip);
       } else if (Leg* other = leg.peer ? find(leg.peer) : nullptr; other && other->ackRelay) {
         const Payload p = payloadOf(sip);
-        learn(leg, p.body);
+        renegotiated(leg, learn(leg, p.body));
         sendPendingAck(*other, p.type, p.body);
       }
       nta_incoming_destroy(irq);
@@ -105,9 +105,13 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
   r->offerless = m == sip_method_invite && !hasBody(sip);
   r->auth = authFor(to->trunk);
   r->timerAnswer = relayTimerAnswer(sip);
+  if (isSdp(sip)) {
+    r->offer = payloadOf(sip).body;
+    r->sent = relayedSdp(*to, r->offer, {});
+  }
   r->orq = sendRelayed(*r, *to, sip, {});
   if (!r->orq) return 500;
-  relayedOffer(from, *to, sip);
+  relayedOffer(from, *to, *r);
   r->irq = irq;
   // Into a trunk that may challenge it: keep the request to send it again.
   if (r->auth.hasCredentials()) r->request = nta_incoming_getrequest(irq);
@@ -121,7 +125,7 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
 nta_outgoing_t* CallLegs::sendRelayed(Relay& r, Leg& to, const sip_t* sip, const std::string& authLines) {
   const sip_method_t m = sip->sip_request->rq_method;
   Payload p = payloadOf(sip);
-  if (isSdp(sip)) p.body = present(to, sdpVersionShifted(p.body, to.hold.versionShift));  // see LegHold
+  if (isSdp(sip)) p.body = r.sent;
   const std::string timer = relayTimerLines(to, m);  // RFC 4028 §7.4: it refreshes `to` too
   return nta_outgoing_tcreate(
       to.dialog, &LegCallbacks::relayResponse, reinterpret_cast<nta_outgoing_magic_t*>(&r),
@@ -183,14 +187,22 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
   // RFC 4028 §9: a 2xx to a re-INVITE or UPDATE carries our Session-Expires
   // for the leg it came from; both legs' timers restart.
   Leg* from = find(r.from);
+  Payload p = sip ? payloadOf(sip) : Payload{};
+  if (sip && isSdp(sip) && status < 300) {
+    // An offerless re-INVITE's 2xx offers (its answer comes in the ACK,
+    // sendPendingAck); any other 2xx with SDP answers the request's offer.
+    const std::string raw = p.body;
+    if (from) p.body = relayedSdp(*from, raw, r.offerless ? std::string() : r.offer);
+    if (r.offerless) r.offer = raw;
+  } else if (sip && isSdp(sip) && from) {
+    p.body = present(*from, p.body);  // not an answer (RFC 3264 §5): only where it points moves
+  }
   std::string timer;
   if (status < 300 && sip) {
-    relayedRefresh(r, from, to, sip);
+    relayedRefresh(r, from, to, sip, p.body);
     if (from && r.timerAnswer) timer = uasTimerLines(*from);
   }
   if (r.irq && sip && !unanswerable) {
-    Payload p = payloadOf(sip);
-    if (from && isSdp(sip)) p.body = present(*from, sdpVersionShifted(p.body, from->hold.versionShift));
     const char* phrase = sip->sip_status ? sip->sip_status->st_phrase : nullptr;
     nta_incoming_treply(
         r.irq, status, phrase,

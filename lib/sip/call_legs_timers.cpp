@@ -143,14 +143,15 @@ bool CallLegs::tooBrief(Fork& fork, const sip_t* sip, int status) {
   return sendInvite(fork, fork.auth.lines());
 }
 
-void CallLegs::forkTimerUp(Leg& leg, Fork& fork, const sip_t* sip) {
+std::optional<SdpAudio> CallLegs::forkTimerUp(Leg& leg, Fork& fork, const sip_t* sip) {
   leg.session.offer = fork.timerOffer;
   leg.session.timer = dialog::onUac2xx(timerHeadersOf(sip), fork.timerOffer);
   leg.session.localSdp = fork.offer;
   leg.session.peerSdp = bodyOf(sip);
-  learn(leg, leg.session.peerSdp);
+  std::optional<SdpAudio> audio = learn(leg, leg.session.peerSdp);
   leg.session.peerAllowsUpdate = sip_is_allowed(sip->sip_allow, sip_method_update, "UPDATE");
   restartSessionTimer(leg);
+  return audio;
 }
 
 // ---- the timer ---------------------------------------------------------------------------
@@ -335,12 +336,13 @@ std::string CallLegs::relayTimerLines(const Leg& to, sip_method_t m) const {
   return uacTimerLines(o, to.session.timer.weRefresh ? dialog::Refresher::uac : dialog::Refresher::uas);
 }
 
-void CallLegs::relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* response) {
+void CallLegs::relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* response, const std::string& fromSdp) {
   if (to && response) {
     const std::string body = isSdp(response) ? bodyOf(response) : std::string();
     if (!body.empty()) {
       to->session.peerSdp = body;
-      learn(*to, body);
+      const std::optional<SdpAudio> audio = learn(*to, body);
+      if (!r.offerless) renegotiated(*to, audio);  // an answer; an offerless one's comes in the ACK
     }
     if (r.method == sip_method_invite || r.method == sip_method_update) {
       if (to->session.timer.active())
@@ -348,8 +350,7 @@ void CallLegs::relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* respons
                                              {to->session.timer.interval, timerPolicy_.minSE});
       restartSessionTimer(*to);
     }
-    if (from && !body.empty())
-      from->session.localSdp = present(*from, sdpVersionShifted(body, from->hold.versionShift));
+    if (from && !body.empty()) from->session.localSdp = fromSdp;
   }
   if (from && r.timerAnswer) applyTimerAnswer(*from, *r.timerAnswer);
 }
@@ -360,20 +361,19 @@ void CallLegs::ownReinviteAnswered(Leg& leg, const sip_t* response) {
   if (!response) return;
   if (isSdp(response)) {
     leg.session.peerSdp = bodyOf(response);
-    learn(leg, leg.session.peerSdp);
+    renegotiated(leg, learn(leg, leg.session.peerSdp));  // a re-offer's answer may name another codec
   }
   if (leg.session.timer.active())
     leg.session.timer = dialog::onUac2xx(timerHeadersOf(response), {leg.session.timer.interval, timerPolicy_.minSE});
   restartSessionTimer(leg);
 }
 
-void CallLegs::relayedOffer(Leg& from, Leg& to, const sip_t* request) {
-  if (!isSdp(request)) return;
-  const std::string body = bodyOf(request);
-  from.session.peerSdp = body;
-  learn(from, body);
-  to.session.localSdp = present(to, sdpVersionShifted(body, to.hold.versionShift));  // as sendRelayed sent it
-  notePeerHold(from, body);
+void CallLegs::relayedOffer(Leg& from, Leg& to, const Relay& r) {
+  if (r.offer.empty()) return;
+  from.session.peerSdp = r.offer;
+  learn(from, r.offer);
+  to.session.localSdp = r.sent;
+  notePeerHold(from, r.offer);
 }
 
 }  // namespace sb::sip

@@ -40,7 +40,7 @@ std::optional<std::string> sdpParkedAnswer(const std::string& offer, const std::
 // description was an answer to someone's hold; the new party is not holding).
 std::optional<std::string> sdpUnderOrigin(const std::string& sdp, const std::string& ours, bool sendrecv = false);
 
-// Anchored media (docs/ARCHITECTURE.md, "Anchored media"): the audio stream
+// Anchored media (docs/MEDIA.md, "Anchored media"): the audio stream
 // of a description, as the media engine needs it. `address` and `port` are
 // where its author receives RTP (media-level c= before session-level, RFC 4566
 // §5.7); `rtcpPort` its a=rtcp port (RFC 3605), 0 for port + 1; `sends`
@@ -56,6 +56,9 @@ struct SdpAudio {
   int format = -1;
   // The G.711 laws it lists (media::kPcmu 1, media::kPcma 2, as bits).
   uint8_t laws = 0;
+  // In an answer: whether the codec it sends is one the media engine decodes
+  // (PCMU, PCMA); with no format at all, taken as so.
+  bool decodable() const { return format < 0 || format == 0 || format == 8; }
 };
 // The first audio stream not refused; nullopt when there is none, or the
 // description is not SDP Sofia can read.
@@ -81,7 +84,7 @@ std::optional<std::string> sdpAnchored(const std::string& sdp, const std::string
 // not line up (then the offer is not a hold of the session we negotiated).
 std::optional<std::string> sdpMirroredAnswer(const std::string& offer, const std::string& ours);
 
-// Queue music as early media (RFC 3261 §13.2.1; docs/ARCHITECTURE.md,
+// Queue music as early media (RFC 3261 §13.2.1; docs/MEDIA.md,
 // "Anchored media"): seatbridge's own answer to a customer's offer, sent in a
 // 183 while the call waits and again, unchanged, in the 200. Its first audio
 // stream at `address`:`port`, with one codec, the first G.711 law the offer

@@ -70,3 +70,15 @@ TEST_CASE("core codec: hold falls back to sendonly on both legs; the phone's own
   CHECK(out.only<PlayToLeg>().empty());
   CHECK(names(out) == std::vector<std::string>{"hold:" + kAlice});
 }
+
+TEST_CASE("core codec: a re-INVITE's answer that names a codec anew (LegCodec) decides what may decode") {
+  AnsweredCall f(codecDirectory(), {{"1003", kSue}});
+  // The customer's PBX moved the call to G.722 in a relayed re-INVITE.
+  CHECK(f.fact(LegCodec{f.alice, false}).empty());
+  Outcome o = f.gw.callRecording(kAlice, f.sid, RecordLeg::Op::start);
+  REQUIRE(o.result.error);
+  CHECK(o.result.error->code == errc::codecNotDecodable);
+  // ... and back to PCMU: recorded again.
+  CHECK(f.fact(LegCodec{f.customer, true}).empty());
+  CHECK(f.gw.callRecording(kAlice, f.sid, RecordLeg::Op::start).result.ok());
+}

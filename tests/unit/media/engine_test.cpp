@@ -334,7 +334,7 @@ TEST_CASE("media engine: PCMA on one leg and PCMU on the other are transcoded on
 
 TEST_CASE("media engine: the law a leg negotiated is the one our own audio to it uses before any relay") {
   Call call(config(32560));
-  call.engine.law(1, 8);  // queue music after our own early answer in PCMA
+  call.engine.remote(1, call.customer.self(), 0, true, -1, kPcma);  // queue music after our own early answer in PCMA
   call.engine.play(1, "");
   auto got = call.customer.receive();
   REQUIRE(got);

@@ -5,8 +5,10 @@
 #include <sndfile.h>
 #include <spandsp.h>
 
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -184,6 +186,55 @@ TEST_CASE("media engine: a recording holds each side in its own channel; nothing
   CHECK(customer >= 40 * 160);
   CHECK(agent >= 40 * 160);
   CHECK(paused == 0);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("media engine: a barged call's recording has the agent and the supervisor in the customer's right channel") {
+  // Barge: the customer hears a mix of the agent and the supervisor, and its
+  // recording's right channel is what the customer heard, that mix; the
+  // supervisor never reaches the customer's own (left) channel.
+  const std::string path = tempPath("barge.wav");
+  std::remove(path.c_str());
+  constexpr uint8_t kCustomer = 0x90, kAgent = 0x10, kSupervisor = 0x20;
+  {
+    Call call(config(32300));
+    Phone supervisor;
+    const uint16_t supervisorPort = *call.engine.endpoint(3);
+    call.engine.remote(3, supervisor.self(), 0, true);
+    call.engine.mix(1, {{2, 1.0f}, {3, 1.0f}});
+    call.engine.record(1, path, true);
+    call.engine.sync([] {});
+    const auto packet = [](uint8_t byte, int i) {
+      auto p = rtp(static_cast<uint16_t>(i), static_cast<uint32_t>(160 * i), 0x5ca1ab1e + byte);
+      std::fill(p.begin() + 12, p.end(), byte);
+      p[1] = 0;  // PCMU
+      return p;
+    };
+    for (int i = 0; i < 50; ++i) {
+      call.customer.send(call.customerPort, packet(kCustomer, i));
+      call.agent.send(call.agentPort, packet(kAgent, i));
+      supervisor.send(supervisorPort, packet(kSupervisor, i));
+      pollfd none{-1, 0, 0};
+      ::poll(&none, 0, 20);  // a phone's pace; the frame clock runs on its own
+      while (call.customer.receive(0) || call.agent.receive(0) || supervisor.receive(0)) {
+      }
+    }
+    call.engine.stopRecording(1);
+    call.engine.sync([] {});
+  }
+  const Wav w = readWav(path);
+  REQUIRE(w.channels == 2);
+  const int16_t both = ulaw_to_linear(linear_to_ulaw(ulaw_to_linear(kAgent) + ulaw_to_linear(kSupervisor)));
+  size_t customer = 0, mixed = 0, agentAlone = 0;
+  for (size_t i = 0; i + 1 < w.samples.size(); i += 2) {
+    if (w.samples[i] == ulaw_to_linear(kCustomer)) ++customer;
+    if (w.samples[i + 1] == both) ++mixed;
+    if (w.samples[i + 1] == ulaw_to_linear(kAgent)) ++agentAlone;
+    REQUIRE(w.samples[i] != ulaw_to_linear(kSupervisor));
+  }
+  CHECK(customer >= 35 * 160);
+  CHECK(mixed >= 35 * 160);
+  CHECK(agentAlone == 0);  // the relayed agent is not recorded beside the mix that has it
   std::remove(path.c_str());
 }
 
