@@ -44,6 +44,16 @@ void timerFired(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept {
 
 }  // namespace
 
+void gaugeTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept {
+  try {
+    static_cast<CoreHost*>(arg)->onGaugeTick();
+  } catch (const std::exception& e) {
+    SB_ERROR("sip", "gauge refresh failed: %s", e.what());
+  }
+}
+
+void CoreHost::onGaugeTick() { refreshCallGauges(now()); }
+
 CoreHost::CoreHost(const config::Config& config, sip::SipThread& sip, control::ControlThread& controlThread,
                    control::ControlServer& server, control::EventOutlet& outlet, metrics::Metrics& metrics,
                    store::Store* store)
@@ -120,6 +130,13 @@ void CoreHost::attachCalls() {
                        const core::TimePoint t = now();
                        perform(gateway_->onLegFact(fact, t), t);
                      }});
+  // Every skill group's queue is on the gauges from the start (0 waiting),
+  // and its oldest wait keeps counting between call events.
+  refreshCallGauges(now());
+  if (su_root_t* root = sip_.root(); root && !gaugeTimer_) {
+    gaugeTimer_.reset(su_timer_create(su_root_task(root), 1000));
+    if (gaugeTimer_) su_timer_set_for_ever(gaugeTimer_.get(), &gaugeTick, this);
+  }
 }
 
 void CoreHost::endAllCalls() {
@@ -249,6 +266,7 @@ void CoreHost::onTimerFired(core::TimerId id) {
 
 void CoreHost::stopOnSipThread() {
   timers_.clear();
+  gaugeTimer_.reset();
   if (records_) records_->flush();  // the drain's sessionEnded records reach the disk before exit
 }
 

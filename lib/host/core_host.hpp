@@ -120,6 +120,11 @@ class CoreHost {
   std::map<core::AgentStatus, prometheus::Gauge*> agentGauges_;
   std::map<core::SessionType, prometheus::Gauge*> sessionGauges_;
   std::map<std::string, QueueGauges> queueGauges_;
+  // Once a second on the SIP thread: a queue's oldest wait grows with no call
+  // event to refresh it (attachCalls, the gauges' own clock).
+  sip::TimerPtr gaugeTimer_;
+  void onGaugeTick();
+  friend void gaugeTick(su_root_magic_t*, su_timer_t*, su_timer_arg_t* arg) noexcept;
 };
 
 }  // namespace sb::host

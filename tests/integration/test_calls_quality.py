@@ -68,13 +68,7 @@ class PhonesQuality(audio.AnchoredAudioCall):
             self.assertLess(q["jitterMs"], 20, why)
 
 
-class LossyLeg(anchored.Anchored):
-    test_a_phone_behind_a_nat_is_latched_and_a_stranger_is_not = None
-    test_digits_go_as_rfc_4733_events_and_the_customers_keys_come_back_as_dtmf = None
-    test_keys_pressed_while_the_recording_is_paused_are_reported_to_nobody = None
-    test_a_phones_keys_sent_as_tones_in_its_audio_come_back_as_dtmf = None
-    test_re_offers_across_the_laws_list_both_and_answers_name_the_offerers_law = None
-    test_queue_musics_answer_is_the_200s_and_re_offers_keep_seatbridges_origin = None
+class LossyLeg(anchored.AnchoredCall):
     PACKETS = 201
 
     def test_a_customer_losing_every_tenth_packet_shows_ten_percent_and_a_lower_mos(self):
