@@ -1,20 +1,29 @@
-"""Issue 11: the Prometheus alert rules (monitoring/alerts.yml).
+"""Issue 11: the Prometheus alert rules (monitoring/alerts.yml), and a real
+Prometheus scraping a real seatbridged.
 
 promtool (Debian's prometheus) checks the rules and runs their unit tests
 (monitoring/alerts_test.yml: input series, and the alerts each must and must
 not raise). Then a real seatbridged's /metrics is read: every seatbridge
 metric an alert's expression names must be one the daemon exports, and every
 label an alert's summary prints must be on that metric's series, so renaming
-a metric or a label breaks this test instead of silently muting an alert."""
+a metric or a label breaks this test instead of silently muting an alert.
+Last, Debian's Prometheus itself scrapes a running daemon (once a second,
+with alerts.yml loaded), a call is made, and the test reads the series the
+call must have left through Prometheus's HTTP API: no exporter, no mock."""
+import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import unittest
+import urllib.parse
+import urllib.request
 
 import yaml
 
-from calls import BOB, call_daemon
-from harness import wait_for
+from calls import ALICE, BOB, call_daemon
+from harness import free_port, wait_for
 from test_calls import CallTest
 
 SOURCE = os.environ.get("SEATBRIDGE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -92,6 +101,95 @@ class QueueGauges(CallTest):
         wait_for(lambda: self.metric("seatbridge_queue_waiting", skillGroup="sales") == 0, what="the queue empty")
         self.assertEqual(self.metric("seatbridge_queue_oldest_wait_seconds", skillGroup="sales"), 0)
         self.success(pbx)
+
+
+class RealPrometheus(CallTest):
+    def prometheus(self):
+        """Debian's prometheus scraping this test's daemon every second, with the
+        alert rules loaded: its HTTP API's base URL."""
+        work = tempfile.mkdtemp(prefix="sbtest-prom-")
+        self.addCleanup(shutil.rmtree, work, True)
+        with open(os.path.join(work, "prometheus.yml"), "w") as f:
+            yaml.safe_dump({
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                "rule_files": [os.path.abspath(ALERTS)],
+                "scrape_configs": [{"job_name": "seatbridge",
+                                    "static_configs": [{"targets": [f"127.0.0.1:{self.d.metrics_port}"]}]}],
+            }, f)
+        port = free_port()
+        log = open(os.path.join(work, "prometheus.log"), "w")
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(["prometheus", f"--config.file={work}/prometheus.yml",
+                                 f"--storage.tsdb.path={work}/data", f"--web.listen-address=127.0.0.1:{port}",
+                                 "--log.level=warn"], stdout=log, stderr=subprocess.STDOUT)
+
+        def stop():
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+        self.addCleanup(stop)
+        self.prom_log = os.path.join(work, "prometheus.log")
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: self.api(base, "/-/ready", raw=True) is not None or proc.poll() is not None, 30,
+                 what="prometheus ready")
+        self.assertIsNone(proc.poll(), self.logs())
+        return base
+
+    def logs(self):
+        with open(self.prom_log) as f:
+            return f.read()[-3000:]
+
+    def api(self, base, path, raw=False, **params):
+        url = base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                body = r.read().decode()
+        except OSError:
+            return None
+        return body if raw else json.loads(body)
+
+    def value(self, base, query):
+        """The query's single value now, or None while it has none."""
+        r = self.api(base, "/api/v1/query", query=query)
+        result = (r or {}).get("data", {}).get("result", [])
+        return float(result[0]["value"][1]) if len(result) == 1 else None
+
+    def test_a_call_leaves_its_series_in_a_real_prometheus(self):
+        self.start(ring_timeout=5, queue_timeout=10)
+        base = self.prometheus()
+        wait_for(lambda: self.value(base, 'up{job="seatbridge"}') == 1, 20, what="the daemon scraped")
+        phone = self.phone("1001", "phone_answer")
+        pbx = self.trunk("trunk_call_hangup", talk_ms=500)
+        sid = self.events.expect("callIn", ALICE)["data"]["sessionId"]
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.success(pbx, phone)
+        must = {
+            'seatbridge_sessions_total{type="phone", closeBy="client"}': lambda v: v == 1,
+            'seatbridge_session_talk_seconds_count': lambda v: v == 1,
+            'seatbridge_session_answer_seconds_count': lambda v: v == 1,
+            'seatbridge_offers_total{outcome="answered"}': lambda v: v == 1,
+            'seatbridge_registered_contacts': lambda v: v == 1,
+            'seatbridge_sessions_active{type="phone"}': lambda v: v == 0,
+            'seatbridge_queue_waiting{skillGroup="sales"}': lambda v: v == 0,
+            'seatbridge_agents{status="free"}': lambda v: v >= 1,
+            'seatbridge_trunk_up{trunk="pbx"}': lambda v: v == 1,
+        }
+        for query, ok in must.items():
+            wait_for(lambda: (v := self.value(base, query)) is not None and ok(v), 20,
+                     what=f"{query} in prometheus as the call left it (now {self.value(base, query)})")
+        # The alert rules load and evaluate against the live series, and none fires.
+        rules = self.api(base, "/api/v1/rules")["data"]["groups"]
+        loaded = [r for g in rules for r in g["rules"]]
+        self.assertGreaterEqual(len(loaded), 10, rules)
+        wait_for(lambda: all(r.get("health") == "ok" and r.get("lastEvaluation", "").startswith("20")
+                             for g in self.api(base, "/api/v1/rules")["data"]["groups"] for r in g["rules"]), 20,
+                 what="every rule evaluated without error")
+        firing = self.api(base, "/api/v1/alerts")["data"]["alerts"]
+        self.assertEqual([a["labels"]["alertname"] for a in firing], [], "no alert on a healthy daemon")
 
 
 if __name__ == "__main__":
