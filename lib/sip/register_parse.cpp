@@ -52,7 +52,7 @@ void parseAuthorizations(const sip_t* sip, const msg_auth_t* headers, std::vecto
     DigestAuthorization a;
     a.creds = parseDigestParams(params);
     // RFC 7616 §3.4.6 / RFC 3261 §22.4: the digest-uri must name the Request-URI.
-    url_t* du = url_hdup(home.get(), URL_STRING_MAKE(a.creds.uri.c_str())->us_url);
+    url_t* du = a.creds.uri.empty() ? nullptr : url_make(home.get(), a.creds.uri.c_str());
     a.uriMatches = du && du->url_type != url_invalid && url_cmp_all(du, sip->sip_request->rq_url) == 0;
     out.push_back(std::move(a));
   }

@@ -256,3 +256,26 @@ TEST_CASE("sdp both laws: an offer with one G.711 law gets the other beside it; 
   REQUIRE(both);
   CHECK(has(*both, "m=audio 40000 RTP/AVP 8"));
 }
+
+TEST_CASE("sdp: bytes Sofia's parser must not see are refused as unreadable SDP, free text keeps its UTF-8") {
+  // Debian's Sofia-SIP loops for ever on this m= line (found by tests/fuzz/fuzz_sdp).
+  const std::string utf8Proto = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+                                "m=audio 4000 RTP/AVP/\xd0\xbe 0\r\n";
+  CHECK_FALSE(sdpAudio(utf8Proto));
+  CHECK_FALSE(sdpHeld(utf8Proto));
+  CHECK_FALSE(sdpWithBothLaws(utf8Proto));
+  CHECK(sdpVersionShifted(utf8Proto, 1) == utf8Proto);  // what it cannot read goes on as it came
+  CHECK_FALSE(sdpAudio(kPhone + "a=x-note:\x01\r\n"));  // a control character
+  // ... and on a format that is no token (RFC 4566 §9), under any protocol.
+  for (const char* m : {"m=audio 4000 udp :\r\n", "m=audio 4000 R @\r\n", "m=audio 4000 TCP ,\r\n"})
+    CHECK_FALSE(sdpAudio("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n" + std::string(m)));
+  CHECK(sdpAudio("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+                 "m=audio 4000/2 RTP/SAVP 0 8 101  \r\n"));  // trailing spaces, as some phones send
+  CHECK_FALSE(sdpAudio("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
+                       "m=audio 4000 R\t\t\r\n"));  // Sofia loops on these tabs
+  // RFC 4566 §5: the session name and attributes may be UTF-8.
+  const auto named = sdpAudio("v=0\r\no=desk 1000 7 IN IP4 127.0.0.1\r\ns=Caf\xc3\xa9\r\nc=IN IP4 127.0.0.1\r\n"
+                              "t=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=x-label:\xd0\xbe\r\n");
+  REQUIRE(named);
+  CHECK(named->port == 40000);
+}
