@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
+
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -107,9 +109,11 @@ int App::run() {
   const sigset_t set = handledSignals();
   watchdog_ = watchdogInterval();
   const auto& watchdog = watchdog_;
-  // Ping at half the interval (sd_watchdog_enabled(3)); without a watchdog, wake
-  // once a second anyway to keep the loops' heartbeats fresh.
-  const auto tick = watchdog ? std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2)
+  // Once a second (or at half the watchdog interval, sd_watchdog_enabled(3),
+  // when that is shorter): the loops' heartbeats and the lag gauge stay fresh
+  // to the second, which the SeatbridgeWatchdogNear alert reads.
+  const auto tick = watchdog ? std::min(std::chrono::milliseconds(1000),
+                                        std::chrono::duration_cast<std::chrono::milliseconds>(*watchdog / 2))
                              : std::chrono::milliseconds(1000);
   while (true) {
     timespec timeout{static_cast<time_t>(tick.count() / 1000), static_cast<long>((tick.count() % 1000) * 1000000)};
@@ -138,6 +142,13 @@ void App::pingWatchdog() {
   }
   sip::SipThread* sip = sip_.get();
   metrics::Metrics* metrics = metrics_.get();
+  // A wedged SIP thread runs no heartbeat to report its lag: the gauge shows
+  // how overdue the last one is instead, so it climbs towards the watchdog's
+  // limit for Prometheus to see before systemd restarts the daemon.
+  if (pendingSinceMs_ != 0 && sip_->lastHeartbeatMs() < pendingSinceMs_)
+    metrics->sipLoopLag.Set(static_cast<double>(now - pendingSinceMs_) / 1e3);  // still waiting for that one
+  else
+    pendingSinceMs_ = now;  // the one posted below is the one to wait for
   sip_->post([this, sip, metrics, posted = now] {
     sip->heartbeat();
     const int64_t lag = monotonicNow().ms - posted;

@@ -64,6 +64,7 @@ class App {
   std::unique_ptr<control::ControlThread> controlThread_;
   std::unique_ptr<control::ControlServer> control_;
   std::unique_ptr<control::EventOutlet> outlet_;     // core events -> control thread
+  int64_t pendingSinceMs_ = 0;  // when the SIP thread's oldest unanswered heartbeat was posted
   std::unique_ptr<host::CoreHost> bridge_;            // core::Gateway, used on the SIP thread
   std::unique_ptr<control::MethodTable> methods_;    // the control socket's methods
 };

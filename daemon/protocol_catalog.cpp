@@ -50,7 +50,7 @@ std::vector<control::EventDoc> events() {
        "A key was pressed on a bridged call, as the leg sent it: in an INFO (application/dtmf-relay or "
        "application/dtmf), or, with media.mode anchored, as an RFC 4733 telephone-event in its RTP (one event "
        "per key, however many packets carry it; the packets are relayed to the other leg as they are) or, from "
-       "a leg whose SDP has no telephone-event, as the key's tone pair in its audio (found by seatbridge's "
+       "a leg whose session negotiated no telephone-event, as the key's tone pair in its audio (found by seatbridge's "
        "in-band DTMF receiver; the tones are relayed as audio)."},
       {n(ev::sessionEnded), "the agent who had it; none when no agent was offered it",
        "`sessionId`, `closeBy` (client, seat, admin, timer), `mainReason`, `subReason`",

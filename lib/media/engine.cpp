@@ -130,11 +130,6 @@ void MediaEngine::remote(LegId leg, const sockaddr_in& rtp, uint16_t rtcpPort, b
     if (sending && !e.sending) e.learntUs = nowUs();  // the RTP timeout counts from here
     e.sending = sending;
     e.dtmfPt = dtmfPayloadType;
-    // A leg that cannot send telephone-events sends its keys as tones.
-    if (dtmfPayloadType < 0 && !e.inband)
-      e.inband = std::make_unique<InbandDtmf>();
-    else if (dtmfPayloadType >= 0)
-      e.inband.reset();
     e.laws = laws;
     e.timedOut = false;
   });
@@ -254,8 +249,14 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       const uint8_t code = buf[h->headerBytes];
       if (code < 16 && report_) report_(DigitReceived{e.leg, kDtmfEvents[code]});
     }
+    auto peer = endpoints_.find(e.peer);
+    // A leg sends its keys as tones when the session it negotiated has no
+    // telephone-event: its own SDP lists none, or the answer it got (its
+    // peer's, relayed) lists none. Read before mute, so a muted agent's keys
+    // are still reported (the tones themselves are silenced like any audio).
+    const bool events = e.dtmfPt >= 0 && (peer == endpoints_.end() || peer->second->dtmfPt >= 0);
+    if (events == static_cast<bool>(e.inband)) e.inband = events ? nullptr : std::make_unique<InbandDtmf>();
     if (e.inband && (h->payloadType == 0 || h->payloadType == 8)) {
-      // Before mute: an agent keying an IVR while muted is still heard by us.
       for (const char key : e.inband->feed(h->payloadType, buf + h->headerBytes, h->payloadBytes)) {
         counters_->inbandDigits.fetch_add(1, std::memory_order_relaxed);
         if (report_) report_(DigitReceived{e.leg, key});
@@ -265,7 +266,6 @@ void MediaEngine::receive(Endpoint& e, bool rtcp) {
       drop();
       continue;
     }
-    auto peer = endpoints_.find(e.peer);
     if (recordings_ > 0) tap(e, peer == endpoints_.end() ? nullptr : peer->second.get(), buf, *h);
     const bool g711 = (h->payloadType == 0 || h->payloadType == 8);
     // Heard in a mix: a decoded copy for the frame clock (engine_mix.cpp).

@@ -61,7 +61,7 @@ struct StreamTimedOut {
   LegId leg = 0;
 };
 // A key pressed on a leg, as an RFC 4733 telephone-event in its RTP (reported
-// once per event, its first packet) or, on a leg whose SDP has no
+// once per event, its first packet) or, on a leg whose session negotiated no
 // telephone-event, as a tone pair in its G.711 audio (InbandDtmf). `digit`
 // is one of 0-9 * # A-D.
 struct DigitReceived {

@@ -210,7 +210,9 @@ void CallLegs::provisional(const core::SendProvisional& a) {
     return;
   }
   const Leg* with = a.with ? find(a.with) : nullptr;
-  const std::string sdp = with ? present(*l, with->earlySdp) : std::string();
+  // An answer like the 200's (RFC 3261 §13.2.1: the first SDP the customer
+  // gets is the answer): in the law the customer offered (relayedSdp).
+  const std::string sdp = with && !with->earlySdp.empty() ? relayedSdp(*l, with->earlySdp, l->sdp) : std::string();
   if (media_ && with && !sdp.empty()) media_->pair(l->id, with->id);  // the far end's ringback or announcement
   nta_incoming_treply(l->irq, a.code, nullptr, SIPTAG_CONTACT(nta_agent_contact(agent_)),
                       SIPTAG_SERVER_STR(server_.c_str()), TAG_IF(!sdp.empty(), SIPTAG_CONTENT_TYPE_STR("application/sdp")),

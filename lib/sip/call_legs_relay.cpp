@@ -105,9 +105,13 @@ int CallLegs::relay(Leg& from, nta_incoming_t* irq, const sip_t* sip) {
   r->offerless = m == sip_method_invite && !hasBody(sip);
   r->auth = authFor(to->trunk);
   r->timerAnswer = relayTimerAnswer(sip);
+  // RFC 3264 offers and answers ride in INVITE and UPDATE (and their 2xx,
+  // and the ACK) only; any other request's SDP (an OPTIONS's capabilities)
+  // is relayed with seatbridge's address and nothing else read from it.
+  const bool offers = m == sip_method_invite || m == sip_method_update;
   if (isSdp(sip)) {
-    r->offer = payloadOf(sip).body;
-    r->sent = relayedSdp(*to, r->offer, {});
+    r->offer = offers ? payloadOf(sip).body : std::string();
+    r->sent = offers ? relayedSdp(*to, r->offer, {}) : present(*to, payloadOf(sip).body);
   }
   r->orq = sendRelayed(*r, *to, sip, {});
   if (!r->orq) return 500;
@@ -188,7 +192,8 @@ int CallLegs::onRelayResponse(Relay& r, nta_outgoing_t* orq, const sip_t* sip) {
   // for the leg it came from; both legs' timers restart.
   Leg* from = find(r.from);
   Payload p = sip ? payloadOf(sip) : Payload{};
-  if (sip && isSdp(sip) && status < 300) {
+  const bool offers = r.method == sip_method_invite || r.method == sip_method_update;
+  if (sip && isSdp(sip) && status < 300 && offers) {
     // An offerless re-INVITE's 2xx offers (its answer comes in the ACK,
     // sendPendingAck); any other 2xx with SDP answers the request's offer.
     const std::string raw = p.body;

@@ -337,19 +337,16 @@ std::string CallLegs::relayTimerLines(const Leg& to, sip_method_t m) const {
 }
 
 void CallLegs::relayedRefresh(Relay& r, Leg* from, Leg* to, const sip_t* response, const std::string& fromSdp) {
-  if (to && response) {
+  if (to && response && (r.method == sip_method_invite || r.method == sip_method_update)) {
     const std::string body = isSdp(response) ? bodyOf(response) : std::string();
     if (!body.empty()) {
       to->session.peerSdp = body;
       const std::optional<SdpAudio> audio = learn(*to, body);
       if (!r.offerless) renegotiated(*to, audio);  // an answer; an offerless one's comes in the ACK
     }
-    if (r.method == sip_method_invite || r.method == sip_method_update) {
-      if (to->session.timer.active())
-        to->session.timer = dialog::onUac2xx(timerHeadersOf(response),
-                                             {to->session.timer.interval, timerPolicy_.minSE});
-      restartSessionTimer(*to);
-    }
+    if (to->session.timer.active())
+      to->session.timer = dialog::onUac2xx(timerHeadersOf(response), {to->session.timer.interval, timerPolicy_.minSE});
+    restartSessionTimer(*to);
     if (from && !body.empty()) from->session.localSdp = fromSdp;
   }
   if (from && r.timerAnswer) applyTimerAnswer(*from, *r.timerAnswer);

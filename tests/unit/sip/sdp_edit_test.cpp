@@ -265,14 +265,22 @@ TEST_CASE("sdp: bytes Sofia's parser must not see are refused as unreadable SDP,
   CHECK_FALSE(sdpHeld(utf8Proto));
   CHECK_FALSE(sdpWithBothLaws(utf8Proto));
   CHECK(sdpVersionShifted(utf8Proto, 1) == utf8Proto);  // what it cannot read goes on as it came
-  CHECK_FALSE(sdpAudio(kPhone + "a=x-note:\x01\r\n"));  // a control character
+  // Sofia skips blanks before a line's type: so does the check.
+  const std::string head = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n";
+  CHECK_FALSE(sdpAudio(head + " m=audio 4000 udp :\r\n"));
+  CHECK_FALSE(sdpAudio(head + "\tm=audio 4000 RTP/AVP/\xd0\xbe 0\r\n"));
+  CHECK_FALSE(sdpAudio(head + "\r   m=audio 3 1\xd0\xcd\r"));  // a CR alone ends a line for Sofia
+  // What Sofia reads and RFC 4566 allows is let through: runs of spaces, a
+  // NUL after the description, UTF-8 in o=, control characters in free text.
+  CHECK(sdpAudio(head + "m=audio  4000 RTP/AVP  0  8\r\n"));
+  CHECK(sdpAudio(kPhone + std::string(1, '\0')));
+  CHECK(sdpAudio(kPhone + "a=x-note:\x01\r\n"));
   // ... and on a format that is no token (RFC 4566 §9), under any protocol.
   for (const char* m : {"m=audio 4000 udp :\r\n", "m=audio 4000 R @\r\n", "m=audio 4000 TCP ,\r\n"})
     CHECK_FALSE(sdpAudio("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n" + std::string(m)));
   CHECK(sdpAudio("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
                  "m=audio 4000/2 RTP/SAVP 0 8 101  \r\n"));  // trailing spaces, as some phones send
-  CHECK_FALSE(sdpAudio("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
-                       "m=audio 4000 R\t\t\r\n"));  // Sofia loops on these tabs
+  CHECK_FALSE(sdpAudio(head + "m=audio 4000 R\t\t\r\n"));  // Sofia loops on these tabs
   // RFC 4566 §5: the session name and attributes may be UTF-8.
   const auto named = sdpAudio("v=0\r\no=desk 1000 7 IN IP4 127.0.0.1\r\ns=Caf\xc3\xa9\r\nc=IN IP4 127.0.0.1\r\n"
                               "t=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=x-label:\xd0\xbe\r\n");
