@@ -20,12 +20,22 @@ CTL = os.environ.get("SEATBRIDGECTL", "seatbridgectl")
 SOURCE_DIR = os.environ.get("SEATBRIDGE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+# Ports this process has handed out. The kernel may give the same ephemeral
+# port to two bind(0) calls in a row once the first socket is closed, and a
+# daemon's SIP and metrics ports drawn that way collided (CivetServer could
+# not listen), so a port is never handed out twice.
+_handed_out = set()
+
+
 def free_port(host="127.0.0.1"):
     """A port free for both UDP and TCP on host (SIP listens on both)."""
     for _ in range(50):
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         t.bind((host, 0))
         port = t.getsockname()[1]
+        if port in _handed_out:
+            t.close()
+            continue
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             u.bind((host, port))
@@ -34,6 +44,7 @@ def free_port(host="127.0.0.1"):
         finally:
             u.close()
             t.close()
+        _handed_out.add(port)
         return port
     raise RuntimeError("no free port")
 
