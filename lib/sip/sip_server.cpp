@@ -4,6 +4,7 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/sip_tag.h>
+#include <sofia-sip/su_string.h>
 #include <sofia-sip/tport_tag.h>
 
 #include <cerrno>
@@ -171,6 +172,7 @@ void SipServer::handle(msg_t* msg, sip_t* sip) {
   if (registrar_->dropBanned(msg)) return;
   const sip_method_t method = sip->sip_request->rq_method;
   metrics_.sipRequest(methodLabel(sip)).Increment();
+  if (method != sip_method_ack && method != sip_method_unknown && refuseUnsupported(msg, sip)) return;
   switch (method) {
     case sip_method_register:
       registrar_->handleRegister(msg, sip);
@@ -200,6 +202,32 @@ void SipServer::handle(msg_t* msg, sip_t* sip) {
       reply(msg, sip, SIP_501_NOT_IMPLEMENTED);
       return;
   }
+}
+
+// RFC 3261 §8.2.2.1 and §8.2.2.3, in that order, after the method (§8.2.1: an
+// unknown one is 501 first): a Request-URI scheme we do not serve is 416, and a
+// Require naming an extension we do not support is 420 with Unsupported. ACK
+// is never answered and CANCEL's Require is not read (§8.2.2.3). REGISTER's
+// Require is the registrar's, and an INVITE's "timer" is the session timers'
+// (RFC 4028 §9: refused 420 when sessionExpires is 0); Proxy-Require is for
+// proxies only (§20.29). RFC 4475 §3.3.2, §3.3.3 and §3.3.5 send these.
+bool SipServer::refuseUnsupported(msg_t* msg, const sip_t* sip) {
+  const url_t* uri = sip->sip_request->rq_url;
+  if (!uri || (uri->url_type != url_sip && uri->url_type != url_sips && uri->url_type != url_tel)) {
+    reply(msg, sip, SIP_416_UNSUPPORTED_URI);
+    return true;
+  }
+  const sip_method_t method = sip->sip_request->rq_method;
+  if (method == sip_method_cancel || method == sip_method_register) return false;
+  std::string unsupported;
+  for (const sip_require_t* r = sip->sip_require; r; r = r->k_next)
+    for (msg_param_t const* tag = r->k_items; tag && *tag; ++tag) {
+      const bool known = method == sip_method_invite && (su_casematch(*tag, "100rel") || su_casematch(*tag, "timer"));
+      if (!known) unsupported += (unsupported.empty() ? "" : ", ") + std::string(*tag);
+    }
+  if (unsupported.empty()) return false;
+  reply(msg, sip, SIP_420_BAD_EXTENSION, SIPTAG_UNSUPPORTED_STR(unsupported.c_str()));
+  return true;
 }
 
 // A desk phone dialling one of outbound.emergencyNumbers: it is exempt from

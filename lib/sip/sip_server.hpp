@@ -97,6 +97,7 @@ class SipServer {
   };
   std::map<std::string, Bucket> buckets_;
   void handleInvite(msg_t* msg, sip_t* sip);
+  bool refuseUnsupported(msg_t* msg, const sip_t* sip);
   bool admit(const config::Trunk& trunk, const char*& reason);
   bool draining_ = false;
   int64_t startedAtMs_;
