@@ -92,18 +92,23 @@ control::MethodSpec clientSubscribe(host::CoreHost* b) {
   return {.name = "Client.subscribe",
           .help =
               "Chooses whose events this connection receives, replacing any earlier choice: `{\"all\": true}` for "
-              "every event, `{\"userIds\": [...]}` for those agents' events, `{\"userIds\": []}` for none.",
+              "every event, `{\"userIds\": [...]}` for those agents' events, `{\"userIds\": []}` for none. "
+              "`queues: true`, alone or beside either, adds the `queueChanged` events, which no other "
+              "subscription receives (Gateway.listQueues gives their starting point).",
           .params = {{"all", ParamType::Boolean, false, "Every event, gateway events included."},
-                     {"userIds", ParamType::StringArray, false, "Only these agents' events (each must exist)."}},
-          .answer = "`{all, userIds, lastSeq}`: live events after `lastSeq` follow.",
+                     {"userIds", ParamType::StringArray, false, "Only these agents' events (each must exist)."},
+                     {"queues", ParamType::Boolean, false, "Also the queueChanged events (seatbridge's own)."}},
+          .answer = "`{all, userIds, queues, lastSeq}`: live events after `lastSeq` follow.",
           .handler = [b](const Request& r) {
             const bool hasAll = r.params.contains("all"), hasIds = r.params.contains("userIds");
-            if (!hasAll && !hasIds)
-              return r.reply.error(control::errc::missingParam, "Client.subscribe needs 'all' or 'userIds'");
+            const bool queues = r.params.value("queues", false);
+            if (!hasAll && !hasIds && !r.params.contains("queues"))
+              return r.reply.error(control::errc::missingParam, "Client.subscribe needs 'all', 'userIds' or 'queues'");
             if (hasAll && hasIds && r.params["all"].get<bool>())
               return r.reply.error(control::errc::invalidParams, "give either all:true or userIds, not both");
             control::Subscription sub;
             sub.all = hasAll && r.params["all"].get<bool>();
+            sub.queues = queues;
             if (hasIds)
               for (const auto& id : r.params["userIds"]) sub.userIds.insert(id.get<std::string>());
             auto apply = [b, r, sub](json) { r.reply.success(b->server().subscribe(r.connectionId, sub)); };
@@ -152,6 +157,18 @@ control::MethodTable buildMethodTable(host::CoreHost* bridge) {
   return table;
 }
 
+namespace {
+
+// Every EndState's wire name, in the SDK's order (core/vocabulary.hpp ends the enum with clientError).
+std::vector<std::string> endStateNames() {
+  std::vector<std::string> names;
+  for (int i = 0; i <= static_cast<int>(core::EndState::clientError); ++i)
+    names.emplace_back(core::toString(static_cast<core::EndState>(i)));
+  return names;
+}
+
+}  // namespace
+
 void addGatewayMethods(control::MethodTable& table, host::CoreHost* b) {
   table.add({.name = "Gateway.status",
              .help = "The daemon: version, pid, uptime, whether it is draining, listen addresses, configured counts, "
@@ -199,13 +216,33 @@ void addGatewayMethods(control::MethodTable& table, host::CoreHost* b) {
                  return core::Outcome::success(g.listSessions(userId));
                });
              }});
+  table.add({.name = "Gateway.listQueues",
+             .help = "Each skill group's queue now: customers waiting (ringing an agent included) and how long the "
+                     "longest-waiting one has waited. The starting point for the queueChanged events "
+                     "(Client.subscribe with `queues`).",
+             .answer = "`{queues: [{skillGroup, name, waiting, oldestWaitMs}]}`, in skill group order.",
+             .handler = [b](const Request& r) {
+               b->run(r.reply, [](core::Gateway& g, core::TimePoint now) {
+                 const auto stats = g.queueStats(now);
+                 json queues = json::array();
+                 for (const auto& group : g.directory().skillGroups) {
+                   const auto it = stats.find(group.id);
+                   const core::QueueStat q = it == stats.end() ? core::QueueStat{} : it->second;
+                   queues.push_back({{"skillGroup", group.id},
+                                     {"name", group.name},
+                                     {"waiting", q.waiting},
+                                     {"oldestWaitMs", q.oldestWait.count()}});
+                 }
+                 return core::Outcome::success(json{{"queues", std::move(queues)}});
+               });
+             }});
   table.add({.name = "Gateway.listRecords",
              .help = "The archive of ended sessions (kept storage.recordsRetentionDays), newest first, a page at a "
                      "time.",
              .params = {{"userId", ParamType::String, false, "Only sessions this agent had last."},
                         {"fromMs", ParamType::Integer, false, "Ended at or after this time (ms since the epoch)."},
                         {"toMs", ParamType::Integer, false, "Ended before this time (ms since the epoch)."},
-                        {"endState", ParamType::String, false, "Only this end state (ok, waitingGiveUp, ...)."},
+                        {"endState", ParamType::String, false, "Only this end state.", endStateNames()},
                         {"limit", ParamType::Integer, false, "Rows per page, 1 to 500 (default 100)."},
                         {"before", ParamType::String, false, "The `next` cursor of the previous page."}},
              .answer = "`{records: [...], next?}`: each record as a Gateway.listSessions row; `next` is present "

@@ -4,6 +4,7 @@
 #include "core/errors.hpp"
 #include "core/vocabulary.hpp"
 #include "daemon/gateway_methods.hpp"
+#include "host/host_events.hpp"
 #include "sip/trunk_registration.hpp"
 
 namespace sb::daemon {
@@ -55,6 +56,14 @@ std::vector<control::EventDoc> events() {
       {n(ev::sessionEnded), "the agent who had it; none when no agent was offered it",
        "`sessionId`, `closeBy` (client, seat, admin, timer), `mainReason`, `subReason`",
        "The session is over (Gateway.listSessions and Gateway.listRecords give its endState)."},
+      {n(host::event::queueChanged), "no; only with `queues` (Client.subscribe)",
+       "`skillGroup`, `waiting` (customers not yet answered, those ringing an agent included), `oldestWaitMs` "
+       "(how long the longest-waiting one has waited; 0 when none)",
+       "seatbridge's own, for wallboards and `seatbridgectl top`: a skill group's queue changed, that is a "
+       "customer joined or left it, or the longest-waiting one did. The wait growing is no change: add the time "
+       "since the event. Sent only to connections that subscribed with `queues: true` (an `all` subscriber "
+       "without it sees a gap in the seqs there, as for other agents' events), so clients written for the "
+       "SDK's events never get it. Gateway.listQueues gives the figures to start from."},
       {n(ev::trunkStateChanged), "no", "`trunk`, `up`",
        "A trunk answered its OPTIONS pings again, or missed two in a row."},
       {n(sip::event::trunkRegistrationChanged), "no", "`trunk`, `registered`, `code`",

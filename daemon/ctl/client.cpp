@@ -1,10 +1,12 @@
 #include "daemon/ctl/client.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace sb::ctl {
@@ -29,26 +31,30 @@ std::string errorText(const json& answer) {
   return answer.value("errorCode", std::string("error")) + ": " + answer.value("errorMsg", std::string());
 }
 
+const char* kClosed = "the daemon closed the connection (stopping, or this client is not permitted)";
+
 }  // namespace
 
-Client::Client(const std::string& path) : path_(path) {
+Client::Client(const std::string& path, int timeoutMs) : timeoutMs_(timeoutMs), path_(path) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) throw CtlError(path + ": path too long for a Unix socket");
+  if (path.size() >= sizeof sa.sun_path) throw CtlError(kExitConnect, path + ": path too long for a Unix socket");
   std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
   fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw CtlError(std::string("socket: ") + std::strerror(errno));
+  if (fd_ < 0) throw CtlError(kExitConnect, std::string("socket: ") + std::strerror(errno));
   if (connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     const int err = errno;
     close(fd_);
     fd_ = -1;
-    throw CtlError(connectHint(err, path));
+    throw CtlError(kExitConnect, connectHint(err, path));
   }
   const json ready = json::parse(readLine(), nullptr, false);
+  // The daemon refuses a peer it does not permit (SO_PEERCRED) with one error
+  // line: a permission failure, like EACCES on the socket file.
   if (ready.is_object() && ready.value("status", "") == "error")
-    throw CtlError("the daemon refused this connection: " + errorText(ready));
+    throw CtlError(kExitConnect, "the daemon refused this connection: " + errorText(ready));
   if (!ready.is_object() || ready.value("event", "") != "ready")
-    throw CtlError(path + " does not speak the seatbridge control protocol");
+    throw CtlError(kExitProtocol, path + " does not speak the seatbridge control protocol");
   tabUuid_ = ready["data"].value("tabUUID", "");
   readySeq_ = ready.value("seq", uint64_t{0});
 }
@@ -57,7 +63,32 @@ Client::~Client() {
   if (fd_ >= 0) close(fd_);
 }
 
+void Client::readSome() {
+  char chunk[65536];
+  ssize_t n;
+  do {
+    n = read(fd_, chunk, sizeof chunk);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) throw CtlError(kExitProtocol, kClosed);
+  buffer_.append(chunk, static_cast<size_t>(n));
+}
+
+std::optional<std::string> Client::takeLine() {
+  if (!pending_.empty()) {
+    std::string line = std::move(pending_.front());
+    pending_.pop_front();
+    return line;
+  }
+  const auto nl = buffer_.find('\n');
+  if (nl == std::string::npos) return std::nullopt;
+  std::string line = buffer_.substr(0, nl);
+  buffer_.erase(0, nl + 1);
+  return line;
+}
+
 std::string Client::readLine() {
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::milliseconds(timeoutMs_);
   while (true) {
     const auto nl = buffer_.find('\n');
     if (nl != std::string::npos) {
@@ -65,11 +96,16 @@ std::string Client::readLine() {
       buffer_.erase(0, nl + 1);
       return line;
     }
-    char chunk[65536];
-    const ssize_t n = read(fd_, chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw CtlError("the daemon closed the connection (stopping, or this client is not permitted)");
-    buffer_.append(chunk, static_cast<size_t>(n));
+    if (timeoutMs_ > 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+      pollfd p{fd_, POLLIN, 0};
+      const int r = left > 0 ? poll(&p, 1, static_cast<int>(left)) : 0;
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0)
+        throw CtlError(kExitProtocol, "no answer from the daemon within " + std::to_string(timeoutMs_) +
+                                          " ms (--timeout); it may be wedged");
+    }
+    readSome();
   }
 }
 
@@ -80,30 +116,40 @@ json Client::call(const std::string& method, const json& params) {
   while (sent < line.size()) {
     const ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw CtlError("cannot write to the control socket: " + std::string(std::strerror(errno)));
+    if (n <= 0)
+      throw CtlError(kExitProtocol, "cannot write to the control socket: " + std::string(std::strerror(errno)));
     sent += static_cast<size_t>(n);
   }
   while (true) {
     std::string raw = readLine();
     json m = json::parse(raw, nullptr, false);
-    if (m.is_object() && m.contains("status") && (m["id"] == id || m["id"].is_null())) return m;
+    if (m.is_discarded() || !m.is_object())
+      throw CtlError(kExitProtocol, path_ + " sent a line that is not a JSON object");
+    if (m.contains("status") && (m["id"] == id || m["id"].is_null())) return m;
     pending_.push_back(std::move(raw));
   }
 }
 
 json Client::callOk(const std::string& method, const json& params) {
   json answer = call(method, params);
-  if (answer.value("status", "") != "success") throw CtlError(method + ": " + errorText(answer));
+  if (answer.value("status", "") != "success") throw CtlError(kExitMethodError, method + ": " + errorText(answer));
   return answer.value("data", json::object());
 }
 
 json Client::next(std::string* raw) {
   std::string line;
-  if (!pending_.empty()) {
-    line = std::move(pending_.front());
-    pending_.pop_front();
+  if (auto kept = takeLine()) {
+    line = std::move(*kept);
   } else {
-    line = readLine();
+    const int saved = timeoutMs_;
+    timeoutMs_ = 0;  // events have no deadline
+    try {
+      line = readLine();
+    } catch (...) {
+      timeoutMs_ = saved;
+      throw;
+    }
+    timeoutMs_ = saved;
   }
   json m = json::parse(line, nullptr, false);
   if (raw) *raw = std::move(line);

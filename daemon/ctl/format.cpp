@@ -6,21 +6,27 @@ namespace sb::ctl {
 
 using nlohmann::json;
 
-void Table::print(FILE* out) const {
+std::vector<std::string> Table::lines() const {
   std::vector<size_t> width;
   for (const auto& row : rows_)
     for (size_t i = 0; i < row.size(); ++i) {
       if (width.size() <= i) width.push_back(0);
       width[i] = std::max(width[i], row[i].size());
     }
+  std::vector<std::string> out;
   for (const auto& row : rows_) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
       line += row[i];
       if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
     }
-    std::fprintf(out, "%s\n", line.c_str());
+    out.push_back(std::move(line));
   }
+  return out;
+}
+
+void Table::print(FILE* out) const {
+  for (const auto& line : lines()) std::fprintf(out, "%s\n", line.c_str());
 }
 
 std::string cell(const json& v) {
@@ -133,6 +139,14 @@ void printRecords(const json& d, FILE* out) {
     t.print(out);
   }
   if (d.contains("next")) std::fprintf(out, "more: --before %s\n", get(d, "next").c_str());
+}
+
+void printQueues(const json& d, FILE* out) {
+  Table t({"QUEUE", "NAME", "WAITING", "OLDEST"});
+  for (const auto& q : d.value("queues", json::array()))
+    t.add({get(q, "skillGroup"), get(q, "name"), get(q, "waiting"),
+           q.value("waiting", 0) > 0 ? duration(q.value("oldestWaitMs", int64_t{0})) : "-"});
+  t.print(out);
 }
 
 std::string eventSummary(const json& m) {

@@ -13,6 +13,8 @@ class Table {
   explicit Table(std::vector<std::string> header) : rows_{std::move(header)} {}
   void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
   void print(FILE* out) const;
+  // The aligned lines, without newlines.
+  std::vector<std::string> lines() const;
 
  private:
   std::vector<std::vector<std::string>> rows_;
@@ -28,6 +30,7 @@ void printAgents(const nlohmann::json& data, FILE* out);
 void printExtensions(const nlohmann::json& data, FILE* out);
 void printSessions(const nlohmann::json& data, FILE* out);
 void printRecords(const nlohmann::json& data, FILE* out);
+void printQueues(const nlohmann::json& data, FILE* out);
 // "#1042 statusChanged alice@example.com status=rest restReason=Meal"
 std::string eventSummary(const nlohmann::json& event);
 

@@ -43,7 +43,7 @@ void Connection::writeLine(std::string_view line) {
 }
 
 bool Connection::deliver(const StoredEvent& event) {
-  if (!subscription_.matches(event.userId)) return true;
+  if (!subscription_.matches(event.userId, event.topic)) return true;
   if (!gate_.offer(event.seq, queuedBytes())) return false;
   if (gate_.noticeDue()) appendNotice();
   gathered_ += event.line;

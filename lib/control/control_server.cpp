@@ -205,14 +205,16 @@ void ControlServer::publish(std::vector<PublishedEvent>& batch, LostRange lost) 
   std::vector<StoredEvent> stored;
   stored.reserve(batch.size());
   std::string all;  // the whole batch, for `all` subscribers with room for it
+  bool plain = true;  // no topic event in it: `all` is what an `all` subscriber gets
   for (auto& e : batch) {
     std::string line = eventLine(e.name, e.seq, e.userId, e.data);
     all += line;
-    stored.push_back(StoredEvent{e.seq, std::move(e.userId), std::move(line)});
+    plain = plain && e.topic.empty();
+    stored.push_back(StoredEvent{e.seq, std::move(e.userId), std::move(line), std::move(e.topic)});
   }
   uint64_t dropped = 0;
   for (auto& [id, c] : connections_) {
-    if (stored.empty() || c->deliverAll(all)) continue;
+    if (stored.empty() || (plain && c->deliverAll(all))) continue;
     for (const auto& e : stored)
       if (!c->deliver(e)) ++dropped;
   }
@@ -242,6 +244,7 @@ void ControlServer::login(uint64_t connectionId, const std::string& userId) {
 json ControlServer::subscribe(uint64_t connectionId, Subscription subscription) {
   json answer{{"all", subscription.all},
               {"userIds", json(std::vector<std::string>(subscription.userIds.begin(), subscription.userIds.end()))},
+              {"queues", subscription.queues},
               {"lastSeq", lastSeq()}};
   auto it = connections_.find(connectionId);
   if (it != connections_.end()) it->second->setSubscription(std::move(subscription));
@@ -271,7 +274,7 @@ void ControlServer::resume(uint64_t connectionId, uint64_t fromSeq, const Reply&
     return;
   }
   uint64_t count = 0;
-  history_.forEachFrom(fromSeq, [&](const StoredEvent& e) { count += c.subscription().matches(e.userId) ? 1 : 0; });
+  history_.forEachFrom(fromSeq, [&](const StoredEvent& e) { count += c.subscription().matches(e.userId, e.topic) ? 1 : 0; });
   reply.success(json{{"fromSeq", fromSeq}, {"toSeq", lastSeq()}, {"replayed", count}});
   uint64_t dropped = 0;
   history_.forEachFrom(fromSeq, [&](const StoredEvent& e) { dropped += c.deliver(e) ? 0 : 1; });

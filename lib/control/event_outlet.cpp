@@ -9,7 +9,7 @@ EventOutlet::EventOutlet(ControlThread& thread, size_t maxPending, uint64_t firs
 
 void EventOutlet::setSink(Sink sink) { sink_ = std::move(sink); }
 
-uint64_t EventOutlet::publish(std::string name, std::string userId, nlohmann::json data) {
+uint64_t EventOutlet::publish(std::string name, std::string userId, nlohmann::json data, std::string topic) {
   bool wake = false;
   uint64_t seq = 0;
   {
@@ -21,7 +21,7 @@ uint64_t EventOutlet::publish(std::string name, std::string userId, nlohmann::js
       lost_.toSeq = seq;
       ++lostTotal_;
     } else {
-      pending_.push_back(PublishedEvent{seq, std::move(name), std::move(userId), std::move(data)});
+      pending_.push_back(PublishedEvent{seq, std::move(name), std::move(userId), std::move(data), std::move(topic)});
     }
     if (!wakePosted_) wake = wakePosted_ = true;
   }

@@ -23,6 +23,7 @@ struct PublishedEvent {
   std::string name;
   std::string userId;  // the agent the event concerns; empty for gateway-wide events
   nlohmann::json data;
+  std::string topic{};  // empty, or an opt-in topic (subscription.hpp)
 };
 
 // Seqs that never reached the control thread.
@@ -43,7 +44,8 @@ class EventOutlet {
   // Before the first publish(); the sink runs on the control thread.
   void setSink(Sink sink);
   // Any thread. Returns the event's seq, or 0 once closed.
-  uint64_t publish(std::string name, std::string userId, nlohmann::json data);
+  // `topic`: only for connections subscribed to it (subscription.hpp).
+  uint64_t publish(std::string name, std::string userId, nlohmann::json data, std::string topic = {});
   // Stops publishing (before the control thread goes away). Any thread.
   void close();
 

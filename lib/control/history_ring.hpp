@@ -14,6 +14,7 @@ struct StoredEvent {
   // The NDJSON line, with its newline. Owned here: clients get copies of it in
   // their own output, so sharing it would only add a control block per event.
   std::string line;
+  std::string topic{};  // empty, or an opt-in topic (subscription.hpp)
 };
 
 class HistoryRing {

@@ -68,8 +68,9 @@ void events(std::ostream& o, const ProtocolDoc& doc) {
   o << "## Events\n\n"
        "```json\n{\"event\":\"statusChanged\",\"seq\":1042,\"userId\":\"alice@example.com\",\"data\":{\"status\":\"rest\",\"restReason\":\"Meal\"}}\n```\n\n"
        "- `seq` rises by exactly one for every event the daemon emits, whoever receives it. A\n"
-       "  connection subscribed to some agents only sees gaps where other agents' events were: a gap\n"
-       "  is not a loss. Losses are always announced with `eventsDropped`.\n"
+       "  connection subscribed to some agents only sees gaps where other agents' events were (and\n"
+       "  one without `queues` where queueChanged events were): a gap is not a loss. Losses are\n"
+       "  always announced with `eventsDropped`.\n"
        "- Seqs keep rising across daemon restarts: a run numbers its events after its start time in\n"
        "  milliseconds times 1000 (below 2^53, so exact in any JSON reader). They are ordinal numbers,\n"
        "  not timestamps: within a run they rise by one.\n"
@@ -78,7 +79,8 @@ void events(std::ostream& o, const ProtocolDoc& doc) {
        "- A connection receives numbered events only once it has a subscription (`Client.subscribe`,\n"
        "  or `Client.login`, which subscribes to its own agent when there is no subscription yet).\n"
        "  `{\"all\":true}` receives everything; `{\"userIds\":[...]}` receives those agents' events.\n"
-       "  Gateway events without a `userId` go to `all` subscribers only.\n\n"
+       "  Gateway events without a `userId` go to `all` subscribers only. `queueChanged` goes only to\n"
+       "  connections that subscribed with `queues: true` (beside `all` or `userIds`, or alone).\n\n"
        "| Event | userId | data | When |\n|---|---|---|---|\n";
   for (const auto& e : doc.events)
     o << "| `" << e.name << "` | " << e.userId << " | " << e.fields << " | " << e.when << " |\n";

@@ -1,5 +1,8 @@
 #include "host/core_host.hpp"
 
+#include "control/subscription.hpp"
+#include "host/host_events.hpp"
+
 #include <sofia-sip/su_wait.h>
 
 #include <cerrno>
@@ -232,12 +235,15 @@ void CoreHost::refreshCallGauges(core::TimePoint now) {
     if (!g) g = &metrics_.sessionsActive(std::string(core::toString(type)));
     g->Set(static_cast<double>(n));
   }
-  for (const auto& [group, q] : gateway_->queueStats(now)) {
+  const auto queues = gateway_->queueStats(now);
+  for (const auto& [group, q] : queues) {
     QueueGauges& g = queueGauges_[group];
     if (!g.waiting) g = {&metrics_.queueWaiting(group), &metrics_.queueOldestWait(group)};
     g.waiting->Set(static_cast<double>(q.waiting));
     g.oldest->Set(static_cast<double>(q.oldestWait.count()) / 1e3);
   }
+  for (auto& data : queueWatch_.changes(queues, now))
+    outlet_.publish(std::string(event::queueChanged), {}, std::move(data), control::kQueuesTopic);
 }
 
 void CoreHost::startTimer(core::TimerId id, core::TimePoint deadline, core::TimePoint now) {

@@ -15,6 +15,7 @@
 #include "core/gateway.hpp"
 #include "core/outputs.hpp"
 #include "core/random_source.hpp"
+#include "host/queue_watch.hpp"
 #include "sip/sofia.hpp"
 
 namespace sb::metrics {
@@ -120,6 +121,7 @@ class CoreHost {
   std::map<core::AgentStatus, prometheus::Gauge*> agentGauges_;
   std::map<core::SessionType, prometheus::Gauge*> sessionGauges_;
   std::map<std::string, QueueGauges> queueGauges_;
+  QueueWatch queueWatch_;  // queueChanged events, from the same samples as the gauges
   // Once a second on the SIP thread: a queue's oldest wait grows with no call
   // event to refresh it (attachCalls, the gauges' own clock).
   sip::TimerPtr gaugeTimer_;

@@ -64,7 +64,7 @@ class Lifecycle(unittest.TestCase):
 
     def test_seatbridgectl_explains_a_missing_daemon(self):
         r = run([CTL, "--socket", os.path.join(self.d.tmp, "nope.sock"), "status"])
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 3)  # cannot connect (seatbridgectl --help, exit codes)
         self.assertIn("is seatbridged running?", r.stderr)
 
     def test_broken_json_on_control_socket_gets_an_error_and_connection_stays(self):
