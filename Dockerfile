@@ -31,6 +31,8 @@ RUN groupadd --system --gid "$SEATBRIDGE_UID" seatbridge \
  && install -d -o seatbridge -g seatbridge -m 0750 /run/seatbridge /var/lib/seatbridge \
  && install -d -m 0755 /etc/seatbridge
 COPY --from=build /stage/usr/bin/seatbridged /stage/usr/bin/seatbridgectl /usr/bin/
+# seatbridgectl's bash completion (an operator's `docker exec -it ... bash`).
+COPY --from=build /stage/usr/share/bash-completion/completions/seatbridgectl /usr/share/bash-completion/completions/
 COPY docker/seatbridge.yaml /etc/seatbridge/seatbridge.yaml
 RUN seatbridged --check-config /etc/seatbridge/seatbridge.yaml
 USER seatbridge
@@ -39,9 +41,11 @@ VOLUME /var/lib/seatbridge
 EXPOSE 5060/udp 5060/tcp 9464
 # Gateway.status travels control thread -> SIP thread -> control thread, so a
 # success means both event loops are turning, not just that the process exists.
-# seatbridgectl has no timeout of its own; --timeout bounds a wedged daemon.
+# seatbridgectl's own --timeout (3 s) answers for a wedged daemon before
+# Docker's (5 s) kills it; its exit codes 3 and 4 (no socket, no answer) are
+# folded into 1, the only failure code Docker's HEALTHCHECK defines.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["seatbridgectl", "--socket", "/run/seatbridge/seatbridge.sock", "status"]
+  CMD seatbridgectl --socket /run/seatbridge/seatbridge.sock --timeout 3 status >/dev/null || exit 1
 # seatbridged runs as PID 1: it waits for SIGTERM/SIGINT/SIGHUP itself
 # (sigtimedwait), starts no children, and drains on `docker stop`.
 ENTRYPOINT ["seatbridged"]

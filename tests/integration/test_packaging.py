@@ -170,12 +170,16 @@ class Docker(unittest.TestCase):
         self.assertNotIn("-dev", runtime)
 
     def test_healthcheck_command_exists_and_takes_those_flags(self):
-        m = re.search(r'CMD \["seatbridgectl", "--socket", "([^"]+)", "status"\]', self.dockerfile)
+        m = re.search(r'CMD (seatbridgectl --socket (\S+) --timeout \d+ status) >/dev/null \|\| exit 1$', self.dockerfile,
+                      re.M)
         self.assertIsNotNone(m)
-        self.assertEqual(m[1], self.config["control"]["socket"])
-        # Against a socket nobody listens on it must fail (exit 1), never hang or pass.
-        r = run([CTL, "--socket", "/nonexistent/seatbridge.sock", "status"])
+        self.assertEqual(m[2], self.config["control"]["socket"])
+        # Against a socket nobody listens on it must fail with Docker's one failure
+        # code (seatbridgectl says 3, cannot connect), never hang or pass.
+        command = m[1].replace(m[2], "/nonexistent/seatbridge.sock").replace("seatbridgectl", CTL, 1)
+        r = run(["sh", "-c", command + " >/dev/null || exit 1"])
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("no control socket", r.stderr)
 
     def test_runtime_stage_installs_every_library_the_daemon_links(self):
         if not all(shutil.which(t) for t in ("dpkg", "objdump", "ldd")):
