@@ -143,6 +143,10 @@ struct SkillGroup {
   int queueTimeout = 120;
   int afterCallWork = 10;
   int maxQueueLength = 0;   // customers waiting at once (ringing one included); 0 = no limit
+  // The service-level target: a customer answered within this many seconds of
+  // arriving counts as answered in target (seatbridge_session_answered_in_target_total).
+  // 20 s is the usual "80/20" contact-centre convention.
+  int serviceLevelSeconds = 20;
   std::string overflowTo;   // skill group a call goes to when this queue is full; empty: refused (486)
   std::vector<std::string> dialPatterns;   // numbers its agents may dial (Agent::dialPatterns unset)
   std::vector<std::string> callerNumbers;  // presented on its agents' outbound calls, before the trunk's

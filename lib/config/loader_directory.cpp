@@ -67,7 +67,7 @@ void readAgent(const YAML::Node& n, const std::string& p, Diagnostics& d, std::v
 void readSkillGroup(const YAML::Node& n, const std::string& p, Diagnostics& d, std::vector<SkillGroup>& out) {
   Fields f(d, p);
   if (!f.open(n, {"id", "name", "ringTimeout", "queueTimeout", "afterCallWork", "maxQueueLength", "overflowTo",
-                  "dialPatterns", "callerNumbers", "holdMusic", "queueMusic"}))
+                  "serviceLevelSeconds", "dialPatterns", "callerNumbers", "holdMusic", "queueMusic"}))
     return;
   SkillGroup g;
   f.readString("holdMusic", g.holdMusic);
@@ -80,6 +80,7 @@ void readSkillGroup(const YAML::Node& n, const std::string& p, Diagnostics& d, s
   f.readInt("queueTimeout", g.queueTimeout, 1, 86400);
   f.readInt("afterCallWork", g.afterCallWork, 0, 86400);
   f.readInt("maxQueueLength", g.maxQueueLength, 0, 100000);
+  f.readInt("serviceLevelSeconds", g.serviceLevelSeconds, 1, 3600);
   f.readString("overflowTo", g.overflowTo);
   out.push_back(std::move(g));
 }

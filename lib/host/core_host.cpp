@@ -77,12 +77,30 @@ CoreHost::CoreHost(const config::Config& config, sip::SipThread& sip, control::C
   }
   refreshAgentGauges();
   initTrunkGauges(config);
+  initServiceLevels(config);
 }
 
 // A pinged trunk is down until it first answers; one never pinged counts as up.
 void CoreHost::initTrunkGauges(const config::Config& config) {
   for (const auto& t : config.trunks)
     if (t.pingSeconds <= 0) metrics_.trunkUp(t.name).Set(1);
+}
+
+// Every configured skill group is on the service-level series from the start
+// (its target, 0 answered in target, an empty wait histogram for each outcome),
+// so a dashboard's rate() sees a group's first call as an increase from 0
+// rather than as a series that appeared.
+void CoreHost::initServiceLevels(const config::Config& config) {
+  std::map<std::string, int> next;
+  for (const auto& g : config.skillGroups) {
+    next[g.id] = g.serviceLevelSeconds;
+    metrics_.serviceLevelTarget(g.id).Set(g.serviceLevelSeconds);
+    metrics_.answeredInTarget(g.id);
+    for (const char* outcome : {"answered", "abandoned", "timeout"}) metrics_.sessionWaitSeconds(g.id, outcome);
+  }
+  for (const auto& [id, target] : serviceLevels_)
+    if (!next.count(id)) metrics_.removeServiceLevelTarget(id);
+  serviceLevels_ = std::move(next);
 }
 
 CoreHost::~CoreHost() = default;
@@ -157,6 +175,7 @@ void CoreHost::reconfigure(const config::Config& config) {
   const core::TimePoint now = this->now();
   if (records_) records_->setRetentionDays(config.storage.recordsRetentionDays);
   initTrunkGauges(config);
+  initServiceLevels(config);
   perform(gateway_->reconfigure(core::Directory::fromConfig(config), now), now);
   refreshAgentGauges();
 }
@@ -170,6 +189,7 @@ void CoreHost::perform(core::Outputs&& outputs, core::TimePoint now) {
   for (auto& action : outputs.actions) {
     if (auto* e = std::get_if<core::Event>(&action)) {
       statusChanged = statusChanged || e->name == core::event::statusChanged;
+      if (e->name == core::event::userAccessed) noteAnswerTarget(*e);
       if (e->name == core::event::sessionEnded) countEnded(*e);
       if (e->name == core::event::calloutRefused) metrics_.outboundRefused(e->data.value("reason", "")).Increment();
       callsChanged = callsChanged || e->name == core::event::sessionEnded || e->name == core::event::callIn ||
@@ -194,6 +214,7 @@ void CoreHost::perform(core::Outputs&& outputs, core::TimePoint now) {
 
 // Session metrics at the end of a session, from its record.
 void CoreHost::countEnded(const core::Event& e) {
+  auto target = answerTargets_.extract(e.data.value("sessionId", ""));
   const core::Session* s = gateway_->sessions().find(e.data.value("sessionId", ""));
   if (!s || !s->end) return;
   submitRecord(*s);
@@ -206,9 +227,17 @@ void CoreHost::countEnded(const core::Event& e) {
                         : s->end->closeBy == core::CloseBy::client ? "abandoned"
                                                                    : "timeout";
   // A customer's wait in a queue: calls agents placed never queued.
-  if (s->spec.direction == core::Direction::inbound)
-    metrics_.sessionWaitSeconds(s->spec.skillGroupId, outcome)
-        .Observe(static_cast<double>(waitEnd - s->createdAtMs) / 1e3);
+  if (s->spec.direction == core::Direction::inbound) {
+    const std::string& group = s->spec.skillGroupId;
+    metrics_.sessionWaitSeconds(group, outcome).Observe(static_cast<double>(waitEnd - s->createdAtMs) / 1e3);
+    // Counted with the wait (at the end), so answered-in-target never runs
+    // ahead of the waits it is a share of.
+    if (s->answeredAtMs) {
+      const int seconds = !target.empty() && target.mapped().first == group ? target.mapped().second
+                                                                             : serviceLevelSeconds(group);
+      if (*s->answeredAtMs - s->createdAtMs <= int64_t{seconds} * 1000) metrics_.answeredInTarget(group).Increment();
+    }
+  }
   if (s->ringingAtMs) {
     metrics_.sessionSetupSeconds.Observe(static_cast<double>(*s->ringingAtMs - s->createdAtMs) / 1e3);
     metrics_.sessionRingSeconds.Observe(static_cast<double>(waitEnd - *s->ringingAtMs) / 1e3);
@@ -217,6 +246,19 @@ void CoreHost::countEnded(const core::Event& e) {
     metrics_.sessionAnswerSeconds.Observe(static_cast<double>(*s->answeredAtMs - s->createdAtMs) / 1e3);
     metrics_.sessionTalkSeconds.Observe(static_cast<double>(end - *s->answeredAtMs) / 1e3);
   }
+}
+
+// The first answer of a session fixes the target its wait is judged by.
+void CoreHost::noteAnswerTarget(const core::Event& e) {
+  const core::Session* s = gateway_->sessions().find(e.data.value("sessionId", ""));
+  if (!s || s->spec.direction != core::Direction::inbound || answerTargets_.count(s->sessionId)) return;
+  answerTargets_.emplace(s->sessionId, std::pair{s->spec.skillGroupId, serviceLevelSeconds(s->spec.skillGroupId)});
+}
+
+// A group no longer configured (removed by a reload while its call ran): the default target.
+int CoreHost::serviceLevelSeconds(const std::string& group) const {
+  auto it = serviceLevels_.find(group);
+  return it != serviceLevels_.end() ? it->second : config::SkillGroup{}.serviceLevelSeconds;
 }
 
 // An ended session into the archive; written again when it changed after its

@@ -99,9 +99,12 @@ class CoreHost {
   void refreshAgentGauges();
   void refreshCallGauges(core::TimePoint now);
   void countEnded(const core::Event& e);
+  void noteAnswerTarget(const core::Event& e);
+  int serviceLevelSeconds(const std::string& group) const;
   void submitRecord(const core::Session& s);
 
   void initTrunkGauges(const config::Config& config);
+  void initServiceLevels(const config::Config& config);
   core::TimePoint now();  // monotonic now, and core's wall clock re-anchored
 
   sip::SipThread& sip_;
@@ -122,6 +125,13 @@ class CoreHost {
   std::map<core::SessionType, prometheus::Gauge*> sessionGauges_;
   std::map<std::string, QueueGauges> queueGauges_;
   QueueWatch queueWatch_;  // queueChanged events, from the same samples as the gauges
+  // Each skill group's serviceLevelSeconds, as configured now (SIP thread).
+  std::map<std::string, int> serviceLevels_;
+  // The target in force when a session was answered, by session id, kept
+  // until it ends: a reload while a call is live does not judge its wait
+  // against a target that came after it (its skill group with it, in case
+  // the session is counted under another after a transfer).
+  std::map<std::string, std::pair<std::string, int>> answerTargets_;
   // Once a second on the SIP thread: a queue's oldest wait grows with no call
   // event to refresh it (attachCalls, the gauges' own clock).
   sip::TimerPtr gaugeTimer_;

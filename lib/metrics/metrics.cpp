@@ -155,6 +155,11 @@ Metrics::Metrics(const std::string& version)
                       .Name("seatbridge_session_wait_seconds")
                       .Help("How long customers waited for an agent, by skill group and outcome")
                       .Register(r);
+  answeredInTarget_ = &family<prometheus::Counter>(
+      r, "seatbridge_session_answered_in_target_total",
+      "Customers answered within their skill group's service-level target (serviceLevelSeconds)");
+  serviceLevelTarget_ = &family<prometheus::Gauge>(r, "seatbridge_service_level_target_seconds",
+                                                   "The skill group's service-level target (serviceLevelSeconds)");
   offers_ = &family<prometheus::Counter>(r, "seatbridge_offers_total", "Offers of a session to an agent, by outcome");
   for (const char* o : {"answered", "missed", "rejected", "failed", "withdrawn"}) offers(o);
   remoteAnswers_ = &family<prometheus::Counter>(
@@ -227,6 +232,15 @@ prometheus::Gauge& Metrics::queueWaiting(const std::string& g) { return queueWai
 prometheus::Gauge& Metrics::queueOldestWait(const std::string& g) { return queueOldestWait_->Add({{"skillGroup", g}}); }
 prometheus::Histogram& Metrics::sessionWaitSeconds(const std::string& g, const std::string& outcome) {
   return sessionWait_->Add({{"skillGroup", g}, {"outcome", outcome}}, kAnswerBuckets);
+}
+prometheus::Counter& Metrics::answeredInTarget(const std::string& g) {
+  return answeredInTarget_->Add({{"skillGroup", g}});
+}
+prometheus::Gauge& Metrics::serviceLevelTarget(const std::string& g) {
+  return serviceLevelTarget_->Add({{"skillGroup", g}});
+}
+void Metrics::removeServiceLevelTarget(const std::string& g) {
+  serviceLevelTarget_->Remove(&serviceLevelTarget_->Add({{"skillGroup", g}}));
 }
 prometheus::Counter& Metrics::offers(const std::string& outcome) { return offers_->Add({{"outcome", outcome}}); }
 prometheus::Counter& Metrics::remoteAnswers(const std::string& outcome) {

@@ -57,6 +57,13 @@ class Metrics {
   prometheus::Gauge& queueOldestWait(const std::string& skillGroup);
   // outcome: answered | abandoned | timeout
   prometheus::Histogram& sessionWaitSeconds(const std::string& skillGroup, const std::string& outcome);
+  // Service level: waits answered within the skill group's serviceLevelSeconds,
+  // and that target itself (every configured group, set at start and reload).
+  prometheus::Counter& answeredInTarget(const std::string& skillGroup);
+  prometheus::Gauge& serviceLevelTarget(const std::string& skillGroup);
+  // A skill group removed by a reload: its target gauge goes (a stale target
+  // would keep a group on the dashboard that no longer exists).
+  void removeServiceLevelTarget(const std::string& skillGroup);
   // outcome: answered | missed | rejected | failed | withdrawn
   prometheus::Counter& offers(const std::string& outcome);
   // Call.accept's NOTIFY Event: talk, by the phone's answer: accepted (2xx) | refused
@@ -116,6 +123,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* queueWaiting_;
   prometheus::Family<prometheus::Gauge>* queueOldestWait_;
   prometheus::Family<prometheus::Histogram>* sessionWait_;
+  prometheus::Family<prometheus::Counter>* answeredInTarget_;
+  prometheus::Family<prometheus::Gauge>* serviceLevelTarget_;
   prometheus::Family<prometheus::Counter>* offers_;
   prometheus::Family<prometheus::Counter>* remoteAnswers_;
   prometheus::Family<prometheus::Gauge>* trunkUp_;

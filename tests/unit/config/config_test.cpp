@@ -225,3 +225,30 @@ TEST_CASE("skillGroups[].queueMusic: a file that exists, and only with anchored 
   REQUIRE(fine.ok());
   CHECK(fine.config->skillGroups[0].queueMusic == (dir / "q.wav").string());
 }
+
+TEST_CASE("skillGroups[].serviceLevelSeconds: 20 by default, 1..3600, and a reload takes it") {
+  const std::string base =
+      "sip: {listen: ['udp:127.0.0.1:5060'], domain: example.test}\n"
+      "control: {socket: run/s.sock}\n"
+      "storage: {path: var/s.db}\n"
+      "skillGroups:\n";
+  auto r = loadString(base + "  - {id: sales}\n  - {id: support, serviceLevelSeconds: 45}\n", "s.yaml", "/srv");
+  for (const auto& e : r.errors) INFO(e.str());
+  REQUIRE(r.ok());
+  CHECK(r.config->findSkillGroup("sales")->serviceLevelSeconds == 20);
+  CHECK(r.config->findSkillGroup("support")->serviceLevelSeconds == 45);
+  for (const char* bad : {"0", "3601", "-5"}) {
+    auto b = loadString(base + "  - {id: sales, serviceLevelSeconds: " + bad + "}\n", "s.yaml", "/srv");
+    REQUIRE_FALSE(b.ok());
+    REQUIRE(b.errors.size() == 1);
+    CHECK(b.errors[0].str() == std::string("s.yaml:5:38: skillGroups[0].serviceLevelSeconds: ") + bad +
+                                   " is outside 1..3600");
+  }
+  auto word = loadString(base + "  - {id: sales, serviceLevelSeconds: soon}\n", "s.yaml", "/srv");
+  REQUIRE_FALSE(word.ok());
+  CHECK(word.errors[0].message == "expected an integer, got 'soon'");
+  // Not restart-only: a reload swaps the new target in.
+  auto next = loadString(base + "  - {id: sales, serviceLevelSeconds: 30}\n  - {id: support}\n", "s.yaml", "/srv");
+  REQUIRE(next.ok());
+  CHECK(restartOnlyDifferences(*r.config, *next.config).empty());
+}
