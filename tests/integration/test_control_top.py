@@ -147,6 +147,16 @@ class TopUnderTmux(QueuedCall):
         cols = self.row(text, ALICE)
         return cols[3] if cols and len(cols) > 3 else None
 
+    def waiting(self, text):
+        """The sales queue's WAITING column."""
+        cols = self.row(text, "sales")
+        return cols[2] if cols and len(cols) > 2 else None
+
+    @staticmethod
+    def call_row(text):
+        line = next((l for l in text.splitlines() if CUSTOMER in l), None)
+        return line.split() if line else None
+
     def test_top_follows_a_call_and_q_restores_the_terminal(self):
         self.start_top()
         first = self.screen()
@@ -154,21 +164,20 @@ class TopUnderTmux(QueuedCall):
         self.assertEqual(first.splitlines()[-1].strip(), "q quits", first)  # drawn to the last row
         self.assertTrue(all(len(line) <= WIDTH for line in first.splitlines()))
         self.assertEqual(self.agent_status(first), "notReady")
-        self.assertEqual(self.row(first, "sales")[2], "0")
+        self.assertEqual(self.waiting(first), "0")
         self.assertIn("no live calls", first)
 
         pbx = self.call_in()
-        text = self.await_screen(lambda s: CUSTOMER in s and (self.row(s, "sales") or [""] * 3)[2] == "1",
+        text = self.await_screen(lambda s: self.call_row(s) and self.waiting(s) == "1",
                                  "the customer's number and one waiting in sales")
-        call = next(line for line in text.splitlines() if CUSTOMER in line).split()
-        self.assertEqual(call[1:4:2], [CUSTOMER, "queued"], text)
+        # CALL CUSTOMER AGENT STATE DURATION: no agent yet.
+        self.assertEqual(self.call_row(text)[1:4], [CUSTOMER, "-", "queued"], text)
 
         sid = self.answer()
-        text = self.await_screen(lambda s: self.agent_status(s) == "busy" and self.row(s, "sales")[2] == "0"
-                                 and " active " in next((l for l in s.splitlines() if CUSTOMER in l), ""),
+        text = self.await_screen(lambda s: self.agent_status(s) == "busy" and self.waiting(s) == "0"
+                                 and (self.call_row(s) or [""] * 4)[3] == "active",
                                  "Alice busy, the queue empty, the call active")
-        call = next(line for line in text.splitlines() if CUSTOMER in line).split()
-        self.assertEqual(call[2], ALICE, text)
+        self.assertEqual(self.call_row(text)[1:4], [CUSTOMER, ALICE, "active"], text)
 
         self.events.ok("Call.hungUp", {"userId": ALICE, "sessionId": sid})
         self.await_screen(lambda s: CUSTOMER not in s and "no live calls" in s and self.agent_status(s) == "free",
