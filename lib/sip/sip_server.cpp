@@ -59,6 +59,12 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
   agent_.reset(nta_agent_create(root, reinterpret_cast<url_string_t const*>(-1), &SipServer::onMessage,
                                 reinterpret_cast<nta_agent_magic_t*>(this), NTATAG_SERVER_RPORT(1),
                                 NTATAG_TCP_RPORT(1),
+                                // No STUN server on the SIP ports: Sofia's answers any datagram
+                                // starting with a zero byte (a reflector for spoofed sources) and
+                                // leaks 12 bytes per malformed one (send_stun_error; found by
+                                // tests/fuzz/fuzz_nta). No phone here needs it: SIP outbound's STUN
+                                // keepalives (RFC 5626 §4.4.1) come with Require: outbound, refused.
+                                TPTAG_STUN_SERVER(0),
                                 // A user agent (RFC 3261 §17 as a UA applies it): nta retransmits our
                                 // 2xx until ACK, absorbs ACKs, keeps in-dialog CSeq order and answers
                                 // a CANCELled INVITE 487. REGISTER and OPTIONS stay stateless.
@@ -67,7 +73,8 @@ SipServer::SipServer(su_root_t* root, std::shared_ptr<const config::Config> conf
   if (!agent_) throw std::runtime_error(std::string("cannot create the SIP agent: ") + std::strerror(errno));
   for (const auto& l : config_->sip.listen) {
     const std::string url = listenUrl(l);
-    if (nta_agent_add_tport(agent_.get(), URL_STRING_MAKE(url.c_str()), TPTAG_UDP_RMEM(kUdpReceiveBuffer), TAG_END()) < 0)
+    if (nta_agent_add_tport(agent_.get(), URL_STRING_MAKE(url.c_str()), TPTAG_UDP_RMEM(kUdpReceiveBuffer),
+                             TPTAG_STUN_SERVER(0), TAG_END()) < 0)
       throw std::runtime_error("sip.listen " + l.str() + ": cannot listen: " + std::strerror(errno));
     SB_INFO("sip", "listening on %s", l.str().c_str());
   }
