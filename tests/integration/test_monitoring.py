@@ -9,14 +9,24 @@ label an alert's summary prints must be on that metric's series, so renaming
 a metric or a label breaks this test instead of silently muting an alert.
 Last, Debian's Prometheus itself scrapes a running daemon (once a second,
 with alerts.yml loaded), a call is made, and the test reads the series the
-call must have left through Prometheus's HTTP API: no exporter, no mock."""
+call must have left through Prometheus's HTTP API: no exporter, no mock.
+Every query of the Grafana dashboard (monitoring/grafana/seatbridge.json,
+its variables substituted as Grafana would) then runs against that
+Prometheus: each must be accepted, and the contact-centre and queue figures
+must return a series per skill group.
+
+ServiceLevel: a call answered within its skill group's serviceLevelSeconds
+counts in seatbridge_session_answered_in_target_total, one answered later does
+not, and a reload changes seatbridge_service_level_target_seconds."""
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import unittest
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -25,6 +35,7 @@ import yaml
 from calls import ALICE, BOB, call_daemon
 from harness import free_port, wait_for
 from test_calls import CallTest
+from test_dashboard import ROWS, dashboard_queries, substitute
 
 SOURCE = os.environ.get("SEATBRIDGE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 MONITORING = os.path.join(SOURCE, "monitoring")
@@ -101,6 +112,76 @@ class QueueGauges(CallTest):
         wait_for(lambda: self.metric("seatbridge_queue_waiting", skillGroup="sales") == 0, what="the queue empty")
         self.assertEqual(self.metric("seatbridge_queue_oldest_wait_seconds", skillGroup="sales"), 0)
         self.success(pbx)
+
+
+class ServiceLevel(CallTest):
+    def in_target(self):
+        return self.metric("seatbridge_session_answered_in_target_total", skillGroup="sales")
+
+    def waits(self, outcome="answered"):
+        return self.metric("seatbridge_session_wait_seconds_count", skillGroup="sales", outcome=outcome)
+
+    def test_an_answer_within_the_target_counts_and_a_later_one_does_not(self):
+        # A target of 2 s: the first call is answered at once; the second rings
+        # a phone that answers only on Call.accept, sent once the queue's own
+        # clock (the oldest-wait gauge) says the customer has waited longer.
+        def target(cfg):
+            for g in cfg["skillGroups"]:
+                if g["id"] == "sales":
+                    g["serviceLevelSeconds"] = 2
+            cfg["skillGroups"].append({"id": "support"})  # serviceLevelSeconds left to its default
+
+        self.start(ring_timeout=10, queue_timeout=20, mutate=target)
+        self.assertEqual(self.metric("seatbridge_service_level_target_seconds", skillGroup="sales"), 2)
+        self.assertEqual(self.metric("seatbridge_service_level_target_seconds", skillGroup="support"), 20,
+                         "the default, for every configured group from the start")
+        self.assertEqual(self.in_target(), 0)
+        for outcome in ("answered", "abandoned", "timeout"):
+            self.assertEqual(self.waits(outcome), 0, f"the {outcome} waits are on the histogram from the start")
+
+        phone = self.phone("1001", "phone_answer")
+        pbx = self.trunk("trunk_call_hangup", talk_ms=200)
+        sid = self.events.expect("callIn", ALICE)["data"]["sessionId"]
+        self.events.expect("sessionEnded", ALICE, sessionId=sid)
+        self.success(pbx, phone)
+        self.wait(lambda: self.waits() == 1, "the first wait counted")
+        self.assertEqual(self.in_target(), 1, "answered within 2 s")
+
+        # Alice leaves; Bob's phone rings and answers when told to, and the
+        # customer hangs up when told to.
+        self.events.ok("Agent.offline", {"userId": ALICE})
+        self.events.ok("Agent.online", {"userId": BOB})
+        self.events.expect("statusChanged", BOB, status="free")
+        phone = self.phone("1002", "phone_remote_answer")
+        pbx = self.trunk("race_trunk_hangup_on_poke", name="pbx2")
+        sid = self.events.expect("callIn", BOB)["data"]["sessionId"]
+        self.wait(lambda: self.metric("seatbridge_queue_oldest_wait_seconds", skillGroup="sales") > 2,
+                  "the customer waiting past the target")
+        self.wait(lambda: self.events.call("Call.accept", {"userId": BOB, "sessionId": sid}).get("status")
+                  == "success", "Call.accept once the phone rings")
+        self.events.expect("userAccessed", BOB, sessionId=sid)
+
+        # While they talk, a reload raises the target to 30 s (and removes a
+        # group): the call is still judged by the 2 s it was answered under.
+        cfg = self.d.config
+        for g in cfg["skillGroups"]:
+            if g["id"] == "sales":
+                g["serviceLevelSeconds"] = 30
+        cfg["skillGroups"] = [g for g in cfg["skillGroups"] if g["id"] != "support"]
+        self.d.write_config(cfg)
+        self.d.signal(signal.SIGHUP)
+        self.d.wait_notify("RELOADING=1")
+        self.d.wait_notify("READY=1")
+        self.wait(lambda: self.metric("seatbridge_service_level_target_seconds", skillGroup="sales") == 30,
+                  "the reloaded target")
+        self.assertNotIn('seatbridge_service_level_target_seconds{skillGroup="support"}', self.d.metrics(),
+                         "a removed group loses its target series")
+        self.assertEqual(self.waits(), 1, "the second call still talking")
+        pbx.poke()
+        self.events.expect("sessionEnded", BOB, sessionId=sid)
+        self.success(pbx, phone)
+        self.wait(lambda: self.waits() == 2, "the second wait counted")
+        self.assertEqual(self.in_target(), 1, "answered after more than 2 s: not in target")
 
 
 class RealPrometheus(CallTest):
@@ -190,6 +271,49 @@ class RealPrometheus(CallTest):
                  what="every rule evaluated without error")
         firing = self.api(base, "/api/v1/alerts")["data"]["alerts"]
         self.assertEqual([a["labels"]["alertname"] for a in firing], [], "no alert on a healthy daemon")
+        # A call refused too, so the refusals' query of the dashboard has a series.
+        refused = self.trunk("trunk_rejected", number="+15550100777", name="refused")
+        self.success(refused)
+        self.dashboard_queries_answer(base)
+
+    def query(self, base, query):
+        """Prometheus's answer to an instant query, an error's included (HTTP 400 has a JSON body too)."""
+        url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": query})
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return json.loads(r.read().decode())
+        except urllib.error.HTTPError as e:
+            return json.loads(e.read().decode() or "{}")
+
+    def by_group(self, base, query):
+        """{skillGroup: value} of a query's series."""
+        result = self.query(base, query).get("data", {}).get("result", [])
+        return {r["metric"].get("skillGroup"): float(r["value"][1]) for r in result}
+
+    def dashboard_queries_answer(self, base):
+        queries = dashboard_queries()
+        self.assertGreaterEqual(len(queries), 30)
+        for row, title, expr in queries:
+            # One skill group, and "All" (the variable's allValue).
+            for group in ("sales", ".*"):
+                query = substitute(expr, skill_group=group)
+                with self.subTest(panel=title, query=query):
+                    r = self.query(base, query)
+                    self.assertEqual(r.get("status"), "success", f"{title}: {query}: {r}")
+        # The figures per skill group have a series for sales once the call's
+        # samples are in; the single answered call was answered within 20 s.
+        figures = [(title, substitute(expr)) for row, title, expr in queries if row in (ROWS[0], ROWS[3])]
+        for title, query in figures:
+            wait_for(lambda: "sales" in self.by_group(base, query), 20, what=f"{title}: a series for sales ({query})")
+        first = {}
+        for title, query in figures:
+            first.setdefault(title, query)
+        expect = {"Service level": lambda v: v == 1, "Service-level target": lambda v: v == 20,
+                  "Average speed of answer": lambda v: 0 < v < 20, "Abandonment rate": lambda v: v == 0,
+                  "Longest wait now": lambda v: v == 0, "Queue length": lambda v: v == 0}
+        for title, ok in expect.items():
+            value = self.by_group(base, first[title])["sales"]
+            self.assertTrue(ok(value), f"{title} is {value}: {first[title]}")
 
 
 if __name__ == "__main__":

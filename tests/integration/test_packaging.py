@@ -8,7 +8,11 @@ machine allows (no systemd as PID 1, no Docker engine):
 - seatbridged --check-config on config/production.yaml and docker/seatbridge.yaml,
   and the paths and bounds they share with the unit and compose file;
 - kamailio -c on the demo PBX's configuration;
-- the Dockerfile's runtime packages against the libraries the daemon links.
+- the Dockerfile's runtime packages against the libraries the daemon links;
+- the compose demo's monitoring: every file it mounts exists, promtool check
+  config on docker/prometheus/prometheus.yml laid out as the container sees it
+  (with monitoring/alerts.yml beside it), and Grafana's provisioning pointing
+  at that Prometheus and at monitoring/grafana/seatbridge.json.
 """
 import os
 import re
@@ -30,6 +34,8 @@ COMPOSE = os.path.join(SOURCE_DIR, "docker", "compose.yaml")
 DOCKER_CONFIG = os.path.join(SOURCE_DIR, "docker", "seatbridge.yaml")
 KAMAILIO_CFG = os.path.join(SOURCE_DIR, "docker", "kamailio", "kamailio.cfg")
 KAMAILIO_DOCKERFILE = os.path.join(SOURCE_DIR, "docker", "kamailio", "Dockerfile")
+PROMETHEUS_CFG = os.path.join(SOURCE_DIR, "docker", "prometheus", "prometheus.yml")
+GRAFANA_PROVISIONING = os.path.join(SOURCE_DIR, "docker", "grafana", "provisioning")
 
 
 def unit_settings(path=UNIT):
@@ -218,14 +224,14 @@ class Docker(unittest.TestCase):
 
     def test_compose_runs_seatbridge_beside_kamailio_on_a_user_defined_network(self):
         services = self.compose["services"]
-        self.assertEqual(set(services), {"seatbridge", "kamailio"})
+        self.assertEqual(set(services), {"seatbridge", "kamailio", "prometheus", "grafana"})
         sb, kam = services["seatbridge"], services["kamailio"]
         self.assertEqual(sb["build"]["dockerfile"], "Dockerfile")
         self.assertTrue(os.path.exists(os.path.join(os.path.dirname(COMPOSE), sb["build"]["context"], "Dockerfile")))
         self.assertTrue(os.path.exists(os.path.join(os.path.dirname(COMPOSE), kam["build"], "Dockerfile")))
         network = self.compose["networks"]["sip"]
         self.assertEqual(network["driver"], "bridge")
-        self.assertEqual(set(sb["networks"]), {"sip"})
+        self.assertEqual(set(sb["networks"]), {"sip", "monitoring"})
         self.assertEqual(set(kam["networks"]), {"sip"})
         self.assertIn("5060:5060/udp", sb["ports"])
         self.assertIn("5060:5060/tcp", sb["ports"])
@@ -258,6 +264,91 @@ class Docker(unittest.TestCase):
         uid = re.search(r"ARG SEATBRIDGE_UID=(\d+)", self.dockerfile)[1]
         tmpfs = self.compose["services"]["seatbridge"]["tmpfs"]
         self.assertIn(f"/run/seatbridge:uid={uid},gid={uid},mode=0750", tmpfs)
+
+
+def bind_mounts(service):
+    """[(source on this machine, path in the container)] of a compose service's
+    bind mounts (named volumes left out)."""
+    out = []
+    for v in service.get("volumes", []):
+        source, target = v.split(":")[:2]
+        if source.startswith((".", "/")):
+            out.append((os.path.normpath(os.path.join(os.path.dirname(COMPOSE), source)), target))
+    return out
+
+
+class ComposeMonitoring(unittest.TestCase):
+    def setUp(self):
+        self.compose = load_yaml(COMPOSE)
+        self.services = self.compose["services"]
+        self.prometheus = load_yaml(PROMETHEUS_CFG)
+
+    def test_every_file_compose_mounts_exists(self):
+        mounts = [(name, m) for name, svc in self.services.items() for m in bind_mounts(svc)]
+        self.assertGreaterEqual(len(mounts), 6)
+        for name, (source, target) in mounts:
+            with self.subTest(service=name, target=target):
+                self.assertTrue(os.path.exists(source), f"{name} mounts {source}, which does not exist")
+        for name, svc in self.services.items():
+            for v in svc.get("volumes", []):
+                source = v.split(":")[0]
+                if not source.startswith((".", "/")):
+                    self.assertIn(source, self.compose["volumes"], f"{name}: named volume {source}")
+
+    def test_prometheus_scrapes_seatbridge_with_the_alert_rules(self):
+        prom, sb = self.services["prometheus"], self.services["seatbridge"]
+        self.assertTrue(prom["image"].startswith("prom/prometheus:"))
+        self.assertIn("9090:9090", prom["ports"])
+        self.assertTrue(set(prom["networks"]) & set(sb["networks"]), "prometheus reaches seatbridge")
+        mounted = {target: source for source, target in bind_mounts(prom)}
+        self.assertEqual(mounted["/etc/prometheus/prometheus.yml"], os.path.normpath(PROMETHEUS_CFG))
+        self.assertEqual(mounted["/etc/prometheus/alerts.yml"],
+                         os.path.normpath(os.path.join(SOURCE_DIR, "monitoring", "alerts.yml")))
+        self.assertIn("--config.file=/etc/prometheus/prometheus.yml", prom["command"])
+        # The job the alert rules expect, at the port seatbridge's demo config serves.
+        jobs = {j["job_name"]: j for j in self.prometheus["scrape_configs"]}
+        port = load_yaml(DOCKER_CONFIG)["metrics"]["listen"].rsplit(":", 1)[1]
+        self.assertEqual(jobs["seatbridge"]["static_configs"][0]["targets"], [f"seatbridge:{port}"])
+        self.assertIn(f"{port}:{port}", sb["ports"])
+
+    def test_promtool_checks_the_config_as_the_container_sees_it(self):
+        if not shutil.which("promtool"):
+            self.skipTest("promtool is not installed (scripts/deps test installs prometheus)")
+        # The container's /etc/prometheus rebuilt from compose's mounts: the
+        # rule file must be where prometheus.yml says, relative to it.
+        with tempfile.TemporaryDirectory() as root:
+            for source, target in bind_mounts(self.services["prometheus"]):
+                dest = os.path.join(root, target.lstrip("/"))
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                shutil.copy(source, dest)
+            r = run(["promtool", "check", "config", os.path.join(root, "etc", "prometheus", "prometheus.yml")])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("SUCCESS", r.stdout)
+        self.assertRegex(r.stdout, r"SUCCESS: \d+ rules found")
+
+    def test_grafana_provisions_that_prometheus_and_the_dashboard(self):
+        graf, prom = self.services["grafana"], self.services["prometheus"]
+        self.assertTrue(graf["image"].startswith("grafana/grafana-oss:"))
+        self.assertIn("3000:3000", graf["ports"])
+        self.assertTrue(set(graf["networks"]) & set(prom["networks"]), "grafana reaches prometheus")
+        mounted = {target: source for source, target in bind_mounts(graf)}
+        datasources = mounted["/etc/grafana/provisioning/datasources"]
+        dashboards = mounted["/etc/grafana/provisioning/dashboards"]
+        self.assertEqual(datasources, os.path.join(GRAFANA_PROVISIONING, "datasources"))
+        self.assertEqual(dashboards, os.path.join(GRAFANA_PROVISIONING, "dashboards"))
+        sources = [d for f in sorted(os.listdir(datasources)) for d in load_yaml(os.path.join(datasources, f))
+                   ["datasources"]]
+        self.assertEqual([(d["type"], d["url"], d["isDefault"]) for d in sources],
+                         [("prometheus", "http://prometheus:9090", True)])
+        providers = [p for f in sorted(os.listdir(dashboards)) for p in load_yaml(os.path.join(dashboards, f))
+                     ["providers"]]
+        self.assertEqual(len(providers), 1)
+        folder = providers[0]["options"]["path"]
+        # Exactly the dashboard in the provider's folder: nothing else there that is not one.
+        in_folder = {t: s for t, s in mounted.items() if os.path.dirname(t) == folder}
+        self.assertEqual(in_folder, {folder + "/seatbridge.json": os.path.normpath(
+            os.path.join(SOURCE_DIR, "monitoring", "grafana", "seatbridge.json"))})
+        self.assertEqual(graf["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"], folder + "/seatbridge.json")
 
 
 class Kamailio(unittest.TestCase):

@@ -317,6 +317,22 @@ class OverUdp(Torture):
         self.assertEqual(answer.get("unsupported"), "frobnication")
 
 
+    def test_the_sip_port_runs_no_stun_server(self):
+        """Sofia's tport answers STUN binding requests on SIP ports unless told not to
+        (a reflector, and a 12-byte leak per malformed request: fuzz_nta found it).
+        With TPTAG_STUN_SERVER(0) a binding request gets tport's error answer, never
+        a binding success (0x0101) with the sender's address."""
+        request = bytes.fromhex("0001 0000 2112a442") + os.urandom(12)
+        self.socks[0].sendto(request, ("127.0.0.1", self.d.sip_port))
+        self.socks[0].sendto(probe("udp", self.d.sip_port, "stun-probe"), ("127.0.0.1", self.d.sip_port))
+        self.socks[0].settimeout(10)
+        while True:
+            answer = self.socks[0].recv(65535)
+            if b"stun-probe" in answer:
+                break
+            self.assertNotEqual(answer[:2], b"\x01\x01", "a STUN binding success")
+
+
 class OverTcp(Torture):
     transport = "tcp"
 
