@@ -4,7 +4,8 @@ terminal: a detached tmux session of fixed size runs it while a SIPp PBX calls
 the sales number and a SIPp desk phone answers. The test reads the screen with
 `tmux capture-pane -p`, polling with a deadline (never sleeping), for the
 customer's number and the queue count, the agent's status changing and the call
-going away; then `q` (or Ctrl-C) must leave the shell's screen as it was.
+going away; then `q` (or Ctrl-C, or SIGTERM) must leave the shell's screen as it
+was. A resized window, and the daemon stopping and coming back, are followed too.
 
 The call is made to wait in the queue on purpose: Alice is signed in but
 notReady when it arrives, so it waits (queued, the count at 1) until the test
@@ -12,6 +13,7 @@ sets her free; then her phone rings and answers, and Call.hungUp ends it."""
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import time
 import unittest
@@ -92,6 +94,22 @@ class QueueEvents(QueuedCall):
         self.assertGreaterEqual(replay["replayed"], 2)
         again = queues.expect("queueChanged", since=len(queues.seen), skillGroup="sales", waiting=1)
         self.assertEqual(again["seq"], joined["seq"])
+
+
+def processes():
+    """(pid, parent pid) of every process, from /proc (no procps needed)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # gone meanwhile
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses.
+        out.append((int(name), int(stat[stat.rindex(")") + 2:].split()[1])))
+    return out
 
 
 @unittest.skipUnless(TMUX, "tmux is not installed (scripts/deps test)")
@@ -213,6 +231,18 @@ class TopUnderTmux(QueuedCall):
         self.tmux("send-keys", "-t", "top", "C-c")
         text = self.await_screen(lambda s: "top-exited=" in s, "top to exit on Ctrl-C")
         self.assertIn("top-exited=130", text)
+        self.assertIn("shell-before-top", text)
+        self.assertNotIn("seatbridge top", text)
+
+    def test_sigterm_restores_the_terminal(self):
+        self.start_top()
+        shell = int(self.tmux("list-panes", "-t", "top", "-F", "#{pane_pid}").split()[0])
+        # top is the shell's only child while it runs.
+        children = [pid for pid, ppid in processes() if ppid == shell]
+        self.assertEqual(len(children), 1, children)
+        os.kill(children[0], signal.SIGTERM)
+        text = self.await_screen(lambda s: "top-exited=" in s, "top to exit on SIGTERM")
+        self.assertIn(f"top-exited={128 + signal.SIGTERM}", text)  # ended by the signal, as sh reports it
         self.assertIn("shell-before-top", text)
         self.assertNotIn("seatbridge top", text)
 
