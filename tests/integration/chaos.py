@@ -323,6 +323,7 @@ class ChaosRun:
         self.d = None
         self.daemon_logs = []
         self.serial = collections.Counter()
+        self.registered_at = {}  # extensionId -> when its first binding was announced (monotonic)
 
     # --- set-up --------------------------------------------------------------
     def configure(self, cfg):
@@ -527,7 +528,7 @@ class ChaosRun:
         # 3. seatbridged is SIGKILLed under load and restarted.
         self.await_load(start + self.per_phase, "before the daemon's SIGKILL")
         before = self.bindings()
-        regs = self.events.of("extensionRegistered")
+        self.note_registrations()
         ended = self.events.ended()
         live = self.live()
         self.add_refreshes()
@@ -546,10 +547,10 @@ class ChaosRun:
         agents = self.call("Gateway.listAgents")["agents"]
         not_offline = [(a["userId"], a["status"]) for a in agents if a.get("status") != "offline"]
         assert not not_offline, f"agents not offline after the restart: {not_offline}"
-        # The first desk's REGISTERs were answered long before (each line's first
-        # binding gave extensionRegistered); the new desk re-registered the same
-        # Contact before the trunk's kill, which is well before this one.
-        old = {e["data"]["extensionId"] for at, e in regs if at < killed_at - FLUSH_S}
+        # Each line's first binding gave extensionRegistered (an upper bound of
+        # when its REGISTER was answered); the new desk re-registered the same
+        # Contact (a silent refresh) before the trunk's kill, well before this one.
+        old = {x for x, at in self.registered_at.items() if at < killed_at - FLUSH_S}
         assert len(old) == self.n, f"only {len(old)} of {self.n} registrations were older than {FLUSH_S}s"
         after = self.bindings()
         lost = {x: sorted(before[x] - after.get(x, set())) for x in old if before[x] - after.get(x, set())}
@@ -578,6 +579,11 @@ class ChaosRun:
             return t["placed"] >= goal and all(c in t["finals"] for c in since) and not self.live()
 
         wait_for(settled, (goal - restarted_at) / self.rate + 60, "every call placed after the restart ended")
+        finals = self.trunk_relay.snapshot()["finals"]
+        since = self.trunk_relay.placed[restarted_at:goal]
+        self.report["after_restart_placed"] = self.report.get("after_restart_placed", 0) + len(since)
+        self.report["after_restart_answered"] = (self.report.get("after_restart_answered", 0) +
+                                                 sum(1 for c in since if finals.get(c) == 200))
         trunk.kill()
         self.trunk_runs.append(trunk)
 
@@ -617,6 +623,9 @@ class ChaosRun:
         for r in self.relays:
             r.set_loss(0.0, 0.0)
         wait_for(lambda: not self.live() and self.active_total() == 0, 60, "no live session left")
+        # No agent is left busy by a call that ended under it (afterCallWork 0).
+        wait_for(lambda: all(a.get("status") == "free" for a in self.call("Gateway.listAgents")["agents"]), 10,
+                 "every agent free again")
         ended_since = self.events.ended()
         missing = set(ended_since) - self.records()
         assert not missing, f"sessions ended since the restart without a record: {sorted(missing)[:20]}"
@@ -648,6 +657,12 @@ class ChaosRun:
         self.figures(time.monotonic() - started)
         return self.report
 
+    def note_registrations(self):
+        """The first extensionRegistered of each line, over every daemon run
+        (a binding restored by a restart gives none: it was registered before)."""
+        for at, e in self.events.of("extensionRegistered"):
+            self.registered_at.setdefault(e["data"]["extensionId"], at)
+
     def add_refreshes(self):
         """seatbridge_session_refreshes_total by outcome, added up over the daemon's runs."""
         total = self.report.setdefault("refreshes", {})
@@ -675,7 +690,6 @@ class ChaosRun:
         counts = collections.Counter()
         for r in self.relays:
             counts.update(r.snapshot()["counts"])
-        ended = sum(1 for _ in self.events.ended())
         self.report.update(
             calls_placed=t["placed"], calls_answered=finals.get(200, 0),
             calls_refused={str(k): v for k, v in sorted(finals.items()) if k != 200},
@@ -686,7 +700,6 @@ class ChaosRun:
             packets_dropped=counts["up_dropped"] + counts["down_dropped"],
             packets_duplicated=counts["up_duplicated"] + counts["down_duplicated"],
             stuck_sessions=0, lost_registrations=0, missing_records=0, wall_seconds=round(wall, 1))
-        self.report["ended_after_restart"] = ended
 
     def summary(self):
         r = self.report
@@ -696,7 +709,8 @@ class ChaosRun:
                 f"{r.get('legs_killed')} calls; {r.get('packets_dropped')} of {r.get('packets')} datagrams "
                 f"dropped, {r.get('packets_duplicated')} duplicated; session refreshes {r.get('refreshes')}; "
                 f"{r.get('restarts')} daemon restarts "
-                f"({r.get('lost_in_restart')} live calls lost with it); {r.get('stuck_sessions')} stuck sessions, "
+                f"({r.get('lost_in_restart')} live calls lost with it; of the {r.get('after_restart_placed')} "
+                f"placed after it {r.get('after_restart_answered')} answered); {r.get('stuck_sessions')} stuck sessions, "
                 f"{r.get('lost_registrations')} lost registrations of {r.get('registrations_checked')}, "
                 f"{r.get('missing_records')} missing records of {r.get('records_checked')}; "
                 f"{r.get('wall_seconds')} s")
