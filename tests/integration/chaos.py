@@ -499,7 +499,11 @@ class ChaosRun:
         return live
 
     def one_round(self, rnd):
-        kill_budget = self.se + 2 * self.t1x64_ms / 1000.0 + 10  # a refresh due, its Timer F, the BYE's
+        # How long a killed peer's calls may take to end, by the timers alone: a
+        # call still queued waits out the queue (10 s), then its offer; an
+        # answered one's refresh is due (se / 2), fails after Timer F, and the
+        # BYE to the other leg has its own. Far below calls.maxSessionSeconds.
+        kill_budget = 10 + self.se + 2 * self.t1x64_ms / 1000.0 + 10
 
         # 1. Load through the lossy relays; the desk is killed mid-call.
         # Each phase ends once its calls were placed, counted from the start of
