@@ -17,13 +17,17 @@ namespace {
 
 std::string connectHint(int err, const std::string& path) {
   switch (err) {
-    case ENOENT: return "no control socket at " + path + " (is seatbridged running? is --socket right?)";
-    case ECONNREFUSED: return "nothing listens on " + path + " (is seatbridged running?)";
+    case ENOENT:
+      return "no control socket at " + path + " (is seatbridged running? is --socket right?)";
+    case ECONNREFUSED:
+      return "nothing listens on " + path + " (is seatbridged running?)";
     case EACCES:
     case EPERM:
-      return "not permitted to open " + path + " (the socket's mode is control.mode; run as the daemon's user, "
+      return "not permitted to open " + path +
+             " (the socket's mode is control.mode; run as the daemon's user, "
              "root, or a member of its group)";
-    default: return "cannot connect to " + path + ": " + std::strerror(err);
+    default:
+      return "cannot connect to " + path + ": " + std::strerror(err);
   }
 }
 

@@ -20,13 +20,17 @@ const std::vector<Command>& commands() {
       {"queues", "", "each skill group's queue: waiting, oldest wait (Gateway.listQueues)"},
       {"call", "METHOD [KEY=VALUE...]",
        "any method; a VALUE that parses as JSON is JSON (7, true, [\"a\"]), anything else a string"},
-      {"events", "[--from SEQ] [--user USERID...]",
+      {"events",
+       "[--from SEQ] [--user USERID...]",
        "follow the event stream (all events, or those agents'), replaying from SEQ first; Ctrl-C stops",
        {{"--from", "SEQ", "replay from this seq first"}, {"--user", "USERID", "only this agent's events"}}},
       {"top", "",
        "live view of queues, agents and calls, kept up to date by the event stream; q quits "
        "(with --json: the view as one JSON object per line, at each change)"},
-      {"completion", "bash|zsh", "print a shell completion script (bash-completion installs the bash one)", {},
+      {"completion",
+       "bash|zsh",
+       "print a shell completion script (bash-completion installs the bash one)",
+       {},
        {"bash", "zsh"}},
   };
   return list;
@@ -34,8 +38,7 @@ const std::vector<Command>& commands() {
 
 const std::vector<Option>& globalOptions() {
   static const std::vector<Option> list = {
-      {"--socket", "PATH", "control socket (default $SEATBRIDGE_SOCKET, else /run/seatbridge/seatbridge.sock)",
-       "file"},
+      {"--socket", "PATH", "control socket (default $SEATBRIDGE_SOCKET, else /run/seatbridge/seatbridge.sock)", "file"},
       {"--json", "", "machine-readable output: the answer's JSON, or one event per line"},
       {"--timeout", "SECONDS", "wait at most this long for each answer (default 10; 0: for ever)"},
       {"--help", "", "this text"},

@@ -83,7 +83,9 @@ std::string bashCompletion() {
        "    case $prev in\n" +
        caseOptionValues(globalOptions(), "      ") +
        "    esac\n"
-       "    COMPREPLY=($(compgen -W '" + words(globals) + " " + words(commandNames) + "' -- \"$cur\"))\n"
+       "    COMPREPLY=($(compgen -W '" +
+       words(globals) + " " + words(commandNames) +
+       "' -- \"$cur\"))\n"
        "    return\n"
        "  fi\n"
        "  case $cmd in\n";
@@ -98,7 +100,9 @@ std::string bashCompletion() {
   s += "  esac\n"
        "  [[ $cmd == call ]] || return\n"
        "  if [[ -z $method ]]; then\n"
-       "    COMPREPLY=($(compgen -W '" + words(methods) + "' -- \"$cur\"))\n"
+       "    COMPREPLY=($(compgen -W '" +
+       words(methods) +
+       "' -- \"$cur\"))\n"
        "    return\n"
        "  fi\n"
        "  # '=' breaks words (COMP_WORDBREAKS): `status=re` arrives as status, =, re.\n"

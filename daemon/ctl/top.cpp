@@ -151,7 +151,7 @@ class Top {
     nfds_t n = 0;
     fds[n++] = {gSignalPipe[0], POLLIN, 0};
     const bool readKeys = !o_.json && !stdinClosed_;  // --json reads no keys
-    const nfds_t keys = readKeys ? n : 0;              // 0: none (fds[0] is the pipe)
+    const nfds_t keys = readKeys ? n : 0;             // 0: none (fds[0] is the pipe)
     if (readKeys) fds[n++] = {STDIN_FILENO, POLLIN, 0};
     const nfds_t sock = client_ ? n : 0;
     if (client_) fds[n++] = {client_->fd(), POLLIN, 0};
@@ -265,7 +265,8 @@ class Top {
     for (size_t i = 0; i < lines.size(); ++i) {
       const std::string text = clip(lines[i], width);
       if (i == 0)
-        out += "\x1b[7m" + text + std::string(static_cast<size_t>(std::max(0, width - static_cast<int>(text.size()))), ' ') + "\x1b[0m";
+        out += "\x1b[7m" + text +
+               std::string(static_cast<size_t>(std::max(0, width - static_cast<int>(text.size()))), ' ') + "\x1b[0m";
       else if (i == 1 && !problem_.empty())
         out += "\x1b[1m" + text + "\x1b[0m";
       else

@@ -54,9 +54,9 @@ void TopModel::loadSessions(const json& data, int64_t /*wall*/) {
   calls_.clear();
   for (const auto& s : data.value("sessions", json::array())) {
     if (str(s, "state") == "ended") continue;  // listed until Call.deleteCall, but over
-    calls_[str(s, "sessionId")] = Call{str(s, "sessionId"), customerOf(s),          str(s, "userId"),
-                                       stateName(str(s, "state")), str(s, "skillGroupId"), str(s, "direction"),
-                                       num(s, "createdAt")};
+    calls_[str(s, "sessionId")] =
+        Call{str(s, "sessionId"),    customerOf(s),       str(s, "userId"),   stateName(str(s, "state")),
+             str(s, "skillGroupId"), str(s, "direction"), num(s, "createdAt")};
   }
 }
 
@@ -94,9 +94,9 @@ bool TopModel::apply(const json& e, int64_t mono, int64_t /*wall*/) {
   // Events for calls are those of the SDK; any we do not know a meaning of for
   // the view (dtmf, recording...) changes nothing in it.
   static const std::map<std::string, std::string> states = {
-      {"callIn", "ringing"},   {"userAccessed", "active"}, {"calloutAccepted", "active"}, {"autoTransfer", "queued"},
-      {"hold", "held"},        {"unHold", "active"},       {"takenOver", "active"},       {"callOuted", "ringing"},
-      {"transfer", "active"}};
+      {"callIn", "ringing"},      {"userAccessed", "active"}, {"calloutAccepted", "active"},
+      {"autoTransfer", "queued"}, {"hold", "held"},           {"unHold", "active"},
+      {"takenOver", "active"},    {"callOuted", "ringing"},   {"transfer", "active"}};
   const auto st = states.find(name);
   if (st == states.end()) return false;
   if (it == calls_.end()) return true;  // a call the snapshot did not have: re-read it
@@ -123,8 +123,10 @@ std::vector<const TopModel::Call*> TopModel::callsInOrder() const {
 json TopModel::toJson(int64_t mono, int64_t wall) const {
   json queues = json::array(), agents = json::array(), calls = json::array();
   for (const auto& q : queues_)
-    queues.push_back(
-        {{"skillGroup", q.skillGroup}, {"name", q.name}, {"waiting", q.waiting}, {"oldestWaitMs", oldestWait(q, mono)}});
+    queues.push_back({{"skillGroup", q.skillGroup},
+                      {"name", q.name},
+                      {"waiting", q.waiting},
+                      {"oldestWaitMs", oldestWait(q, mono)}});
   for (const auto& a : agents_)
     agents.push_back({{"userId", a.userId},
                       {"name", a.name},

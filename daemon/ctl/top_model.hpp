@@ -5,10 +5,9 @@
 // (a status, a queue's figures, a call's state) rather than adding to one, so
 // events read while a snapshot was being taken can be applied after it in order
 // and still leave the picture as the daemon has it.
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

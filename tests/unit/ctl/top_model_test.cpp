@@ -1,8 +1,8 @@
+#include "daemon/ctl/top_model.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
-
-#include "daemon/ctl/top_model.hpp"
 
 using nlohmann::json;
 using sb::ctl::TopModel;
@@ -20,7 +20,10 @@ TopModel loaded() {
   m.loadQueues(json{{"queues", {{{"skillGroup", "sales"}, {"name", "Sales"}, {"waiting", 0}, {"oldestWaitMs", 0}}}}},
                1000);
   m.loadAgents(json{{"agents",
-                     {{{"userId", "alice"}, {"name", "Alice"}, {"extensionId", "1001"}, {"status", "notReady"},
+                     {{{"userId", "alice"},
+                       {"name", "Alice"},
+                       {"extensionId", "1001"},
+                       {"status", "notReady"},
                        {"statusDurationMs", 500}}}}},
                1000);
   m.loadSessions(json{{"sessions", json::array()}}, 50000);
@@ -28,9 +31,15 @@ TopModel loaded() {
 }
 
 json session(const std::string& id, const std::string& state, const std::string& userId, int64_t createdAt) {
-  return {{"sessionId", id},          {"state", state},           {"userId", userId},
-          {"type", "phone"},          {"direction", "inbound"},   {"callerPhoneNumber", "+1555"},
-          {"calleePhoneNumber", "+1999"}, {"skillGroupId", "sales"}, {"createdAt", createdAt}};
+  return {{"sessionId", id},
+          {"state", state},
+          {"userId", userId},
+          {"type", "phone"},
+          {"direction", "inbound"},
+          {"callerPhoneNumber", "+1555"},
+          {"calleePhoneNumber", "+1999"},
+          {"skillGroupId", "sales"},
+          {"createdAt", createdAt}};
 }
 
 }  // namespace
@@ -52,9 +61,8 @@ TEST_CASE("top: a queued call, offered, answered, ended") {
   CHECK_FALSE(m.apply(event("callIn", 11, "alice", {{"sessionId", "s1"}}), 5000, 54000));
   CHECK_FALSE(m.apply(event("statusChanged", 12, "alice", {{"status", "busy"}}), 5000, 54000));
   CHECK_FALSE(m.apply(event("userAccessed", 13, "alice", {{"sessionId", "s1"}}), 5000, 54000));
-  CHECK_FALSE(
-      m.apply(event("queueChanged", 14, "", {{"skillGroup", "sales"}, {"waiting", 0}, {"oldestWaitMs", 0}}), 5000,
-              54000));
+  CHECK_FALSE(m.apply(event("queueChanged", 14, "", {{"skillGroup", "sales"}, {"waiting", 0}, {"oldestWaitMs", 0}}),
+                      5000, 54000));
   v = m.toJson(6000, 55000);
   CHECK(v["calls"][0]["state"] == "active");
   CHECK(v["calls"][0]["userId"] == "alice");
@@ -90,8 +98,8 @@ TEST_CASE("top: what asks for a re-read, and what the view ignores") {
   CHECK_FALSE(m.apply(event("extensionRegistered", 4, "alice", {{"extensionId", "1001"}}), 0, 0));
   CHECK_FALSE(m.apply(json{{"id", 1}, {"status", "success"}}, 0, 0));  // an answer, not an event
   // A queue shrinking needs nothing more.
-  CHECK_FALSE(m.apply(event("queueChanged", 5, "", {{"skillGroup", "sales"}, {"waiting", 0}, {"oldestWaitMs", 0}}),
-                      0, 0));
+  CHECK_FALSE(
+      m.apply(event("queueChanged", 5, "", {{"skillGroup", "sales"}, {"waiting", 0}, {"oldestWaitMs", 0}}), 0, 0));
   m.apply(event("hold", 6, "alice", {{"sessionId", "s1"}, {"by", "seat"}}), 0, 0);
   CHECK(m.toJson(0, 10)["calls"][0]["state"] == "held");
   m.apply(event("autoTransfer", 7, "alice", {{"sessionId", "s1"}}), 0, 0);

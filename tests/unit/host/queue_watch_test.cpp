@@ -1,7 +1,8 @@
+#include "host/queue_watch.hpp"
+
 #include <doctest/doctest.h>
 
 #include "control/subscription.hpp"
-#include "host/queue_watch.hpp"
 
 using sb::core::Duration;
 using sb::core::QueueStat;
