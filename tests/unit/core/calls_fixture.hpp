@@ -32,7 +32,7 @@ inline sb::config::Agent agentOf(const std::string& userId, const std::string& e
 
 inline Directory callDirectory() {
   Directory d;
-  d.skillGroups = {{"sales", "Sales", 20, 120, 10, 0, "", {}, {}, "", ""}};
+  d.skillGroups = {{"sales", "Sales", 20, 120, 10, 0, 20, "", {}, {}, "", ""}};
   sb::config::Agent dan = agentOf(kDan, "", 3);
   dan.mobile = "+15550100004";
   dan.useMobileAccept = 2;

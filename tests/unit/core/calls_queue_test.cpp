@@ -23,7 +23,7 @@ Directory boundedDirectory(int maxMissed = 0, int maxSessionSeconds = 14400) {
   Directory d = callDirectory();
   d.skillGroups[0].maxQueueLength = 1;
   d.skillGroups[0].overflowTo = "support";
-  sb::config::SkillGroup support{"support", "Support", 20, 120, 0, 0, "", {}, {}, "", ""};
+  sb::config::SkillGroup support{"support", "Support", 20, 120, 0, 0, 20, "", {}, {}, "", ""};
   support.maxQueueLength = 1;
   d.skillGroups.push_back(support);
   sb::config::Agent carol = agentOf(kCarol, "1003", 1);

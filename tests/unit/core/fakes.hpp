@@ -44,7 +44,7 @@ class CountingRandom : public RandomSource {
 
 inline Directory testDirectory() {
   Directory d;
-  d.skillGroups = {{"sales", "Sales", 20, 120, 10, 0, "", {}, {}, "", ""}, {"support", "Support", 15, 300, 30, 0, "", {}, {}, "", ""}, {"quick", "Quick", 20, 60, 0, 0, "", {}, {}, "", ""}};
+  d.skillGroups = {{"sales", "Sales", 20, 120, 10, 0, 20, "", {}, {}, "", ""}, {"support", "Support", 15, 300, 30, 0, 20, "", {}, {}, "", ""}, {"quick", "Quick", 20, 60, 0, 0, 20, "", {}, {}, "", ""}};
   config::Agent alice;
   alice.userId = "alice@example.com";
   alice.name = "Alice";
