@@ -6,6 +6,9 @@
 //                                        write seatbridgectl's method index (a C++ source:
 //                                        names, parameters, allowed values), so its shell
 //                                        completion comes from the same table
+//   seatbridge-protocol-doc --methods-json FILE / --check-methods-json FILE
+//                                        write / check tests/fuzz/control_methods.json, the
+//                                        declarations fuzz_control validates against
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -45,6 +48,30 @@ std::string ctlIndex(const sb::control::MethodTable& table) {
          methods.dump() + ")SBINDEX\";\n}\n";
 }
 
+// The method table's declarations as data, for tests/fuzz/fuzz_control (built
+// by clang alone, without the daemon): committed as tests/fuzz/control_methods.json
+// and checked against the table by the control.fuzz_methods test.
+std::string methodsJson(const sb::control::MethodTable& table) {
+  nlohmann::ordered_json methods = nlohmann::ordered_json::array();
+  for (const auto& m : table.all()) {
+    nlohmann::ordered_json params = nlohmann::ordered_json::array();
+    for (const auto& p : m.params)
+      params.push_back({{"name", p.name},
+                        {"type", sb::control::paramTypeName(p.type)},
+                        {"required", p.required},
+                        {"oneOf", p.oneOf}});
+    methods.push_back({{"name", m.name}, {"actsForAgent", m.actsForAgent}, {"params", std::move(params)}});
+  }
+  return methods.dump(1) + "\n";
+}
+
+std::string readFile(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,6 +85,20 @@ int main(int argc, char** argv) {
     std::ofstream out(argv[2], std::ios::binary | std::ios::trunc);
     out << index;
     return out ? 0 : 1;
+  }
+  if (argc == 3 && std::strcmp(argv[1], "--methods-json") == 0) {
+    const std::string json = methodsJson(table);
+    if (readFile(argv[2]) == json) return 0;
+    std::ofstream out(argv[2], std::ios::binary | std::ios::trunc);
+    out << json;
+    return out ? 0 : 1;
+  }
+  if (argc == 3 && std::strcmp(argv[1], "--check-methods-json") == 0) {
+    if (readFile(argv[2]) == methodsJson(table)) return 0;
+    std::fprintf(stderr,
+                 "%s differs from the method table: run `cmake --build BUILD --target protocol-doc` and commit it\n",
+                 argv[2]);
+    return 1;
   }
   const std::string text = sb::control::renderProtocol(sb::daemon::protocolDoc(table));
   if (argc == 3 && std::strcmp(argv[1], "--write") == 0) {
@@ -76,7 +117,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (argc != 1) {
-    std::fprintf(stderr, "usage: seatbridge-protocol-doc [--write FILE | --check FILE | --ctl-index FILE]\n");
+    std::fprintf(stderr, "usage: seatbridge-protocol-doc [--write FILE | --check FILE | --ctl-index FILE | --methods-json FILE | "
+                 "--check-methods-json FILE]\n");
     return 2;
   }
   std::fwrite(text.data(), 1, text.size(), stdout);

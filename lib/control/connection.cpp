@@ -22,7 +22,8 @@ Connection::Connection(ControlServer& server, uint64_t id, bufferevent* bev, con
       bev_(bev),
       limits_(limits),
       tabUuid_(std::move(tabUuid)),
-      gate_(limits.maxQueuedBytes, limits.resumeBelowBytes) {
+      gate_(limits.maxQueuedBytes, limits.resumeBelowBytes),
+      framer_(limits.maxLineBytes) {
   bufferevent_setcb(bev_, &Connection::onRead, &Connection::onWrite, &Connection::onEvent, this);
   // The write callback fires once the output drained to the resume mark: the
   // moment to tell a slow client what it missed and to read its requests again.
@@ -144,26 +145,13 @@ void Connection::readLines() {
   const uint64_t id = id_;
   ControlServer& server = server_;
   while (!readingPaused_) {
-    size_t len = 0;
-    char* line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-    if (!line) {
-      if (evbuffer_get_length(in) > limits_.maxLineBytes) {
-        evbuffer_drain(in, evbuffer_get_length(in));
-        if (!discarding_) tooLong();
-        discarding_ = true;
-      }
-      return;
-    }
-    std::string_view text(line, len);
-    if (discarding_ || len > limits_.maxLineBytes) {  // the tail of an over-long line, or one read whole
-      if (!discarding_) tooLong();
-      discarding_ = false;
-      std::free(line);
+    LineFramer::Next n = framer_.next(in);
+    if (n.kind == LineFramer::Next::Kind::none) return;
+    if (n.kind == LineFramer::Next::Kind::tooLong) {
+      tooLong();
       continue;
     }
-    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-    if (!text.empty()) server.onLine(*this, text);
-    std::free(line);
+    server.onLine(*this, n.text);
     if (!server.connected(id)) return;  // a handler closed us
   }
 }

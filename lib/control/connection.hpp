@@ -14,6 +14,7 @@
 
 #include "control/history_ring.hpp"
 #include "control/output_gate.hpp"
+#include "control/request_decoder.hpp"
 #include "control/subscription.hpp"
 
 struct bufferevent;
@@ -75,7 +76,7 @@ class Connection {
   Subscription subscription_;
   OutputGate gate_;
   std::string gathered_;  // events of the current batch, not yet in the output buffer
-  bool discarding_ = false;  // inside an over-long line: drop until its newline
+  LineFramer framer_;
   bool readingPaused_ = false;
 };
 

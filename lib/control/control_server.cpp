@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "control/connection.hpp"
 #include "control/control_thread.hpp"
+#include "control/request_decoder.hpp"
 #include "control/errors.hpp"
 #include "common/ids.hpp"
 #include "control/unix_listener.hpp"
@@ -168,29 +169,15 @@ void ControlServer::answerError(Connection& conn, const json& id, const std::str
 }
 
 void ControlServer::onLine(Connection& conn, std::string_view line) {
-  json request = json::parse(line.begin(), line.end(), nullptr, false);
-  if (request.is_discarded() || !request.is_object()) {
-    answerError(conn, nullptr, "", errc::badRequest, "the line is not a JSON object");
+  auto decoded = decodeRequest(line, methods_, conn.loginUserId());
+  if (auto* e = std::get_if<DecodeError>(&decoded)) {
+    answerError(conn, e->id, e->method, e->code, e->message);
     return;
   }
-  json id = request.contains("id") ? request["id"] : json(nullptr);
-  auto m = request.find("method");
-  if (m == request.end() || !m->is_string()) {
-    answerError(conn, id, "", errc::badRequest, "a request needs a string 'method'");
-    return;
-  }
-  const std::string& method = m->get_ref<const std::string&>();
-  const MethodSpec* spec = methods_ ? methods_->find(method) : nullptr;
-  if (!spec) {
-    answerError(conn, id, "", errc::unknownMethod, "no method named '" + method + "'");
-    return;
-  }
-  json params = request.contains("params") ? std::move(request["params"]) : json::object();
-  if (auto e = validateParams(*spec, params, conn.loginUserId())) {
-    answerError(conn, id, spec->name, e->code, e->message);
-    return;
-  }
-  Request r{std::move(params), conn.id(), conn.tabUuid(), conn.loginUserId(), Reply(this, conn.id(), id, spec->name)};
+  auto& d = std::get<DecodedRequest>(decoded);
+  const MethodSpec* spec = d.spec;
+  Request r{std::move(d.params), conn.id(), conn.tabUuid(), conn.loginUserId(),
+            Reply(this, conn.id(), std::move(d.id), spec->name)};
   try {
     spec->handler(r);
   } catch (const std::exception& e) {
