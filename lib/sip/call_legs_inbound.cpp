@@ -22,6 +22,16 @@ void CallLegs::acceptInvite(msg_t* msg, sip_t* sip, const std::string& trunk, co
                             const std::string& routeUrl) {
   // The call arrives as a transaction and a dialog of ours (RFC 3261 §12.1.1):
   // local tag made here, route set from Record-Route, target from Contact.
+  if (!hooks_.decide || !hooks_.perform) {
+    // The SIP thread reads its sockets from its first moment, but core is
+    // wired to the legs a moment later (App::wireGateway posts attachCalls to
+    // this thread): an INVITE in between, typically a PBX retransmitting
+    // across a restart, would have no one to decide on it (it was answered
+    // 500). It is dropped unanswered, as if lost on the wire, and its
+    // retransmission (RFC 3261 §17.1.1.2, Timer A) finds core attached.
+    nta_msg_discard(agent_, msg);
+    return;
+  }
   const InviteInfo info = parseInvite(sip);
   nta_incoming_t* irq = nta_incoming_create(agent_, nullptr, msg, sip, TAG_END());
   if (!irq) return;  // msg is gone either way

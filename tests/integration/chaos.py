@@ -659,6 +659,9 @@ class ChaosRun:
         assert took < 5, f"the drain waited {took:.1f}s: a leg was left"
         self.check_logs()
         self.figures(time.monotonic() - started)
+        # A 500 is seatbridge failing, not the chaos (no agent, a full queue or
+        # a restart give 480, 486, 503).
+        assert "500" not in self.report["calls_refused"], f"calls answered 500: {self.report['calls_refused']}"
         return self.report
 
     def note_registrations(self):
@@ -687,6 +690,10 @@ class ChaosRun:
                 text = f.read()
             for bad in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
                 assert bad not in text, f"{path}: {bad}\n{text[-4000:]}"
+            # An exception a Sofia callback caught (LegCallbacks::guarded logs
+            # "<what> failed: <why>") is a bug whatever the chaos was.
+            caught = [line for line in text.splitlines() if line.startswith("error ") and " failed: " in line]
+            assert not caught, f"{path}: {caught[:5]}"
 
     def figures(self, wall):
         t = self.trunk_relay.snapshot()
